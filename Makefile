@@ -1,0 +1,46 @@
+# Fulfillmen Privacy Portal. `make run` to try it, `make test` to prove it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1:8000
+
+# Quick-start defaults for `make run` (SQLite, tasks in-process, email to the console).
+RUN_ENV := DEBUG=true
+
+# The test suite runs on PostgreSQL and Redis over real connections.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fulfillmen
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run test services migrate lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+migrate: install
+	$(RUN_ENV) $(PY) manage.py migrate --no-input
+
+run: migrate
+	$(RUN_ENV) $(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--password $(DEMO_PASSWORD))
+	@echo "Serving the portal at http://$(HOST)/  (admin: http://$(HOST)/admin/)"
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST)
+
+services:
+	@scripts/services.sh
+
+test: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Re-resolve the pinned versions after changing pyproject.toml.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet -e '.[dev]'
+	.lockenv/bin/pip freeze --exclude-editable | grep -v '^fulfillmen-privacy-portal' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 .pytest_cache

@@ -1,0 +1,66 @@
+"""Forms that turn the services' ValidationErrors into messages next to the right field."""
+
+from django import forms
+from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import LazyTypedChoiceField
+from django_countries import countries
+
+from .models import Client, Language, User
+from .phones import phone_to_e164
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+
+
+class SignUpForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(
+        label=_("Mobile phone (optional)"),
+        required=False,
+        help_text=_("With the country code, e.g. +86 138 0013 8000. We send policy-change notices here."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    country = LazyTypedChoiceField(label=_("Country of residence"), choices=[("", "—")] + list(countries))
+    preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=Language.choices, initial=Language.EN)
+    password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(
+        label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+    def apply_service_errors(self, error: ValidationError):
+        mapping = {"password": "password1"}
+        for field, messages in error.message_dict.items():
+            self.add_error(mapping.get(field, field) if field in self.fields or field in mapping else None, messages)
+
+
+class ClientAdminForm(forms.ModelForm):
+    """Staff edit clients with the same phone validation as the portal."""
+
+    class Meta:
+        model = Client
+        fields = ["full_name", "email", "phone", "country", "region", "preferred_language", "user"]
+
+    def clean_phone(self):
+        return phone_to_e164(self.cleaned_data.get("phone", ""), default_region=str(self.data.get("country") or ""))
+
+
+class StaffUserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class StaffUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"

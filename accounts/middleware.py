@@ -1,0 +1,40 @@
+"""Records the IP address a logged-in client acts from (the policy collects it, so we log it as data)."""
+
+import time
+
+from .ip import request_ip
+from .models import Client, IPObservation
+from .services import ip_observation_record
+
+# Seeing the same address again within this many seconds only moves nothing worth a write.
+REFRESH_SECONDS = 15 * 60
+SESSION_KEY = "_ip_observed"
+
+
+def observe_client_ip(request, *, context: str) -> None:
+    """Record the request's IP for the logged-in client, at most once per address per quarter hour."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.is_staff:
+        return
+    ip = request_ip(request)
+    if not ip:
+        return
+    seen = request.session.get(SESSION_KEY) or {}
+    if context != IPObservation.Context.LOGIN and seen.get("ip") == ip and time.time() - seen.get("at", 0) < REFRESH_SECONDS:
+        return
+    client = Client.objects.filter(user=user).only("pk").first()
+    if client is None:
+        return
+    ip_observation_record(client=client, ip_address=ip, context=context)
+    request.session[SESSION_KEY] = {"ip": ip, "at": time.time()}
+
+
+class ClientIPObservationMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith(("/admin/", "/static/", "/api/")):
+            observe_client_ip(request, context=IPObservation.Context.PORTAL)
+        return response

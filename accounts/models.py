@@ -1,0 +1,168 @@
+"""Users who log in, and the clients (data subjects) whose personal data the policy collects."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from .jurisdictions import Jurisdiction
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Anyone who logs in: a client in the portal, or a staff member in the admin. The email is the login."""
+
+    # unique=True for Django's own checks; the Lower() constraint below is what makes it case-insensitive.
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), name="user_email_ci_unique", violation_error_message=_("This email is already registered.")
+            )
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email)
+        if (self.is_staff or self.is_superuser) and self.pk and Client.objects.filter(user_id=self.pk).exists():
+            raise ValidationError({"is_staff": _("This login belongs to a client; clients are never staff.")})
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    ZH_HANS = "zh-hans", "简体中文"
+
+
+class Client(models.Model):
+    """A data subject: exactly the personal data the policy says Fulfillmen collects, nothing more.
+
+    External interfaces name a client by `public_id`, never by the database id.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="client", help_text=_("The portal login, if any.")
+    )
+    full_name = models.CharField(_("full name"), max_length=200)
+    email = models.EmailField(_("email address"), max_length=254)
+    phone = models.CharField(
+        _("phone number"), max_length=20, blank=True, help_text=_("E.164, e.g. +8613800138000.")
+    )
+    country = CountryField(_("country of residence"), help_text=_("Decides which privacy law applies."))
+    region = models.CharField(
+        _("state or province"), max_length=6, blank=True, help_text=_("ISO 3166-2 code, e.g. US-CA; only where the law depends on it.")
+    )
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=8, choices=Jurisdiction.choices, editable=False)
+    preferred_language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.EN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), name="client_email_ci_unique", violation_error_message=_("A client with this email already exists.")
+            )
+        ]
+        indexes = [models.Index(fields=["phone"], name="client_phone_idx"), models.Index(Lower("full_name"), name="client_name_lower_idx")]
+
+    def __str__(self):
+        return f"{self.full_name} <{self.email}>"
+
+
+class Address(models.Model):
+    """A residential or office address: the place of shipment the policy collects."""
+
+    class Kind(models.TextChoices):
+        RESIDENTIAL = "residential", _("Residential")
+        OFFICE = "office", _("Office")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="addresses")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    country = CountryField(_("country"))
+    line1 = models.CharField(_("address line 1"), max_length=200)
+    line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    region = models.CharField(_("state or province"), max_length=100, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["kind", "id"]
+
+    def __str__(self):
+        return ", ".join(p for p in [self.line1, self.line2, self.city, self.postcode, str(self.country.name)] if p)
+
+
+class IPObservation(models.Model):
+    """An IP address seen for a client: the policy collects it and may share it, so it is personal data."""
+
+    class Context(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up")
+        LOGIN = "login", _("Log-in")
+        PORTAL = "portal", _("Portal action")
+        CONSENT = "consent", _("Consent change")
+        IMPORT = "import", _("Imported")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="ip_observations")
+    ip_address = models.GenericIPAddressField(_("IP address"))
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
+    last_context = models.CharField(_("last seen during"), max_length=10, choices=Context.choices)
+
+    class Meta:
+        verbose_name = _("IP address observation")
+        verbose_name_plural = _("IP address observations")
+        constraints = [models.UniqueConstraint(fields=["client", "ip_address"], name="ip_observation_unique")]
+        ordering = ["-last_seen"]
+
+    def __str__(self):
+        return self.ip_address

@@ -1,0 +1,18 @@
+import logging
+
+from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger("fulfillmen")
+
+
+class FulfillmenConfig(AppConfig):
+    name = "fulfillmen"
+    verbose_name = "Fulfillmen Privacy Portal"
+
+    def ready(self):
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            logger.warning(
+                "REDIS_URL is not set: Celery tasks run in-process (quick-start mode). "
+                "Set REDIS_URL and start a worker for production."
+            )

@@ -1,0 +1,43 @@
+"""Demo data: `manage.py seed_demo [--clients N] [--password P]`. Safe to run again."""
+
+import secrets
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from accounts.demo import demo_people_ensure, synthetic_clients_create
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise CommandError(f"--clients takes a whole number, not {value!r}") from None
+    if number < 0:
+        raise CommandError(f"--clients cannot be negative (got {number})")
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo client and staff logins (idempotent: a second run changes only their password) "
+        "and, with --clients N, add exactly N synthetic clients."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--clients", type=_non_negative, default=0, help="add exactly N synthetic clients")
+        parser.add_argument("--password", default=None, help="password for every demo login (default: a random one, printed)")
+        parser.add_argument("--seed", type=int, default=None, help="random seed for the synthetic clients")
+
+    def handle(self, *args, clients, password, seed, **options):
+        password = password or secrets.token_urlsafe(12)
+        if len(password) < 8:
+            raise CommandError("--password must be at least 8 characters long")
+        logins = demo_people_ensure(password=password)
+        if clients:
+            with tqdm(total=clients, unit="client", desc="Synthetic clients", disable=options["verbosity"] == 0) as bar:
+                synthetic_clients_create(count=clients, progress=bar.update, seed=seed)
+            self.stdout.write(f"Added {clients} synthetic clients.")
+        self.stdout.write(self.style.SUCCESS("Demo logins (password: %s)" % password))
+        for email, role in logins:
+            self.stdout.write(f"  {email:<22} {role}")

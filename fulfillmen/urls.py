@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+portal_patterns = ([path("", views.dashboard, name="dashboard")], "portal")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("portal/", include(portal_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Fulfillmen Privacy Portal — staff"
+admin.site.site_title = "Fulfillmen Privacy"
+admin.site.index_title = "Privacy administration"
+

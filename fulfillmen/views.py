@@ -1,0 +1,19 @@
+"""The portal's front page and the client's dashboard, which each app's pages hang from."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from accounts.selectors import client_for_user
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+@login_required
+def dashboard(request):
+    client = client_for_user(user=request.user)
+    if client is None:
+        # Staff and other logins without a client record work in the admin, not the portal.
+        return redirect("admin:index") if request.user.is_staff else render(request, "portal/no_client.html", status=403)
+    return render(request, "portal/dashboard.html", {"client": client})

@@ -1,0 +1,44 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_five_wrong_passwords_lock_the_login_even_with_the_right_one(client, owner):
+    for _ in range(4):
+        response = client.post(reverse("login"), {"username": owner.email, "password": "wrong-guess-123"})
+        assert response.status_code == 200 and "Please enter a correct email address and password" in response.content.decode()
+    fifth = client.post(reverse("login"), {"username": owner.email, "password": "wrong-guess-123"})
+    assert fifth.status_code == 429
+    response = client.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert "locked" in response.content.decode().lower()
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_is_per_email_so_other_clients_can_still_log_in(client, owner, outsider):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": owner.email, "password": "wrong-guess-123"})
+    response = client.post(reverse("login"), {"username": outsider.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, owner):
+    client.post(reverse("password_reset"), {"email": owner.email.upper()})
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [owner.email]
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line).strip()
+    path = link[link.index("/accounts/reset/"):]
+    form_page = client.get(path, follow=True)
+    new_password = "a-brand-new-password-77"
+    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
+    assert response.status_code == 302
+    assert client.post(reverse("login"), {"username": owner.email, "password": new_password}).status_code == 302
+
+
+def test_password_reset_for_an_unknown_email_reveals_nothing(client):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302 and response["Location"] == reverse("password_reset_done")
+    assert mail.outbox == []

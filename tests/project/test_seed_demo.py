@@ -1,0 +1,62 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from accounts.models import Address, Client, IPObservation, User
+
+pytestmark = pytest.mark.django_db
+
+STAFF = {"privacy@demo.test": "Privacy officers", "legal@demo.test": "Legal", "legal2@demo.test": "Legal", "support@demo.test": "Support agents"}
+
+
+def seed(*args):
+    call_command("seed_demo", *args, verbosity=0)
+
+
+def test_seed_demo_creates_the_demo_logins_with_the_given_password():
+    seed("--password", "demo-pass-123")
+    demo = Client.objects.get(email="client@demo.test")
+    assert demo.user.check_password("demo-pass-123") and not demo.user.is_staff
+    assert demo.phone.startswith("+") and demo.addresses.count() == 2 and demo.ip_observations.count() == 1
+    for email, group in STAFF.items():
+        user = User.objects.get(email=email)
+        assert user.is_staff and user.check_password("demo-pass-123")
+        assert list(user.groups.values_list("name", flat=True)) == [group]
+
+
+def test_seed_demo_twice_changes_nothing_but_the_password():
+    seed("--password", "first-pass-123")
+    counts = (User.objects.count(), Client.objects.count(), Address.objects.count(), IPObservation.objects.count(), Group.objects.count())
+    seed("--password", "second-pass-456")
+    assert counts == (User.objects.count(), Client.objects.count(), Address.objects.count(), IPObservation.objects.count(), Group.objects.count())
+    assert User.objects.get(email="legal2@demo.test").check_password("second-pass-456")
+
+
+def test_seed_demo_without_password_prints_a_random_one_that_works(capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    password = out.split("(password: ")[1].split(")")[0]
+    assert len(password) >= 12
+    assert User.objects.get(email="client@demo.test").check_password(password)
+    assert "support@demo.test" in out
+
+
+def test_clients_option_adds_exactly_that_many_complete_clients():
+    seed("--password", "demo-pass-123")
+    before = Client.objects.count()
+    seed("--password", "demo-pass-123", "--clients", "250")
+    seed("--password", "demo-pass-123", "--clients", "50")
+    synthetic = Client.objects.exclude(email="client@demo.test")
+    assert Client.objects.count() == before + 300
+    assert synthetic.filter(phone="").count() == 0
+    assert synthetic.filter(addresses__isnull=True).count() == 0
+    assert synthetic.filter(ip_observations__isnull=True).count() == 0
+    assert synthetic.values("country").distinct().count() >= 5
+    assert synthetic.filter(user__isnull=False).count() == 0
+
+
+@pytest.mark.parametrize("bad", ["-3", "many"])
+def test_clients_option_rejects_bad_counts_clearly(bad):
+    with pytest.raises(CommandError, match="--clients"):
+        seed("--clients", bad)
+    assert not Client.objects.exists()
