@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from faker import Faker
 
+from .bulk import ids_reserve, rows_insert
 from .jurisdictions import jurisdiction_for
 from .models import Address, Client, IPObservation, Language
 from .services import address_add, client_register, ip_observation_record, staff_user_ensure
@@ -109,8 +110,11 @@ def _public_ipv4_pool(rng: random.Random, size: int) -> list[str]:
 
 
 def synthetic_clients_create(*, count: int, batch_size: int = 5000, progress: Callable[[int], None] = lambda n: None,
-                             seed: int | None = None) -> int:
-    """Add exactly `count` synthetic clients, each with email, phone, a shipping address and an IP observation."""
+                             on_batch: Callable[[list[Client]], None] = lambda clients: None, seed: int | None = None) -> int:
+    """Add exactly `count` synthetic clients, each with email, phone, a shipping address and an IP observation.
+
+    `on_batch` runs inside each batch's transaction, so the apps above can add their rows for the new clients.
+    """
     rng = random.Random(seed)
     pools = _country_pools(rng.randrange(1 << 30))
     ips = _public_ipv4_pool(rng, POOL * 4)
@@ -119,38 +123,41 @@ def synthetic_clients_create(*, count: int, batch_size: int = 5000, progress: Ca
     made = 0
     while made < count:
         size = min(batch_size, count - made)
-        clients, details = [], []
-        for _ in range(size):
-            country = rng.choice(countries)
-            pool = pools[country]
-            first, last = rng.choice(pool.first), rng.choice(pool.last)
-            public_id = uuid.uuid4()
-            local = slugify(f"{first} {last}").replace("-", ".") or "client"
-            region = rng.choice(US_REGIONS) if country == "US" else ""
-            clients.append(Client(
-                public_id=public_id,
-                full_name=f"{last}{first}" if country == "CN" else f"{first} {last}",
-                email=f"{local}.{public_id.hex[:10]}@example.com",
-                phone=_random_mobile(pool.mobile, rng),
-                country=country,
-                region=region,
-                jurisdiction=jurisdiction_for(country=country, region=region),
-                preferred_language=Language.ZH_HANS if country == "CN" else Language.EN,
-            ))
-            details.append((country, pool))
         with transaction.atomic():
-            Client.objects.bulk_create(clients, batch_size=batch_size)
-            Address.objects.bulk_create([
-                Address(client=c, kind=rng.choice(Address.Kind.values), country=country, line1=rng.choice(pool.streets),
-                        city=rng.choice(pool.cities), postcode=rng.choice(pool.postcodes))
-                for c, (country, pool) in zip(clients, details)
-            ], batch_size=batch_size)
-            IPObservation.objects.bulk_create([
-                IPObservation(client=c, ip_address=rng.choice(ips), first_seen=now, last_seen=now,
-                              last_context=IPObservation.Context.IMPORT)
-                for c in clients
-            ], batch_size=batch_size)
+            clients = _synthetic_batch(rng=rng, pools=pools, ips=ips, countries=countries, size=size, now=now)
+            on_batch(clients)
         made += size
         progress(size)
     return made
 
+
+CLIENT_FIELDS = ["id", "public_id", "full_name", "email", "phone", "country", "region", "jurisdiction",
+                 "preferred_language", "created_at", "updated_at"]
+ADDRESS_FIELDS = ["id", "client", "kind", "country", "line1", "line2", "city", "region", "postcode", "created_at", "updated_at"]
+IP_FIELDS = ["id", "client", "ip_address", "first_seen", "last_seen", "last_context"]
+
+
+def _synthetic_batch(*, rng, pools, ips, countries, size, now) -> list[Client]:
+    client_ids = ids_reserve(Client, size)
+    clients, client_rows, address_rows, ip_rows = [], [], [], []
+    for client_id, address_id, ip_id in zip(client_ids, ids_reserve(Address, size), ids_reserve(IPObservation, size)):
+        country = rng.choice(countries)
+        pool = pools[country]
+        first, last = rng.choice(pool.first), rng.choice(pool.last)
+        public_id = uuid.uuid4()
+        region = rng.choice(US_REGIONS) if country == "US" else ""
+        local = slugify(f"{first} {last}").replace("-", ".") or "client"
+        client = Client(id=client_id, public_id=public_id, full_name=f"{last}{first}" if country == "CN" else f"{first} {last}",
+                        email=f"{local}.{public_id.hex[:10]}@example.com", phone=_random_mobile(pool.mobile, rng),
+                        country=country, region=region, jurisdiction=jurisdiction_for(country=country, region=region),
+                        preferred_language=Language.ZH_HANS if country == "CN" else Language.EN)
+        clients.append(client)
+        client_rows.append((client_id, public_id, client.full_name, client.email, client.phone, country, region,
+                            client.jurisdiction, client.preferred_language, now, now))
+        address_rows.append((address_id, client_id, rng.choice(Address.Kind.values), country, rng.choice(pool.streets), "",
+                             rng.choice(pool.cities), "", rng.choice(pool.postcodes), now, now))
+        ip_rows.append((ip_id, client_id, rng.choice(ips), now, now, IPObservation.Context.IMPORT))
+    rows_insert(Client, CLIENT_FIELDS, client_rows)
+    rows_insert(Address, ADDRESS_FIELDS, address_rows)
+    rows_insert(IPObservation, IP_FIELDS, ip_rows)
+    return clients

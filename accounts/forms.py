@@ -1,11 +1,17 @@
 """Forms that turn the services' ValidationErrors into messages next to the right field."""
 
+import uuid
+
 from django import forms
-from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
+from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, PasswordResetForm, UserChangeForm
 from django.core.exceptions import ValidationError
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import LazyTypedChoiceField
 from django_countries import countries
+
+from notify.models import OutboundMessage
+from notify.services import message_queue
 
 from .models import Client, Language, User
 from .phones import phone_to_e164
@@ -64,3 +70,14 @@ class StaffUserChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, but the email becomes a delivery row sent by a worker (and wiped once sent)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None):
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        client = Client.objects.filter(user=context["user"]).first()
+        message_queue(channel=OutboundMessage.Channel.EMAIL, kind="password-reset", to=to_email, subject=subject, body=body,
+                      client=client, idempotency_key=f"password-reset:{uuid.uuid4()}", wipe_body_after_send=True)

@@ -12,3 +12,8 @@ def client_for_user(*, user: User) -> Client | None:
         .prefetch_related("addresses", "ip_observations")
         .first()
     )
+
+
+def client_of_user(*, user: User) -> Client | None:
+    """The client record behind a portal login, alone (one query; none for anonymous visitors)."""
+    return Client.objects.filter(user=user).first() if user.is_authenticated else None

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "django_countries",
     "axes",
     "accounts",
+    "notify",
+    "amendments",
+    "consent",
     "fulfillmen.apps.FulfillmenConfig",
 ]
 
@@ -69,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ClientIPObservationMiddleware",
+    "consent.middleware.GlobalPrivacyControlMiddleware",
     # Last, so that it sees the outcome of the authentication backends.
     "axes.middleware.AxesMiddleware",
 ]
@@ -157,7 +161,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 if EMAIL_CONFIG.get("EMAIL_BACKEND") == "django.core.mail.backends.filebased.EmailBackend":
-    EMAIL_FILE_PATH = EMAIL_CONFIG.get("EMAIL_FILE_PATH") or str(BASE_DIR / "var" / "mail")
+    # django-environ drops the leading "/" of filemail:///abs/path; relative paths are under the project.
+    _mail_path = env.str("EMAIL_URL").split("://", 1)[1]
+    EMAIL_FILE_PATH = str(BASE_DIR / (_mail_path or "var/mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Fulfillmen Privacy <privacy@fulfillmen.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -176,6 +182,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="fulfillmen")
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    # Messages whose task never reached the broker are queued again; half-sent ones are failed with the reason.
+    "sweep-messages": {"task": "notify.tasks.sweep_messages", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -229,3 +239,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The controller named on consent receipts (Kantara piiControllers) and how long consent records are kept.
+PII_CONTROLLER = {
+    "name": env.str("CONTROLLER_NAME", default="Fulfillmen"),
+    "contact": env.str("CONTROLLER_CONTACT", default="Privacy team"),
+    "address": env.str("CONTROLLER_ADDRESS", default="Shenzhen, Guangdong, China"),
+    "email": env.str("CONTROLLER_EMAIL", default="privacy@fulfillmen.com"),
+    "phone": env.str("CONTROLLER_PHONE", default=""),
+    "storage_location": env.str("DATA_STORAGE_LOCATION", default="People's Republic of China"),
+}
+CONSENT_RECORD_RETENTION = env.str(
+    "CONSENT_RECORD_RETENTION", default="For as long as the account exists and 3 years after, as proof of consent."
+)

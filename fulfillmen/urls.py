@@ -8,6 +8,7 @@ portal_patterns = ([path("", views.dashboard, name="dashboard")], "portal")
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("portal/choices/", include("consent.urls")),
     path("portal/", include(portal_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from accounts.selectors import client_for_user
+from consent.views import choices_for, gpc_note_due
 
 
 def home(request):
@@ -16,4 +17,8 @@ def dashboard(request):
     if client is None:
         # Staff and other logins without a client record work in the admin, not the portal.
         return redirect("admin:index") if request.user.is_staff else render(request, "portal/no_client.html", status=403)
-    return render(request, "portal/dashboard.html", {"client": client})
+    return render(request, "portal/dashboard.html", {
+        "client": client,
+        "consent_choices": [c for c in choices_for(client=client) if c.rests_on_consent],
+        "gpc_honoured": gpc_note_due(request, client=client),
+    })

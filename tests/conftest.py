@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 
 from accounts.models import Language
@@ -38,3 +40,36 @@ def privacy_officer(db):
 @pytest.fixture
 def support_agent(db):
     return staff_user_ensure(email="support@example.com", password=PASSWORD, groups=["Support agents"])
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process(request):
+    """Most tests run Celery tasks in-process; tests marked `celery_worker` use a real worker on Redis instead."""
+    from fulfillmen.celery import app
+
+    eager = "celery_worker" not in request.fixturenames
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
+
+
+# Rows that data migrations create. A transactional test ends with a flush of every table, after which Django
+# re-creates content types and permissions only; these loaders (idempotent) put the rest back.
+REFERENCE_DATA = [
+    ("accounts.migrations.0002_staff_groups", "create_groups"),
+    ("consent.migrations.0002_purpose_catalogue", "load"),
+    ("consent.migrations.0004_staff_permissions", "grant"),
+]
+
+
+@pytest.fixture(autouse=True)
+def reference_data_after_flush(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+
+    for module, loader in REFERENCE_DATA:
+        getattr(importlib.import_module(module), loader)(apps, None)

@@ -1,7 +1,8 @@
 """The three staff roles. Apps above add their own models' permissions to these groups in their migrations."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from accounts.roles import role_permissions_grant
 
 ROLE_PERMISSIONS = {
     "Privacy officers": [
@@ -19,15 +20,7 @@ ROLE_PERMISSIONS = {
 
 
 def create_groups(apps, schema_editor):
-    # Permissions are normally made after all migrations; make this app's now so they can be granted.
-    accounts = apps.get_app_config("accounts")
-    accounts.models_module = True
-    create_permissions(accounts, apps=apps, verbosity=0)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*Permission.objects.filter(content_type__app_label="accounts", codename__in=codenames))
+    role_permissions_grant(apps, app_label="accounts", grants=ROLE_PERMISSIONS)
 
 
 def remove_groups(apps, schema_editor):

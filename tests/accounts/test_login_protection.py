@@ -26,8 +26,9 @@ def test_lockout_is_per_email_so_other_clients_can_still_log_in(client, owner, o
     assert response.status_code == 302
 
 
-def test_password_reset_sends_a_link_that_sets_a_new_password(client, owner):
-    client.post(reverse("password_reset"), {"email": owner.email.upper()})
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": owner.email.upper()})
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [owner.email]
     link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line).strip()
     path = link[link.index("/accounts/reset/"):]

@@ -60,3 +60,17 @@ def test_clients_option_rejects_bad_counts_clearly(bad):
     with pytest.raises(CommandError, match="--clients"):
         seed("--clients", bad)
     assert not Client.objects.exists()
+
+
+def test_seeded_clients_have_a_consent_state_per_purpose_by_their_jurisdiction_and_the_ledger_verifies(capsys):
+    from consent.models import ConsentEvent, ConsentState, LegalBasis, Purpose
+
+    seed("--password", "demo-pass-123", "--clients", "120", "--seed", "7")
+    consent_purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).count()
+    assert ConsentState.objects.count() == Client.objects.count() * consent_purposes
+    assert set(ConsentEvent.objects.values_list("channel", flat=True)) == {"signup"}
+    assert not ConsentState.objects.filter(client__jurisdiction__in=["eea", "uk", "cn"], granted=True).exists()
+    assert not ConsentState.objects.filter(client__jurisdiction__in=["us-ca", "other"], granted=False).exists()
+    assert ConsentEvent.objects.filter(policy_version__label="1.0").count() == ConsentEvent.objects.count()
+    call_command("verify_ledger")
+    assert "Ledger intact" in capsys.readouterr().out

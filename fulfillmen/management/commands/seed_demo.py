@@ -1,11 +1,16 @@
 """Demo data: `manage.py seed_demo [--clients N] [--password P]`. Safe to run again."""
 
 import secrets
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.demo import demo_people_ensure, synthetic_clients_create
+from amendments.services import policy_first_version_ensure
+from consent.bulk import consent_defaults_bulk_record
+
+POLICY_DIR = Path(__file__).resolve().parents[3] / "amendments" / "seed"
 
 
 def _non_negative(value: str) -> int:
@@ -20,8 +25,8 @@ def _non_negative(value: str) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Create the demo client and staff logins (idempotent: a second run changes only their password) "
-        "and, with --clients N, add exactly N synthetic clients."
+        "Create the first policy version, the demo client and staff logins (idempotent: a second run changes only "
+        "their password) and, with --clients N, add exactly N synthetic clients with their consent defaults."
     )
 
     def add_arguments(self, parser):
@@ -33,10 +38,17 @@ class Command(BaseCommand):
         password = password or secrets.token_urlsafe(12)
         if len(password) < 8:
             raise CommandError("--password must be at least 8 characters long")
+        policy_first_version_ensure(
+            label="1.0",
+            body_en=(POLICY_DIR / "policy-1.0.en.md").read_text(),
+            body_zh_hans=(POLICY_DIR / "policy-1.0.zh-hans.md").read_text(),
+            summary="The privacy policy in plain words, with every promise checkable in the portal.",
+        )
         logins = demo_people_ensure(password=password)
         if clients:
             with tqdm(total=clients, unit="client", desc="Synthetic clients", disable=options["verbosity"] == 0) as bar:
-                synthetic_clients_create(count=clients, progress=bar.update, seed=seed)
+                synthetic_clients_create(count=clients, progress=bar.update, seed=seed,
+                                         on_batch=lambda batch: consent_defaults_bulk_record(clients=batch))
             self.stdout.write(f"Added {clients} synthetic clients.")
         self.stdout.write(self.style.SUCCESS("Demo logins (password: %s)" % password))
         for email, role in logins:

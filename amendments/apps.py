@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AmendmentsConfig(AppConfig):
+    name = "amendments"
+    verbose_name = "Policy versions"

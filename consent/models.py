@@ -1,0 +1,181 @@
+"""Purposes, the rules that set their defaults, and the append-only, hash-chained consent ledger."""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.jurisdictions import Jurisdiction
+
+
+class LegalBasis(models.TextChoices):
+    CONSENT = "consent", _("Consent")
+    CONTRACT = "contract", _("Contract")
+    LEGITIMATE_INTEREST = "legitimate-interest", _("Legitimate interest")
+    LEGAL_OBLIGATION = "legal-obligation", _("Legal obligation")
+
+
+class DataCategory(models.TextChoices):
+    NAME = "name", _("Name")
+    EMAIL = "email", _("Email address")
+    PHONE = "phone", _("Phone number")
+    IP_ADDRESS = "ip_address", _("IP address")
+    SHIPPING_ADDRESS = "shipping_address", _("Shipping address")
+
+
+class RecipientClass(models.TextChoices):
+    NONE = "none", _("Nobody outside Fulfillmen")
+    AFFILIATES = "affiliates", _("Affiliated companies")
+    DROPSHIP_PARTNERS = "dropship-partners", _("Drop-shipping partners")
+    ACQUIRER = "acquirer", _("An acquirer in a business transfer")
+    AUTHORITIES = "authorities", _("Law enforcement and government authorities")
+
+
+class Purpose(models.Model):
+    """Why Fulfillmen uses personal data: one row per use the policy names."""
+
+    code = models.SlugField(unique=True)
+    title_en = models.CharField(max_length=120)
+    title_zh_hans = models.CharField(max_length=120)
+    description_en = models.TextField()
+    description_zh_hans = models.TextField()
+    legal_basis = models.CharField(max_length=24, choices=LegalBasis.choices)
+    data_categories = models.JSONField(default=list, help_text=_("Codes from: name, email, phone, ip_address, shipping_address."))
+    recipient_class = models.CharField(max_length=24, choices=RecipientClass.choices, default=RecipientClass.NONE)
+    transfer_outside_china = models.BooleanField(default=False)
+    withdrawable = models.BooleanField(default=False)
+    # A "sale or sharing" in CCPA terms: a Global Privacy Control signal opts out of it.
+    opted_out_by_gpc = models.BooleanField(default=False)
+    is_marketing = models.BooleanField(default=False)
+    display_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["display_order", "code"]
+
+    def __str__(self):
+        return self.title_en
+
+    @property
+    def title(self):
+        return self.title_zh_hans if (get_language() or "").startswith("zh") else self.title_en
+
+    @property
+    def description(self):
+        return self.description_zh_hans if (get_language() or "").startswith("zh") else self.description_en
+
+    def data_category_labels(self):
+        return [DataCategory(c).label for c in self.data_categories if c in DataCategory.values]
+
+
+class ConsentDefaultRule(models.Model):
+    """Data, not code: whether a consent-based purpose starts granted (opt-out) or not (opt-in).
+
+    A rule naming a purpose beats the jurisdiction-wide rule (purpose left empty). With no rule at all a
+    purpose starts withdrawn: asking first is always lawful. Changing a rule never rewrites past events.
+    """
+
+    jurisdiction = models.CharField(max_length=8, choices=Jurisdiction.choices)
+    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, null=True, blank=True,
+                                help_text=_("Empty: every consent-based purpose in this jurisdiction."))
+    granted_by_default = models.BooleanField(_("granted until the client objects (opt-out)"))
+    note = models.CharField(max_length=200, blank=True, help_text=_("Why, e.g. the article of the law."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "purpose"], name="consent_rule_unique"),
+            models.UniqueConstraint(fields=["jurisdiction"], condition=models.Q(purpose__isnull=True),
+                                    name="consent_rule_one_general_per_jurisdiction"),
+        ]
+
+    def __str__(self):
+        model = _("opt-out") if self.granted_by_default else _("opt-in")
+        return f"{self.get_jurisdiction_display()} · {self.purpose or _('all consent purposes')} · {model}"
+
+
+class ConsentAction(models.TextChoices):
+    GRANT = "grant", _("Granted")
+    WITHDRAW = "withdraw", _("Withdrawn")
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    GPC = "gpc", _("Global Privacy Control signal")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    STAFF = "staff", _("Staff")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+    SIGNUP = "signup", _("Sign-up")
+
+
+class ConsentEvent(models.Model):
+    """One change of a client's consent to one purpose. Never updated, never deleted (a trigger enforces it).
+
+    `entry_hash` covers the event's content and the previous event's hash for the same client. Personal values
+    (IP, user agent, free text, evidence) live in ConsentEventPersonalData so erasure can remove them; the hash
+    covers only their salted digest, so the chain still verifies afterwards.
+    """
+
+    receipt_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="consent_events")
+    sequence = models.PositiveIntegerField(help_text=_("Position in this client's chain, from 1."))
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=8, choices=ConsentAction.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    policy_version = models.ForeignKey("amendments.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True)
+    occurred_at = models.DateTimeField(help_text=_("When the client acted (for letters and emails: when received)."))
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    personal_digest = models.CharField(max_length=64)
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "sequence"], name="consent_event_chain_position")]
+        ordering = ["client_id", "sequence"]
+        permissions = [
+            ("record_offline_consent", "Can record consent received by email or letter"),
+            ("import_consent_csv", "Can import offline opt-outs from CSV"),
+        ]
+
+    def __str__(self):
+        return f"#{self.sequence} {self.get_action_display()}: {self.purpose.code} ({self.client.public_id})"
+
+
+class ConsentEventPersonalData(models.Model):
+    """The personal values of an event, kept beside it so that erasure can delete them."""
+
+    event = models.OneToOneField(ConsentEvent, on_delete=models.PROTECT, primary_key=True, related_name="personal")
+    salt = models.CharField(max_length=32)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    reason = models.TextField(blank=True)
+    evidence_reference = models.CharField(max_length=200, blank=True)
+    evidence_received_on = models.DateField(null=True, blank=True)
+    evidence_file = models.FileField(upload_to="consent-evidence/%Y/%m/", blank=True)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+
+
+class ConsentState(models.Model):
+    """The current consent per client and purpose: always the outcome of the last event, written with it."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="consent_states")
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT)
+    granted = models.BooleanField()
+    last_event = models.OneToOneField(ConsentEvent, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "purpose"], name="consent_state_unique")]
+        indexes = [models.Index(fields=["purpose", "granted", "client"], name="consent_state_purpose_idx")]
+
+
+class ConsentChain(models.Model):
+    """The head of a client's chain. Its row is locked while an event is appended, so writes for one client
+    queue up in order while writes for different clients never wait for each other."""
+
+    client = models.OneToOneField("accounts.Client", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    length = models.PositiveIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default="")

@@ -1,0 +1,68 @@
+"""Consent receipts: Kantara Initiative Consent Receipt v1.1 field names, plus the ISO/IEC TS 27560 record
+fields (record id, lawful basis, retention, storage location, withdrawal method, event time/type/state)."""
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+
+from .models import Channel, ConsentAction, ConsentEvent, LegalBasis, RecipientClass
+
+_PURPOSE_CATEGORY = {"promotional-sharing": "Marketing - Third Party", "marketing-messages": "Marketing - Direct"}
+_WITHDRAWAL = "One click in the portal under “Your choices”, or an email or letter to the privacy team."
+
+
+def _controller() -> dict:
+    c = settings.PII_CONTROLLER
+    return {"piiController": c["name"], "contact": c["contact"], "address": c["address"], "email": c["email"],
+            "phone": c["phone"], "piiControllerUrl": settings.SITE_URL}
+
+
+def consent_receipt(*, event: ConsentEvent) -> dict:
+    """The receipt of one ledger event, in English whatever the page language (its `language` field names the
+    client's). The caller has already checked that the requester may see it."""
+    with translation.override("en"):
+        return _receipt(event)
+
+
+def _receipt(event: ConsentEvent) -> dict:
+    purpose, client = event.purpose, event.client
+    policy_path = reverse("home")
+    third_party = purpose.recipient_class != RecipientClass.NONE
+    return {
+        "version": "KI-CR-v1.1.0",
+        "jurisdiction": str(client.get_jurisdiction_display()),
+        "consentTimestamp": int(event.occurred_at.timestamp()),
+        "collectionMethod": str(Channel(event.channel).label),
+        "consentReceiptID": str(event.receipt_id),
+        "publicKey": "",
+        "language": client.preferred_language,
+        "piiPrincipalId": str(client.public_id),
+        "piiControllers": [_controller()],
+        "policyUrl": settings.SITE_URL + policy_path + (f"#policy-{event.policy_version.label}" if event.policy_version else ""),
+        "services": [{
+            "service": "Fulfillmen cloud warehousing and shipping",
+            "purposes": [{
+                "purpose": purpose.title_en,
+                "purposeCategory": [_PURPOSE_CATEGORY.get(purpose.code, "Core Function")],
+                "consentType": "EXPLICIT" if event.channel != Channel.SIGNUP else "IMPLICIT",
+                "piiCategory": purpose.data_categories,
+                "primaryPurpose": False,
+                "termination": _WITHDRAWAL if purpose.withdrawable else "Ends with the contract.",
+                "thirdPartyDisclosure": third_party,
+                "thirdPartyName": str(purpose.get_recipient_class_display()) if third_party else "",
+            }],
+        }],
+        "sensitive": False,
+        "spiCat": [],
+        # ISO/IEC TS 27560 record fields
+        "recordId": f"{client.public_id}#{event.sequence}",
+        "lawfulBasis": str(LegalBasis(purpose.legal_basis).label),
+        "retentionPeriod": settings.CONSENT_RECORD_RETENTION,
+        "storageLocation": settings.PII_CONTROLLER["storage_location"],
+        "withdrawalMethod": _WITHDRAWAL,
+        "eventTime": event.occurred_at.isoformat(),
+        "eventType": "consent given" if event.action == ConsentAction.GRANT else "consent withdrawn",
+        "eventState": "active" if event.action == ConsentAction.GRANT else "withdrawn",
+        "policyVersion": event.policy_version.label if event.policy_version else "",
+        "entryHash": event.entry_hash,
+    }

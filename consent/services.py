@@ -1,0 +1,216 @@
+"""Every change of consent goes through `consent_record`: one ledger event, its chain link and the new state,
+in one transaction. Views, admin, imports, the GPC middleware and commands call these functions only."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Client, IPObservation, User
+from accounts.services import ip_observation_record
+from amendments.models import PolicyVersion
+from amendments.selectors import policy_in_force
+
+from . import ledger
+from .models import (Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
+                     ConsentState, LegalBasis, Purpose)
+
+# Channels through which staff record what a client said elsewhere: evidence is worth keeping even when the
+# state does not change (a second letter saying the same thing is still a letter received).
+STAFF_CHANNELS = {Channel.EMAIL, Channel.LETTER, Channel.STAFF, Channel.IMPORT}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    reference: str = ""
+    received_on: date | None = None
+    file: object = None
+
+
+def _locked_chain(client: Client) -> ConsentChain:
+    ConsentChain.objects.bulk_create([ConsentChain(client=client)], ignore_conflicts=True)
+    return ConsentChain.objects.select_for_update().get(client=client)
+
+
+def _validate_change(*, purpose: Purpose, action: str, channel: str) -> None:
+    if action not in ConsentAction.values:
+        raise ValidationError(_("Unknown consent action “%(action)s”.") % {"action": action})
+    if channel not in Channel.values:
+        raise ValidationError(_("Unknown channel “%(channel)s”.") % {"channel": channel})
+    if purpose.legal_basis != LegalBasis.CONSENT:
+        raise ValidationError(
+            _("“%(purpose)s” does not rest on consent (legal basis: %(basis)s), so there is no consent to give or withdraw.")
+            % {"purpose": purpose.title, "basis": purpose.get_legal_basis_display()}
+        )
+    if action == ConsentAction.WITHDRAW and not purpose.withdrawable:
+        raise ValidationError(_("“%(purpose)s” cannot be withdrawn.") % {"purpose": purpose.title})
+
+
+def _append(*, client: Client, chain: ConsentChain, purpose: Purpose, action: str, channel: str, occurred_at: datetime,
+            recorded_at: datetime, policy_version: PolicyVersion | None, recorded_by: User | None, ip_address: str | None,
+            user_agent: str, reason: str, evidence: Evidence, idempotency_key: str | None) -> ConsentEvent:
+    salt = ledger.new_salt()
+    evidence_sha256 = ledger.file_sha256(evidence.file)
+    digest = ledger.personal_digest(salt=salt, ip_address=ip_address, user_agent=user_agent, reason=reason,
+                                    evidence_reference=evidence.reference, evidence_received_on=evidence.received_on,
+                                    evidence_sha256=evidence_sha256)
+    event = ConsentEvent(client=client, sequence=chain.length + 1, purpose=purpose, action=action, channel=channel,
+                         policy_version=policy_version, occurred_at=occurred_at, recorded_at=recorded_at,
+                         recorded_by=recorded_by, idempotency_key=idempotency_key, personal_digest=digest,
+                         previous_hash=chain.head_hash or ledger.GENESIS_HASH)
+    event.entry_hash = ledger.entry_hash(
+        client_public_id=client.public_id, sequence=event.sequence, receipt_id=event.receipt_id, purpose_code=purpose.code,
+        action=action, channel=channel, policy_label=policy_version.label if policy_version else "",
+        occurred_at=occurred_at, recorded_at=recorded_at, recorded_by_id=recorded_by.pk if recorded_by else None,
+        personal_digest=digest, previous_hash=event.previous_hash,
+    )
+    event.save()
+    ConsentEventPersonalData.objects.create(
+        event=event, salt=salt, ip_address=ip_address, user_agent=user_agent[:400], reason=reason,
+        evidence_reference=evidence.reference, evidence_received_on=evidence.received_on,
+        evidence_file=evidence.file or "", evidence_sha256=evidence_sha256,
+    )
+    ConsentState.objects.update_or_create(
+        client=client, purpose=purpose,
+        defaults={"granted": action == ConsentAction.GRANT, "last_event": event, "changed_at": occurred_at},
+    )
+    chain.length, chain.head_hash = event.sequence, event.entry_hash
+    chain.save(update_fields=["length", "head_hash"])
+    return event
+
+
+@transaction.atomic
+def consent_record(*, client: Client, purpose: Purpose, action: str, channel: str, occurred_at: datetime | None = None,
+                   recorded_by: User | None = None, ip_address: str | None = None, user_agent: str = "",
+                   reason: str = "", evidence: Evidence | None = None, idempotency_key: str | None = None,
+                   policy_version: PolicyVersion | None = None) -> tuple[ConsentEvent, bool]:
+    """Record that `client` gave or withdrew consent to `purpose`. Returns (event, created).
+
+    GDPR Art. 7(1) and PIPL Art. 14: the event proves who, what, when, how, under which policy version, from
+    where, recorded by whom. A repeat of the current state from the portal or a GPC signal records nothing new
+    (double clicks and every-request signals); from staff channels it is kept as evidence. The same
+    `idempotency_key` twice (a CSV imported again) returns the first event.
+    """
+    _validate_change(purpose=purpose, action=action, channel=channel)
+    if recorded_by is not None and not recorded_by.is_staff:
+        raise ValidationError(_("Only staff record consent on a client's behalf."))
+    chain = _locked_chain(client)  # from here on, this client's writes are serialised
+    if idempotency_key:
+        existing = ConsentEvent.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    if channel not in STAFF_CHANNELS:
+        state = ConsentState.objects.filter(client=client, purpose=purpose).select_related("last_event").first()
+        if state is not None and state.granted == (action == ConsentAction.GRANT):
+            return state.last_event, False
+    now = timezone.now()
+    try:
+        event = _append(
+            client=client, chain=chain, purpose=purpose, action=action, channel=channel, occurred_at=occurred_at or now,
+            recorded_at=now, policy_version=policy_version or policy_in_force(), recorded_by=recorded_by,
+            ip_address=ip_address, user_agent=user_agent or "", reason=reason or "", evidence=evidence or Evidence(),
+            idempotency_key=idempotency_key,
+        )
+    except IntegrityError as exc:  # only a concurrent import of the same row can get here
+        raise ValidationError(_("This change was recorded at the same moment by someone else; reload and check.")) from exc
+    if ip_address:
+        ip_observation_record(client=client, ip_address=ip_address, context=IPObservation.Context.CONSENT, at=now)
+    return event, True
+
+
+def default_granted(*, purpose: Purpose, jurisdiction: str, rules: list[ConsentDefaultRule] | None = None) -> bool:
+    """Opt-out (True) or opt-in (False) for a consent purpose where the client lives: the most specific rule wins."""
+    if rules is None:
+        rules = list(ConsentDefaultRule.objects.filter(jurisdiction=jurisdiction))
+    specific = [r for r in rules if r.jurisdiction == jurisdiction and r.purpose_id == purpose.pk]
+    general = [r for r in rules if r.jurisdiction == jurisdiction and r.purpose_id is None]
+    rule = (specific or general or [None])[0]
+    return bool(rule and rule.granted_by_default)
+
+
+@transaction.atomic
+def consent_defaults_record(*, client: Client, occurred_at: datetime | None = None) -> list[ConsentEvent]:
+    """Give a new client a state for every consent purpose, per the rules of the client's jurisdiction.
+
+    Recorded as `signup` events so that even a default is provable (and shows under which rule and version).
+    """
+    at = occurred_at or timezone.now()
+    version = policy_in_force(at=at)
+    rules = list(ConsentDefaultRule.objects.filter(jurisdiction=client.jurisdiction))
+    have = set(ConsentState.objects.filter(client=client).values_list("purpose_id", flat=True))
+    events = []
+    chain = _locked_chain(client)
+    for purpose in Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(pk__in=have):
+        granted = default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules)
+        events.append(_append(
+            client=client, chain=chain, purpose=purpose, action=ConsentAction.GRANT if granted else ConsentAction.WITHDRAW,
+            channel=Channel.SIGNUP, occurred_at=at, recorded_at=timezone.now(), policy_version=version, recorded_by=None,
+            ip_address=None, user_agent="", reason="", evidence=Evidence(), idempotency_key=None,
+        ))
+    return events
+
+
+def consent_gpc_honour(*, client: Client, ip_address: str | None, user_agent: str) -> list[ConsentEvent]:
+    """A Global Privacy Control signal (11 CCR 7025) opts the client out of every sale/sharing purpose, once.
+
+    "Once": a purpose the client re-granted in the portal after an earlier GPC opt-out stays as the client chose.
+    """
+    already = set(ConsentEvent.objects.filter(client=client, channel=Channel.GPC).values_list("purpose_id", flat=True))
+    granted = ConsentState.objects.filter(client=client, granted=True, purpose__opted_out_by_gpc=True).exclude(purpose_id__in=already)
+    events = []
+    for state in granted.select_related("purpose"):
+        event, created = consent_record(client=client, purpose=state.purpose, action=ConsentAction.WITHDRAW,
+                                        channel=Channel.GPC, ip_address=ip_address, user_agent=user_agent,
+                                        reason="Global Privacy Control signal (Sec-GPC: 1)")
+        if created:
+            consent_receipt_send(event=event)
+            events.append(event)
+    return events
+
+
+def consent_receipt_send(*, event: ConsentEvent):
+    """E-mail the receipt of a change the client made, after the transaction commits (one delivery row)."""
+    import json
+
+    from notify.models import OutboundMessage
+    from notify.services import message_queue
+
+    from .receipts import consent_receipt
+
+    client = event.client
+    state = _("given") if event.action == ConsentAction.GRANT else _("withdrawn")
+    body = _(
+        "Hello %(name)s,\n\nYour consent to “%(purpose)s” was %(state)s on %(when)s (%(channel)s).\n"
+        "The receipt is attached (Kantara Consent Receipt v1.1, JSON). You can change this choice at any time under "
+        "“Your choices” in the privacy portal.\n\nFulfillmen privacy team"
+    ) % {"name": client.full_name, "purpose": event.purpose.title, "state": state,
+         "when": timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M %Z"), "channel": event.get_channel_display()}
+    return message_queue(
+        channel=OutboundMessage.Channel.EMAIL, kind="consent-receipt", client=client, to=client.email,
+        subject=_("Your consent receipt: %(purpose)s %(state)s") % {"purpose": event.purpose.title, "state": state},
+        body=body, idempotency_key=f"consent-receipt:{event.receipt_id}",
+        attachment=(f"consent-receipt-{event.receipt_id}.json", json.dumps(consent_receipt(event=event), indent=2), "application/json"),
+    )
+
+
+@transaction.atomic
+def purpose_save(*, purpose: Purpose) -> Purpose:
+    """Titles and descriptions may change; a purpose's code and legal basis never do (events and hashes name them)."""
+    if purpose.pk:
+        stored = Purpose.objects.get(pk=purpose.pk)
+        if (stored.code, stored.legal_basis) != (purpose.code, purpose.legal_basis):
+            raise ValidationError(_("A purpose's code and legal basis cannot change."))
+    purpose.full_clean()
+    purpose.save()
+    return purpose
+
+
+@transaction.atomic
+def consent_default_rule_save(*, rule: ConsentDefaultRule) -> ConsentDefaultRule:
+    """Changing a default never rewrites past events; it applies to clients who arrive from now on."""
+    rule.full_clean()
+    rule.save()
+    return rule

@@ -1,0 +1,141 @@
+"""The portal's "Your choices": see every purpose, give or withdraw consent in one click, prove it with receipts.
+
+GDPR Art. 7(3) and PIPL Art. 15: withdrawing is as easy as giving — one button per purpose, no JavaScript.
+"""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.ip import request_ip
+from accounts.models import Client
+from accounts.selectors import client_of_user
+
+from .middleware import request_has_gpc
+from .models import Channel, ConsentAction, ConsentState, LegalBasis, Purpose
+from .receipts import consent_receipt
+from .selectors import consent_event_for_client, consent_history, gpc_was_honoured, purposes_with_state
+from .services import consent_receipt_send, consent_record
+
+HISTORY_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One purpose as the client sees it: its current state and the one action the button offers."""
+
+    purpose: Purpose
+    state: ConsentState | None
+
+    @property
+    def rests_on_consent(self) -> bool:
+        return self.purpose.legal_basis == LegalBasis.CONSENT
+
+    @property
+    def granted(self) -> bool:
+        return bool(self.state and self.state.granted)
+
+    @property
+    def action(self) -> str | None:
+        """`grant`, `withdraw` or None (no button: not a consent purpose, or consent that cannot be withdrawn)."""
+        if not self.rests_on_consent:
+            return None
+        if not self.granted:
+            return ConsentAction.GRANT
+        return ConsentAction.WITHDRAW if self.purpose.withdrawable else None
+
+
+def choices_for(*, client: Client) -> list[Choice]:
+    return [Choice(purpose, state) for purpose, state in purposes_with_state(client=client)]
+
+
+def gpc_note_due(request, *, client: Client) -> bool:
+    """Say that the GPC signal was honoured when this request carries it and the ledger shows it was."""
+    return request_has_gpc(request) and gpc_was_honoured(client=client)
+
+
+def client_required(view):
+    """Logged-in clients only: staff work in the admin, and a login without a client record has nothing here."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_staff:
+            return redirect("admin:index")
+        client = client_of_user(user=request.user)
+        if client is None:
+            return render(request, "portal/no_client.html", status=403)
+        return view(request, client, *args, **kwargs)
+
+    return wrapper
+
+
+@client_required
+def choices(request, client):
+    return render(request, "consent/choices.html", {
+        "client": client, "choices": choices_for(client=client), "gpc_honoured": gpc_note_due(request, client=client),
+    })
+
+
+def _shown_time(moment) -> str:
+    """A moment as the client reads it, with the time zone named (the format may end in "a.m.")."""
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({timezone.get_current_timezone_name()})"
+
+
+def _change_message(event, *, created: bool) -> str:
+    values = {"purpose": event.purpose.title, "time": _shown_time(event.occurred_at)}
+    if not created:
+        if event.action == ConsentAction.GRANT:
+            return _("Your consent to “%(purpose)s” was already given; nothing changed.") % values
+        return _("Your consent to “%(purpose)s” was already withdrawn; nothing changed.") % values
+    if event.action == ConsentAction.GRANT:
+        return _("Your consent to “%(purpose)s” was given at %(time)s. A receipt was sent to your email.") % values
+    return _("Your consent to “%(purpose)s” was withdrawn at %(time)s. A receipt was sent to your email.") % values
+
+
+@require_POST
+@client_required
+def choice_change(request, client, code):
+    purpose = get_object_or_404(Purpose, code=code)
+    try:
+        with transaction.atomic():
+            event, created = consent_record(
+                client=client, purpose=purpose, action=request.POST.get("action", ""), channel=Channel.PORTAL,
+                ip_address=request_ip(request), user_agent=request.headers.get("User-Agent", ""),
+            )
+            if created:
+                consent_receipt_send(event=event)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        (messages.success if created else messages.info)(request, _change_message(event, created=created))
+    return redirect("consent:choices")
+
+
+@client_required
+def history(request, client):
+    page = Paginator(consent_history(client=client), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "consent/history.html", {"client": client, "page": page})
+
+
+@never_cache
+@client_required
+def receipt_download(request, client, receipt_id):
+    event = consent_event_for_client(client=client, receipt_id=receipt_id)
+    if event is None:  # another client's receipt looks exactly like one that does not exist
+        raise Http404
+    response = JsonResponse(consent_receipt(event=event), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="consent-receipt-{event.receipt_id}.json"'
+    return response

@@ -1,0 +1,36 @@
+"""One interface per outside world. Email goes through Django's email backends (EMAIL_URL)."""
+
+import smtplib
+import socket
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+
+class TransportError(Exception):
+    """A send that did not happen. `permanent` says whether trying again could help."""
+
+    def __init__(self, message: str, *, permanent: bool):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class EmailTransport:
+    def send(self, *, to: str, subject: str, body: str, attachment: tuple[str, str, str] | None = None) -> None:
+        email = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+        if attachment:
+            email.attach(*attachment)
+        try:
+            email.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise TransportError(f"recipient refused: {exc.recipients}", permanent=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise TransportError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=500 <= exc.smtp_code < 600) from exc
+        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+            raise TransportError(f"email server unreachable: {exc}", permanent=False) from exc
+
+
+def transport_for(channel: str):
+    if channel == "email":
+        return EmailTransport()
+    raise TransportError(f"no transport for channel {channel!r}", permanent=True)
