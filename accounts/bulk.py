@@ -16,9 +16,17 @@ def rows_insert(model, fields: Sequence[str], rows: list[tuple]) -> None:
     columns = [meta.get_field(name).column for name in fields]
     if connection.vendor == "postgresql":
         quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-        with connection.cursor() as cursor:
+        from psycopg.types.json import Jsonb
+
+        json_columns = [i for i, name in enumerate(fields) if meta.get_field(name).get_internal_type() == "JSONField"]
+        # The raw psycopg cursor does COPY; wrap_database_errors turns its errors into Django's DatabaseError.
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
+                    if json_columns:
+                        row = list(row)
+                        for i in json_columns:
+                            row[i] = Jsonb(row[i])
                     copy.write_row(row)
         return
     attnames = [meta.get_field(name).attname for name in fields]

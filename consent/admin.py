@@ -7,30 +7,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_readonly import ReadOnlyAdmin
+
 from . import admin_views
 from .models import ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData, ConsentState, LegalBasis, Purpose
 from .services import consent_default_rule_save, purpose_save
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable by those with the view permission; added, changed and deleted by nobody, superusers included."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        purpose_save(purpose=obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 @admin.register(Purpose)
@@ -43,6 +24,9 @@ class PurposeAdmin(admin.ModelAdmin):
         # Ledger events and their hashes name the code; the legal basis decides whether consent exists at all.
         return ["code", "legal_basis"] if obj is not None else []
 
+    def save_model(self, request, obj, form, change):
+        purpose_save(purpose=obj)
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -54,10 +38,10 @@ class ConsentDefaultRuleAdmin(admin.ModelAdmin):
     list_select_related = ["purpose"]
     fields = ["jurisdiction", "purpose", "granted_by_default", "note"]
 
-    @admin.display(description=_("purpose"), ordering="purpose__code")
     def save_model(self, request, obj, form, change):
         consent_default_rule_save(rule=obj)
 
+    @admin.display(description=_("purpose"), ordering="purpose__code")
     def purpose_or_all(self, rule):
         return rule.purpose or _("all consent purposes")
 

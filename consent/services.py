@@ -102,10 +102,11 @@ def consent_record(*, client: Client, purpose: Purpose, action: str, channel: st
         existing = ConsentEvent.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    if channel not in STAFF_CHANNELS:
-        state = ConsentState.objects.filter(client=client, purpose=purpose).select_related("last_event").first()
-        if state is not None and state.granted == (action == ConsentAction.GRANT):
-            return state.last_event, False
+    # Lock the current state before anything else: a sharing response reading this client holds a share lock on
+    # it, so a withdrawal waits until that response's records are committed and then sees them (and tells them).
+    state = ConsentState.objects.select_for_update().filter(client=client, purpose=purpose).select_related("last_event").first()
+    if channel not in STAFF_CHANNELS and state is not None and state.granted == (action == ConsentAction.GRANT):
+        return state.last_event, False
     now = timezone.now()
     try:
         event = _append(

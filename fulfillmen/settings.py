@@ -51,12 +51,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_countries",
     "axes",
     "accounts",
     "notify",
     "amendments",
     "consent",
+    "sharing",
     "fulfillmen.apps.FulfillmenConfig",
 ]
 
@@ -189,9 +192,42 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "sharing.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Requests per API key (429 with Retry-After beyond it).
+    "DEFAULT_THROTTLE_RATES": {"affiliate": env.str("API_RATE", default="600/minute")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fulfillmen affiliate API",
+    "DESCRIPTION": (
+        "Affiliates and partners pull only the client data each client's consent and their sharing agreement "
+        "permit, and learn of withdrawals so they delete their copies.\n\n"
+        "**Authentication**: `Authorization: Bearer <API key>`; keys are made by Fulfillmen staff and shown once. "
+        "Missing, unknown, expired or revoked keys get 401; a purpose outside your agreement 403; bad parameters "
+        "400. **Errors** always look like `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`. "
+        "**Pagination**: pass `next_cursor` back as `cursor` until it is null; pages neither skip nor repeat a "
+        "client while others change. **Throttling**: per key; 429 with `Retry-After`. Every client returned is "
+        "recorded as a sharing record the client can see."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # No call to validator.swagger.io (our CSP would block it, and the schema URL should not leave).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}
+
+# Throttle counters and other shared state: Redis when there is one, this process's memory otherwise.
+CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "fpp"}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # Security headers. Production (DEBUG=false) passes `manage.py check --deploy --fail-level WARNING`.
@@ -252,3 +288,4 @@ PII_CONTROLLER = {
 CONSENT_RECORD_RETENTION = env.str(
     "CONSENT_RECORD_RETENTION", default="For as long as the account exists and 3 years after, as proof of consent."
 )
+WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from sharing.api_urls import v1
+
 from . import views
 
 portal_patterns = ([path("", views.dashboard, name="dashboard")], "portal")
@@ -9,7 +11,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("portal/choices/", include("consent.urls")),
+    path("portal/received/", include("sharing.urls")),
     path("portal/", include(portal_patterns)),
+    path("api/v1/", include((v1, "api"))),
+    path("api/", include("sharing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

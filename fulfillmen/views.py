@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 
 from accounts.selectors import client_for_user
 from consent.views import choices_for, gpc_note_due
+from sharing.views import received_summary
 
 
 def home(request):
@@ -21,4 +22,5 @@ def dashboard(request):
         "client": client,
         "consent_choices": [c for c in choices_for(client=client) if c.rests_on_consent],
         "gpc_honoured": gpc_note_due(request, client=client),
+        "received": received_summary(client=client),
     })

@@ -4,11 +4,13 @@ from django.contrib import admin
 from django.template.defaultfilters import truncatechars
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_readonly import ReadOnlyAdmin
+
 from .models import OutboundMessage
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(ReadOnlyAdmin):
     list_display = ["kind", "channel", "to", "status", "attempts", "created_at", "finished_at", "short_error"]
     list_filter = ["status", "kind", "channel"]
     search_fields = ["to", "=public_id", "kind"]
@@ -28,16 +30,4 @@ class OutboundMessageAdmin(admin.ModelAdmin):
             return _("(hidden: this message carries a one-time secret)")
         return message.body
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

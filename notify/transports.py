@@ -1,4 +1,5 @@
-"""One interface per outside world. Email goes through Django's email backends (EMAIL_URL)."""
+"""One interface per outside world. Email goes through Django's email backends (EMAIL_URL), SMS through the
+small backend interface of notify.sms (SMS_URL)."""
 
 import smtplib
 import socket
@@ -30,7 +31,18 @@ class EmailTransport:
             raise TransportError(f"email server unreachable: {exc}", permanent=False) from exc
 
 
+class SmsTransport:
+    """SMS through the backend SMS_URL names (notify.sms). Subject and attachments do not exist in SMS."""
+
+    def send(self, *, to: str, subject: str = "", body: str, attachment=None) -> None:
+        from .sms import sms_backend
+
+        sms_backend().send(to=to, body=body)
+
+
 def transport_for(channel: str):
     if channel == "email":
         return EmailTransport()
+    if channel == "sms":
+        return SmsTransport()
     raise TransportError(f"no transport for channel {channel!r}", permanent=True)

@@ -60,6 +60,7 @@ REFERENCE_DATA = [
     ("accounts.migrations.0002_staff_groups", "create_groups"),
     ("consent.migrations.0002_purpose_catalogue", "load"),
     ("consent.migrations.0004_staff_permissions", "grant"),
+    ("sharing.migrations.0002_staff_permissions", "grant"),
 ]
 
 
@@ -73,3 +74,14 @@ def reference_data_after_flush(request):
 
     for module, loader in REFERENCE_DATA:
         getattr(importlib.import_module(module), loader)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(settings):
+    """Each test counts (throttles, …) in a cache namespace of its own, without flushing the shared Redis."""
+    import uuid
+
+    caches = {alias: {**config} for alias, config in settings.CACHES.items()}
+    for config in caches.values():
+        config["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches

@@ -74,3 +74,18 @@ def test_seeded_clients_have_a_consent_state_per_purpose_by_their_jurisdiction_a
     assert ConsentEvent.objects.filter(policy_version__label="1.0").count() == ConsentEvent.objects.count()
     call_command("verify_ledger")
     assert "Ledger intact" in capsys.readouterr().out
+
+
+def test_seed_demo_twice_leaves_the_two_demo_affiliates_with_one_agreement_each():
+    from sharing.models import Affiliate, SharingAgreement
+
+    seed("--password", "demo-pass-123")
+    seed("--password", "demo-pass-123")
+    ads = Affiliate.objects.get(name="Demo Ads Network")
+    dropship = Affiliate.objects.get(name="Demo Dropship Partner")
+    assert (ads.kind, ads.country, dropship.kind, dropship.country) == (
+        Affiliate.Kind.AFFILIATED_COMPANY, "HK", Affiliate.Kind.DROPSHIP_PARTNER, "CN")
+    agreements = {(a.affiliate.name, a.purpose.code, tuple(a.fields)) for a in SharingAgreement.objects.select_related("affiliate", "purpose")}
+    assert agreements == {("Demo Ads Network", "promotional-sharing", ("email", "ip_address")),
+                          ("Demo Dropship Partner", "order-fulfilment", ("name", "phone", "shipping_address"))}
+    assert Affiliate.objects.count() == 2 and SharingAgreement.objects.count() == 2

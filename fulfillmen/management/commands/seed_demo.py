@@ -9,6 +9,7 @@ from tqdm import tqdm
 from accounts.demo import demo_people_ensure, synthetic_clients_create
 from amendments.services import policy_first_version_ensure
 from consent.bulk import consent_defaults_bulk_record
+from sharing.demo import demo_affiliates_ensure
 
 POLICY_DIR = Path(__file__).resolve().parents[3] / "amendments" / "seed"
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             summary="The privacy policy in plain words, with every promise checkable in the portal.",
         )
         logins = demo_people_ensure(password=password)
+        affiliates = demo_affiliates_ensure()
         if clients:
             with tqdm(total=clients, unit="client", desc="Synthetic clients", disable=options["verbosity"] == 0) as bar:
                 synthetic_clients_create(count=clients, progress=bar.update, seed=seed,
@@ -53,3 +55,4 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo logins (password: %s)" % password))
         for email, role in logins:
             self.stdout.write(f"  {email:<22} {role}")
+        self.stdout.write("Demo affiliates (API key: manage.py create_affiliate_key \"<name>\"): " + ", ".join(affiliates))

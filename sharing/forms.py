@@ -1,0 +1,71 @@
+"""Admin forms for sharing. They check what the services check, so staff see each error next to its field; the
+admin then calls the service (`agreement_create`, `affiliate_key_create`), never `.save()`."""
+
+from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent.models import DataCategory, Purpose, RecipientClass
+
+from .models import Affiliate, SharingAgreement
+
+# Purposes whose recipients sit outside Fulfillmen and receive data under a signed agreement. Authorities are
+# answered one request at a time (disclosures), never through a standing agreement.
+AGREEMENT_RECIPIENT_CLASSES = [RecipientClass.AFFILIATES, RecipientClass.DROPSHIP_PARTNERS, RecipientClass.ACQUIRER]
+
+
+class SharingAgreementForm(forms.ModelForm):
+    """A new agreement, as `agreement_create` accepts it: a non-empty set of known fields, an end after the start,
+    and (the policy's promise) no field the purpose does not name."""
+
+    shared_fields = forms.MultipleChoiceField(
+        label=_("Data shared"), choices=DataCategory.choices, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one kind of data.")},
+    )
+
+    class Meta:
+        model = SharingAgreement
+        fields = ["purpose", "valid_from", "valid_until", "reference"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "purpose" in self.fields:
+            field = self.fields["purpose"]
+            field.queryset = Purpose.objects.filter(recipient_class__in=AGREEMENT_RECIPIENT_CLASSES)
+            for link in ("can_add_related", "can_change_related", "can_view_related", "can_delete_related"):
+                if hasattr(field.widget, link):  # the catalogue is edited on its own page, not from an agreement
+                    setattr(field.widget, link, False)
+
+    def clean(self):
+        data = super().clean()
+        start, end, purpose = data.get("valid_from"), data.get("valid_until"), data.get("purpose")
+        if start and end and end <= start:
+            self.add_error("valid_until", _("An agreement must end after it starts."))
+        chosen = data.get("shared_fields") or []
+        if purpose and chosen:
+            beyond = [DataCategory(code).label for code in chosen if code not in purpose.data_categories]
+            if beyond:
+                self.add_error("shared_fields", _("The privacy policy does not let “%(purpose)s” share: %(fields)s.") % {
+                    "purpose": purpose.title, "fields": ", ".join(str(label) for label in beyond)})
+        return data
+
+    def agreement_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {"purpose": data["purpose"], "fields": list(data["shared_fields"]), "valid_from": data["valid_from"],
+                "valid_until": data.get("valid_until"), "reference": data.get("reference", "")}
+
+
+class ApiKeyCreateForm(forms.Form):
+    affiliate = forms.ModelChoiceField(label=_("Affiliate"), queryset=Affiliate.objects.filter(active=True),
+                                       help_text=_("Only active affiliates: the API refuses the keys of the others."))
+    name = forms.CharField(label=_("Name"), max_length=100, required=False,
+                           help_text=_("What the key is for, e.g. 'nightly sync'."))
+    expires_at = forms.SplitDateTimeField(label=_("Expires"), required=False, widget=AdminSplitDateTime,
+                                          help_text=_("Leave empty for a key that does not expire."))
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError(_("The expiry must be in the future."))
+        return expires_at

@@ -1,0 +1,122 @@
+"""Who may receive what, the keys they use, a record of everything that left, and what they must delete."""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from consent.models import DataCategory
+
+
+class Affiliate(models.Model):
+    """A company outside Fulfillmen that receives client data: affiliated companies and drop-shipping partners."""
+
+    class Kind(models.TextChoices):
+        AFFILIATED_COMPANY = "affiliated-company", _("Affiliated company")
+        DROPSHIP_PARTNER = "dropship-partner", _("Drop-shipping partner")
+        BUSINESS_TRANSFER = "business-transfer", _("Business-transfer counterparty")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2, e.g. CN, US."))
+    contact_name = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SharingAgreement(models.Model):
+    """Which fields an affiliate may receive for one purpose, and when. Nothing outside it is ever returned."""
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="agreements")
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
+    fields = models.JSONField(help_text=_("Codes from: name, email, phone, ip_address, shipping_address."))
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    reference = models.CharField(max_length=200, blank=True, help_text=_("The signed contract's reference."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["affiliate", "purpose", "-valid_from"]
+        indexes = [models.Index(fields=["affiliate", "purpose", "valid_from"], name="agreement_lookup_idx")]
+
+    def __str__(self):
+        return f"{self.affiliate} · {self.purpose.code}"
+
+    def field_labels(self):
+        return [DataCategory(f).label for f in self.fields if f in DataCategory.values]
+
+
+class ApiKey(models.Model):
+    """An affiliate's key. Only a hash is stored; the key is shown once, when it is made."""
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True, help_text=_("What the key is for, e.g. 'nightly sync'."))
+    prefix = models.CharField(max_length=12, unique=True, help_text=_("The visible start of the key."))
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.affiliate})"
+
+
+class SharingRecord(models.Model):
+    """One client's data leaving Fulfillmen once: to whom, for what, which fields, when, through which request.
+
+    Written in the same transaction as the response that carries the data; evidence, never edited.
+    """
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="sharing_records")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, null=True, blank=True, related_name="records")
+    recipient_name = models.CharField(max_length=200)
+    recipient_country = models.CharField(max_length=2, blank=True)
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
+    fields = models.JSONField()
+    shared_at = models.DateTimeField()
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    request_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["client", "-shared_at"], name="sharing_record_client_idx"),
+            models.Index(fields=["affiliate", "purpose", "client"], name="sharing_record_holder_idx"),
+        ]
+
+
+class WithdrawalNotice(models.Model):
+    """Tells one affiliate that a client it received data about is no longer shareable for a purpose, so it must
+    delete its copy (GDPR Art. 19). Acknowledged by the affiliate over the API."""
+
+    class Reason(models.TextChoices):
+        CONSENT_WITHDRAWN = "consent-withdrawn", _("Consent withdrawn")
+        GPC = "gpc", _("Global Privacy Control signal")
+        ERASURE = "erasure", _("Data erased at the client's request")
+        AGREEMENT_ENDED = "agreement-ended", _("Sharing agreement ended or changed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="withdrawal_notices")
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="+")
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    occurred_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["affiliate", "purpose", "occurred_at"], name="withdrawal_feed_idx")]

@@ -1,0 +1,131 @@
+"""Reads for affiliates. Every function takes the affiliate, so no query can forget whose scope it is in."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Address, Client, IPObservation
+from consent.models import ConsentState, LegalBasis, Purpose
+
+from .models import Affiliate, SharingAgreement, SharingRecord, WithdrawalNotice
+
+
+def agreement_in_force(*, affiliate: Affiliate, purpose_code: str, at: datetime | None = None) -> SharingAgreement | None:
+    at = at or timezone.now()
+    if not affiliate.active:
+        return None
+    return (
+        SharingAgreement.objects.filter(affiliate=affiliate, purpose__code=purpose_code, valid_from__lte=at)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+        .select_related("purpose")
+        .order_by("-valid_from")
+        .first()
+    )
+
+
+def agreements_of(*, affiliate: Affiliate) -> QuerySet[SharingAgreement]:
+    return SharingAgreement.objects.filter(affiliate=affiliate).select_related("purpose").order_by("purpose__code", "-valid_from")
+
+
+def _permitted_clients(*, agreement: SharingAgreement) -> QuerySet[Client]:
+    """Clients whose data may go to this affiliate for this purpose right now: for consent purposes, those whose
+    current consent is granted; for others, every client (their legal basis does not depend on a choice)."""
+    purpose: Purpose = agreement.purpose
+    clients = Client.objects.all()
+    if purpose.legal_basis == LegalBasis.CONSENT:
+        granted = ConsentState.objects.filter(purpose=purpose, granted=True).values("client_id")
+        clients = clients.filter(pk__in=granted)
+    return clients
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    items: list[dict]
+    client_ids: list[int]
+    last_id: int | None
+    has_more: bool
+
+
+def _address(a: Address) -> dict:
+    return {"kind": a.kind, "line1": a.line1, "line2": a.line2, "city": a.city, "region": a.region,
+            "postcode": a.postcode, "country": str(a.country)}
+
+
+def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, after_id: int = 0,
+                          updated_since: datetime | None = None, limit: int = 100, public_id=None) -> ClientPage:
+    """One page of the clients this affiliate may receive under `agreement`, with only the agreed fields.
+
+    Keyset pagination on the client id: a client who withdraws between pages simply stops appearing, and no
+    other client moves, so nothing is skipped or repeated.
+    """
+    assert agreement.affiliate_id == affiliate.pk, "an agreement of another affiliate"
+    fields = set(agreement.fields)
+    clients = _permitted_clients(agreement=agreement).filter(pk__gt=after_id)
+    if public_id is not None:
+        clients = clients.filter(public_id=public_id)
+    if updated_since is not None:
+        changed = ConsentState.objects.filter(purpose=agreement.purpose, changed_at__gte=updated_since).values("client_id")
+        clients = clients.filter(Q(updated_at__gte=updated_since) | Q(pk__in=changed))
+    columns = ["id", "public_id"] + [c for f, c in (("name", "full_name"), ("email", "email"), ("phone", "phone")) if f in fields]
+    rows = list(clients.order_by("pk").values(*columns)[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    scanned_last = rows[-1]["id"] if rows else None
+    if agreement.purpose.legal_basis == LegalBasis.CONSENT:
+        still = _lock_granted(purpose_id=agreement.purpose_id, client_ids=[r["id"] for r in rows])
+        rows = [r for r in rows if r["id"] in still]
+    ids = [r["id"] for r in rows]
+    addresses, ips = {}, {}
+    if "shipping_address" in fields and ids:
+        for a in Address.objects.filter(client_id__in=ids).order_by("client_id", "id"):
+            addresses.setdefault(a.client_id, []).append(_address(a))
+    if "ip_address" in fields and ids:
+        for client_id, ip in IPObservation.objects.filter(client_id__in=ids).order_by("client_id", "-last_seen").values_list("client_id", "ip_address"):
+            ips.setdefault(client_id, []).append(ip)
+    items = []
+    for r in rows:
+        item = {"id": str(r["public_id"]), "purpose": agreement.purpose.code}
+        if "name" in fields:
+            item["name"] = r["full_name"]
+        if "email" in fields:
+            item["email"] = r["email"]
+        if "phone" in fields:
+            item["phone"] = r["phone"] or None
+        if "ip_address" in fields:
+            item["ip_addresses"] = ips.get(r["id"], [])
+        if "shipping_address" in fields:
+            item["shipping_addresses"] = addresses.get(r["id"], [])
+        items.append(item)
+    return ClientPage(items=items, client_ids=ids, last_id=scanned_last, has_more=has_more)
+
+
+def _lock_granted(*, purpose_id: int, client_ids: list[int]) -> set[int]:
+    """Share-lock the consent states of the page and keep the clients still granted once concurrent changes are done.
+
+    A withdrawal that committed after the page was read is seen here and the client is left out; one that comes
+    later waits for this transaction, so it finds the sharing records written in it and notifies the affiliate.
+    """
+    if not client_ids or connection.vendor != "postgresql":
+        return set(client_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT client_id FROM consent_consentstate WHERE purpose_id = %s AND client_id = ANY(%s) AND granted "
+            "FOR SHARE", [purpose_id, client_ids])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def withdrawals_for_affiliate(*, affiliate: Affiliate, purpose: Purpose, since: datetime, after_id: int = 0,
+                              limit: int = 100) -> list[WithdrawalNotice]:
+    return list(
+        WithdrawalNotice.objects.filter(affiliate=affiliate, purpose=purpose, occurred_at__gte=since, pk__gt=after_id)
+        .select_related("client", "purpose")
+        .order_by("pk")[: limit + 1]
+    )
+
+
+def sharing_records_of_client(*, client: Client) -> QuerySet[SharingRecord]:
+    """What left the company about this client, newest first (the portal's "Who received your data")."""
+    return SharingRecord.objects.filter(client=client).select_related("purpose").order_by("-shared_at", "-id")

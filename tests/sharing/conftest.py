@@ -1,0 +1,44 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from consent.models import Purpose
+from sharing.models import Affiliate
+from sharing.services import affiliate_key_create, agreement_create
+
+
+def make_affiliate(name, *, kind=Affiliate.Kind.AFFILIATED_COMPANY, purpose="promotional-sharing", fields=("ip_address", "email"),
+                   country="HK"):
+    affiliate = Affiliate.objects.create(name=name, kind=kind, country=country, contact_name="Contact",
+                                         contact_email=f"{name.split()[0].lower()}@partner.example")
+    agreement_create(affiliate=affiliate, purpose=Purpose.objects.get(code=purpose), fields=list(fields),
+                     valid_from=timezone.now() - timedelta(days=1))
+    return affiliate
+
+
+@pytest.fixture
+def ads(db):
+    """An affiliated company agreed to receive IP address and email for promotional sharing."""
+    return make_affiliate("Ads Network")
+
+
+@pytest.fixture
+def dropship(db):
+    """A drop-shipping partner agreed to receive name, phone and shipping address for order fulfilment."""
+    return make_affiliate("Dropship Partner", kind=Affiliate.Kind.DROPSHIP_PARTNER, purpose="order-fulfilment",
+                          fields=("name", "phone", "shipping_address"), country="CN")
+
+
+@pytest.fixture
+def ads_key(ads):
+    return affiliate_key_create(affiliate=ads)[1]
+
+
+@pytest.fixture
+def dropship_key(dropship):
+    return affiliate_key_create(affiliate=dropship)[1]
+
+
+def bearer(key):
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}

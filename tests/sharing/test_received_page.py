@@ -1,0 +1,147 @@
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from consent.models import Purpose
+from sharing.services import sharing_records_write
+from sharing.views import RECORDS_PAGE_SIZE
+
+from .conftest import make_affiliate
+
+pytestmark = pytest.mark.django_db
+
+RECEIVED = reverse("sharing:received")
+
+
+def share(affiliate, clients, *, purpose, fields, days_ago=0, minutes_ago=0):
+    sharing_records_write(affiliate=affiliate, purpose=Purpose.objects.get(code=purpose), fields=list(fields),
+                          client_ids=[c.pk for c in clients], api_key=None, request_id=uuid.uuid4(),
+                          at=timezone.now() - timedelta(days=days_ago, minutes=minutes_ago))
+
+
+def share_promo(affiliate, clients, **when):
+    share(affiliate, clients, purpose="promotional-sharing", fields=["email", "ip_address"], **when)
+
+
+def share_order(affiliate, clients, **when):
+    share(affiliate, clients, purpose="order-fulfilment", fields=["name", "phone", "shipping_address"], **when)
+
+
+def test_client_sees_their_records_grouped_by_recipient_and_purpose_newest_first(client, owner, outsider, ads, dropship):
+    share_promo(ads, [owner, outsider], days_ago=3)
+    share_promo(ads, [owner], days_ago=2)
+    share_order(dropship, [owner], days_ago=1)
+    client.force_login(owner.user)
+    response = client.get(RECEIVED)
+    assert response.status_code == 200
+    groups = [(g.recipient_name, g.country_name, g.purpose.code, len(g.disclosures)) for g in response.context["groups"]]
+    assert groups == [("Dropship Partner", "China", "order-fulfilment", 1), ("Ads Network", "Hong Kong", "promotional-sharing", 2)]
+    ads_group = response.context["groups"][1]
+    assert ads_group.disclosures[0].shared_at > ads_group.disclosures[1].shared_at
+    page = response.content.decode()
+    assert "Email address, IP address" in page and "Name, Phone number, Shipping address" in page
+    assert Purpose.objects.get(code="promotional-sharing").title_en in page and "Hong Kong" in page
+
+
+def test_client_never_sees_what_was_shared_about_someone_else(client, owner, outsider):
+    broker = make_affiliate("Outsider Only Broker", country="SG")
+    share_promo(broker, [outsider])
+    client.force_login(owner.user)
+    page = client.get(RECEIVED).content.decode()
+    assert "Outsider Only Broker" not in page
+    assert "Nobody outside Fulfillmen has received your data yet." in page
+
+
+def test_anonymous_visitor_is_sent_to_log_in(client):
+    response = client.get(RECEIVED)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_staff_are_sent_to_the_admin(client, support_agent):
+    client.force_login(support_agent)
+    response = client.get(RECEIVED)
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+
+
+def test_a_client_with_no_records_sees_a_helpful_empty_state(client, owner):
+    client.force_login(owner.user)
+    response = client.get(RECEIVED)
+    assert response.status_code == 200 and response.context["groups"] == []
+    assert "Nobody outside Fulfillmen has received your data yet." in response.content.decode()
+
+
+def test_records_are_paginated_and_the_oldest_are_on_the_last_page(client, owner, ads, dropship):
+    share_order(dropship, [owner], days_ago=30)
+    for n in range(RECORDS_PAGE_SIZE):
+        share_promo(ads, [owner], minutes_ago=n)
+    client.force_login(owner.user)
+    first = client.get(RECEIVED)
+    assert [g.recipient_name for g in first.context["groups"]] == ["Ads Network"]
+    assert 'rel="next"' in first.content.decode()
+    last = client.get(RECEIVED, {"page": 2})
+    assert [g.recipient_name for g in last.context["groups"]] == ["Dropship Partner"]
+
+
+def test_the_page_costs_the_same_queries_for_3_or_60_records(client, owner, ads, dropship, django_assert_max_num_queries):
+    client.force_login(owner.user)
+    client.get(RECEIVED)  # the first visit records the IP observation; measure the visits after it
+
+    def queries_for_page():
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(RECEIVED).status_code == 200
+        return len(context)
+
+    for n in range(3):
+        (share_promo if n % 2 else share_order)(ads if n % 2 else dropship, [owner], minutes_ago=n)
+    few = queries_for_page()
+    for n in range(3, 60):
+        (share_promo if n % 2 else share_order)(ads if n % 2 else dropship, [owner], minutes_ago=n)
+    assert queries_for_page() == few
+    # session, user, client, the count and the page of records (with their purposes)
+    with django_assert_max_num_queries(5):
+        client.get(RECEIVED, {"page": 2})
+
+
+def test_dashboard_card_counts_the_records_and_names_the_last_recipient(client, owner, ads, dropship):
+    share_promo(ads, [owner], days_ago=2)
+    share_order(dropship, [owner], days_ago=1)
+    client.force_login(owner.user)
+    page = client.get(reverse("portal:dashboard")).content.decode()
+    assert "Your data was sent outside Fulfillmen 2 times." in page
+    assert "Most recently: Dropship Partner (China)" in page
+    assert f'href="{RECEIVED}"' in page and "Available soon" in page  # the other cards are still to come
+
+
+def test_dashboard_card_says_when_nothing_was_shared(client, owner):
+    client.force_login(owner.user)
+    page = client.get(reverse("portal:dashboard")).content.decode()
+    assert "Nobody outside Fulfillmen has received your data yet." in page
+
+
+def test_the_main_navigation_links_to_the_page_for_clients_only(client, owner, support_agent):
+    client.force_login(owner.user)
+    page = client.get(RECEIVED).content.decode()
+    assert f'<a href="{RECEIVED}" aria-current="page">Who received your data</a>' in page
+    client.force_login(support_agent)
+    assert RECEIVED not in client.get(reverse("home")).content.decode()
+
+
+def test_dashboard_queries_do_not_grow_with_records(client, owner, ads):
+    client.force_login(owner.user)
+    client.get(reverse("portal:dashboard"))  # the first visit records the IP observation
+
+    def queries_for_dashboard():
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(reverse("portal:dashboard")).status_code == 200
+        return len(context)
+
+    share_promo(ads, [owner], days_ago=1)
+    few = queries_for_dashboard()
+    for n in range(40):
+        share_promo(ads, [owner], minutes_ago=n)
+    assert queries_for_dashboard() == few
