@@ -13,3 +13,8 @@ def policy_in_force(*, at: datetime | None = None) -> PolicyVersion | None:
         .order_by("-effective_at", "-id")
         .first()
     )
+
+
+def policy_versions_published():
+    """Published versions only; the public pages never see a draft."""
+    return PolicyVersion.objects.filter(published_at__isnull=False)

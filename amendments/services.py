@@ -1,9 +1,21 @@
-from datetime import datetime
+"""Writes for policy versions: drafts change freely; publishing checks the notice period; published ones never change.
 
+PIPL Art. 17 and the seed policy ("clients will receive prior notification via mail and also in their registered
+contact number"): a material change takes effect no sooner than POLICY_NOTICE_DAYS after it is published.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import PolicyVersion
+from .notices import notices_create
+
+DRAFT_FIELDS = ["label", "summary", "summary_zh_hans", "body_en", "body_zh_hans", "is_material"]
 
 
 @transaction.atomic
@@ -16,3 +28,61 @@ def policy_first_version_ensure(*, label: str, body_en: str, body_zh_hans: str, 
         defaults={"body_en": body_en, "body_zh_hans": body_zh_hans, "summary": summary, "published_at": at, "effective_at": at},
     )
     return version
+
+
+@transaction.atomic
+def policy_draft_save(*, version: PolicyVersion | None = None, **fields) -> PolicyVersion:
+    """Create or change a draft. A published version is refused: corrections are a new version."""
+    unknown = set(fields) - set(DRAFT_FIELDS)
+    if unknown:
+        raise ValueError(f"policy_draft_save cannot set {sorted(unknown)}")
+    if version is not None and version.pk:
+        locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.is_published:
+            raise ValidationError(_("Version %(label)s is published and can no longer change; write a new version.")
+                                  % {"label": locked.label})
+    version = version or PolicyVersion()
+    for name, value in fields.items():
+        setattr(version, name, value)
+    if not (version.body_en or "").strip():
+        raise ValidationError({"body_en": _("The English text is required.")})
+    version.full_clean(exclude=["published_by"])
+    version.save()
+    return version
+
+
+def notice_period() -> timedelta:
+    return timedelta(days=settings.POLICY_NOTICE_DAYS)
+
+
+@transaction.atomic
+def policy_publish(*, version: PolicyVersion, effective_at: datetime, published_by=None,
+                   now: datetime | None = None) -> PolicyVersion:
+    """Publish a draft. Material changes need the full notice period; others may take effect at once.
+
+    Publishing twice is refused (the second call finds the version published), so notices go out once.
+    """
+    now = now or timezone.now()
+    locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.is_published:
+        raise ValidationError(_("Version %(label)s is already published.") % {"label": locked.label})
+    if effective_at < now - timedelta(minutes=1):
+        raise ValidationError({"effective_at": _("The effective date cannot be in the past.")})
+    effective_at = max(effective_at, now)  # "now" as typed a moment ago means at publication
+    if locked.is_material and effective_at < now + notice_period():
+        earliest = timezone.localtime(now + notice_period()).strftime("%Y-%m-%d %H:%M")
+        raise ValidationError({"effective_at": _(
+            "A material change needs %(days)s days' notice: it can take effect on %(earliest)s at the earliest."
+        ) % {"days": settings.POLICY_NOTICE_DAYS, "earliest": earliest}})
+    PolicyVersion.objects.filter(pk=locked.pk).update(published_at=now, effective_at=effective_at, published_by=published_by)
+    locked.refresh_from_db()
+    # Every client is told, by email and SMS, in the same transaction that publishes; sending starts on commit.
+    notices_create(version=locked, at=now)
+    transaction.on_commit(lambda: _start_senders(locked.pk), robust=True)
+    return locked
+
+
+def _start_senders(version_id: int) -> None:
+    from .tasks import send_notices_soon
+
+    send_notices_soon(version_id)

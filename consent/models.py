@@ -48,6 +48,10 @@ class Purpose(models.Model):
     # A "sale or sharing" in CCPA terms: a Global Privacy Control signal opts out of it.
     opted_out_by_gpc = models.BooleanField(default=False)
     is_marketing = models.BooleanField(default=False)
+    # A purpose a later policy version adds starts withdrawn for every client, whatever the jurisdiction's
+    # rule, until that client gives it (PIPL Art. 14(2); GDPR Art. 13(3)): a new version never consents for anyone.
+    introduced_in = models.ForeignKey("amendments.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", help_text=_("The policy version that added this purpose."))
     display_order = models.PositiveSmallIntegerField(default=100)
 
     class Meta:

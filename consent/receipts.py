@@ -26,7 +26,7 @@ def consent_receipt(*, event: ConsentEvent) -> dict:
 
 def _receipt(event: ConsentEvent) -> dict:
     purpose, client = event.purpose, event.client
-    policy_path = reverse("home")
+    policy_path = reverse("policy:version", args=[event.policy_version.label]) if event.policy_version else reverse("policy:current")
     third_party = purpose.recipient_class != RecipientClass.NONE
     return {
         "version": "KI-CR-v1.1.0",
@@ -38,7 +38,7 @@ def _receipt(event: ConsentEvent) -> dict:
         "language": client.preferred_language,
         "piiPrincipalId": str(client.public_id),
         "piiControllers": [_controller()],
-        "policyUrl": settings.SITE_URL + policy_path + (f"#policy-{event.policy_version.label}" if event.policy_version else ""),
+        "policyUrl": settings.SITE_URL + policy_path,
         "services": [{
             "service": "Fulfillmen cloud warehousing and shipping",
             "purposes": [{

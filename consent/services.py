@@ -123,7 +123,12 @@ def consent_record(*, client: Client, purpose: Purpose, action: str, channel: st
 
 
 def default_granted(*, purpose: Purpose, jurisdiction: str, rules: list[ConsentDefaultRule] | None = None) -> bool:
-    """Opt-out (True) or opt-in (False) for a consent purpose where the client lives: the most specific rule wins."""
+    """Opt-out (True) or opt-in (False) for a consent purpose where the client lives: the most specific rule wins.
+
+    A purpose introduced by a later policy version is never granted by default.
+    """
+    if purpose.introduced_in_id is not None:
+        return False
     if rules is None:
         rules = list(ConsentDefaultRule.objects.filter(jurisdiction=jurisdiction))
     specific = [r for r in rules if r.jurisdiction == jurisdiction and r.purpose_id == purpose.pk]

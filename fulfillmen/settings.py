@@ -188,6 +188,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Messages whose task never reached the broker are queued again; half-sent ones are failed with the reason.
     "sweep-messages": {"task": "notify.tasks.sweep_messages", "schedule": 60.0},
+    # Policy-change notices: chunks of dead workers recovered, queued notices (broker was down) started again.
+    "sweep-notices": {"task": "amendments.tasks.sweep_notices", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
@@ -289,3 +291,4 @@ CONSENT_RECORD_RETENTION = env.str(
     "CONSENT_RECORD_RETENTION", default="For as long as the account exists and 3 years after, as proof of consent."
 )
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)
+POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)

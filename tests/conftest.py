@@ -44,10 +44,10 @@ def support_agent(db):
 
 @pytest.fixture(autouse=True)
 def tasks_run_in_process(request):
-    """Most tests run Celery tasks in-process; tests marked `celery_worker` use a real worker on Redis instead."""
+    """Most tests run Celery tasks in-process; tests using `celery_worker` or `worker_factory` use real workers."""
     from fulfillmen.celery import app
 
-    eager = "celery_worker" not in request.fixturenames
+    eager = not {"celery_worker", "worker_factory"} & set(request.fixturenames)
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = eager
     yield
@@ -58,6 +58,7 @@ def tasks_run_in_process(request):
 # re-creates content types and permissions only; these loaders (idempotent) put the rest back.
 REFERENCE_DATA = [
     ("accounts.migrations.0002_staff_groups", "create_groups"),
+    ("amendments.migrations.0004_staff_permissions", "grant"),
     ("consent.migrations.0002_purpose_catalogue", "load"),
     ("consent.migrations.0004_staff_permissions", "grant"),
     ("sharing.migrations.0002_staff_permissions", "grant"),

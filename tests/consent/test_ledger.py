@@ -59,3 +59,15 @@ def test_database_refuses_to_update_or_delete_a_ledger_event():
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM consent_consentevent WHERE id = %s", [event.pk])
     assert ConsentEvent.objects.filter(pk=event.pk, action=ConsentAction.WITHDRAW).exists()
+
+
+def test_a_purpose_a_new_policy_version_introduces_starts_withdrawn_even_under_the_opt_out_model():
+    from amendments.services import policy_draft_save
+
+    version = policy_draft_save(label="2.0", body_en="# Policy 2.0", summary="Adds analytics sharing", is_material=True)
+    Purpose.objects.create(code="analytics-sharing", title_en="Analytics sharing", title_zh_hans="分析共享",
+                           description_en="x", description_zh_hans="x", legal_basis="consent", withdrawable=True,
+                           data_categories=["ip_address"], introduced_in=version)
+    client = make_client("ca@example.com", country="US", region="US-CA", phone="+14155552671")
+    states = {s.purpose.code: s.granted for s in ConsentState.objects.filter(client=client).select_related("purpose")}
+    assert states == {"promotional-sharing": True, "marketing-messages": True, "analytics-sharing": False}

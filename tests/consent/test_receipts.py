@@ -51,7 +51,7 @@ def test_receipt_of_a_withdrawal_carries_every_kantara_field_with_its_value(clie
     assert receipt["consentReceiptID"] == str(event.receipt_id)
     assert receipt["language"] == "en"
     assert receipt["piiPrincipalId"] == str(californian.public_id)
-    assert receipt["policyUrl"] == f"{settings.SITE_URL}/#policy-{version.label}"
+    assert receipt["policyUrl"] == f"{settings.SITE_URL}/policy/versions/{version.label}/"
     assert receipt["sensitive"] is False
 
     [controller] = receipt["piiControllers"]

@@ -235,3 +235,13 @@ def test_a_page_costs_the_same_queries_for_5_or_100_clients(client, ads_key, dja
     large = page_queries(100)
     assert small[1] == 5 and large[1] == 100
     assert large[0] == small[0] <= 12
+
+
+def test_what_an_affiliate_pulled_appears_on_the_clients_who_received_page(client, ads_key):
+    ca = californian()
+    get(client, ads_key, purpose="promotional-sharing")
+    portal = client.__class__()
+    portal.force_login(ca.user)
+    page = portal.get(reverse("sharing:received")).content.decode()
+    assert "Ads Network" in page and "Promotional sharing with affiliated companies" in page
+    assert "Email address" in page and "IP address" in page

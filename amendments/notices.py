@@ -1,0 +1,192 @@
+"""Notices of a policy change, by email and SMS, to every client: created in bulk, sent in chunks, at most once.
+
+How "at most once, never lost" holds when a worker dies:
+1. Publishing inserts one NoticeDelivery per client and channel (set-based; the unique constraint makes it
+   idempotent). A client without a phone gets a `skipped` SMS row with the reason.
+2. A worker claims a chunk (queued → claimed, one UPDATE with SKIP LOCKED, so workers never share rows).
+3. After each message the transport accepted, the worker adds the row's id to a Redis set of sent ids — no
+   database round trip per message — and at the end of the chunk marks the chunk's outcomes in PostgreSQL with
+   a few bulk UPDATEs, then forgets the Redis marks.
+4. A chunk whose worker died stays `claimed`. The sweeper, after CLAIM_TIMEOUT, marks the ids found in the Redis
+   set as sent and puts the others back in the queue. The one message that can be in doubt is the one a worker
+   was killed on between the provider accepting it and the Redis mark — a window of microseconds.
+Without Redis (quick start, tasks in-process), each sent row is marked in the database at once instead.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Client
+from notify.transports import TransportError, transport_for
+
+from .models import NoticeDelivery, PolicyVersion
+from .notice_texts import notice_message
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(seconds=30)  # then 60 s, 120 s, 240 s
+Status = NoticeDelivery.Status
+
+
+def notices_create(*, version: PolicyVersion, kind: str = NoticeDelivery.Kind.NOTICE, at: datetime | None = None) -> int:
+    """One email and one SMS delivery per client (SMS skipped without a phone), in three set-based statements."""
+    at = at or timezone.now()
+    table = NoticeDelivery._meta.db_table
+    base = (f"INSERT INTO {table} (version_id, client_id, channel, kind, status, attempts, reason, created_at) "
+            f"SELECT %s, id, %s, %s, %s, 0, %s, %s FROM accounts_client WHERE {{where}} "
+            f"ON CONFLICT (version_id, client_id, channel, kind) DO NOTHING")
+    made = 0
+    with connection.cursor() as cursor:
+        for channel, status, reason, where in [
+            ("email", Status.QUEUED, "", "email <> ''"),
+            ("sms", Status.QUEUED, "", "phone <> ''"),
+            ("sms", Status.SKIPPED, "No mobile number on file.", "phone = ''"),
+        ]:
+            cursor.execute(base.format(where=where), [version.pk, channel, kind, status, reason, at])
+            made += cursor.rowcount
+    return made
+
+
+def _claim(*, version_id: int, kind: str, token: uuid.UUID, size: int) -> list[tuple[int, int, str]]:
+    now = timezone.now()
+    table = NoticeDelivery._meta.db_table
+    skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claim_token = %s, claimed_at = %s, attempts = attempts + 1 "
+            f"WHERE id IN (SELECT id FROM {table} WHERE version_id = %s AND kind = %s AND status = %s "
+            f"AND (retry_at IS NULL OR retry_at <= %s) ORDER BY id LIMIT %s {skip_locked}) RETURNING id, client_id, channel",
+            [Status.CLAIMED, token.hex, now, version_id, kind, Status.QUEUED, now, size])
+        return cursor.fetchall()
+
+
+class SentMarks:
+    """Which claimed rows the provider already accepted, kept outside the database (Redis) until the chunk's
+    outcomes are written; without Redis, each row is marked sent in the database straight away."""
+
+    def __init__(self):
+        from redis import Redis
+
+        self.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+
+    @staticmethod
+    def key(version_id: int) -> str:
+        return f"fpp:notices:sent:{version_id}"
+
+    def add(self, version_id: int, delivery_id: int) -> None:
+        if self.redis is not None:
+            self.redis.sadd(self.key(version_id), delivery_id)
+        else:
+            NoticeDelivery.objects.filter(pk=delivery_id).update(status=Status.SENT, sent_at=timezone.now())
+
+    def members(self, version_id: int) -> set[int]:
+        if self.redis is None:
+            return set()
+        return {int(m) for m in self.redis.smembers(self.key(version_id))}
+
+    def forget(self, version_id: int, ids) -> None:
+        if self.redis is not None and ids:
+            self.redis.srem(self.key(version_id), *ids)
+
+
+@dataclass
+class ChunkOutcome:
+    sent: list[int]
+    failed: dict[int, str]
+    retry: dict[int, str]
+
+
+def _send_chunk(version: PolicyVersion, rows, marks: SentMarks) -> ChunkOutcome:
+    clients = {c.pk: c for c in Client.objects.filter(pk__in={r[1] for r in rows})
+               .only("pk", "full_name", "email", "phone", "preferred_language")}
+    outcome = ChunkOutcome([], {}, {})
+    transports = {channel: transport_for(channel) for channel in ("email", "sms")}
+    for delivery_id, client_id, channel in rows:
+        client = clients[client_id]
+        message = notice_message(version=version, client=client, channel=channel)
+        try:
+            transports[channel].send(to=client.email if channel == "email" else client.phone, subject=message.subject,
+                                     body=message.body)
+        except TransportError as exc:
+            (outcome.failed if exc.permanent else outcome.retry)[delivery_id] = str(exc)[:300]
+            continue
+        marks.add(version.pk, delivery_id)
+        outcome.sent.append(delivery_id)
+    return outcome
+
+
+def _by_attempts(ids) -> dict[int, list[int]]:
+    grouped: dict[int, list[int]] = {}
+    for pk, attempts in NoticeDelivery.objects.filter(pk__in=ids).values_list("pk", "attempts"):
+        grouped.setdefault(attempts, []).append(pk)
+    return grouped
+
+
+def _record(outcome: ChunkOutcome, *, version_id: int, marks: SentMarks) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        if outcome.sent:
+            NoticeDelivery.objects.filter(pk__in=outcome.sent, status=Status.CLAIMED).update(status=Status.SENT, sent_at=now)
+        for delivery_id, reason in outcome.failed.items():
+            NoticeDelivery.objects.filter(pk=delivery_id).update(status=Status.FAILED, reason=reason)
+        if outcome.retry:
+            give_up = list(NoticeDelivery.objects.filter(pk__in=outcome.retry, attempts__gte=MAX_ATTEMPTS)
+                           .values_list("pk", flat=True))
+            NoticeDelivery.objects.filter(pk__in=give_up).update(status=Status.FAILED, reason="Gave up after repeated temporary errors.")
+            for attempts, ids in _by_attempts(set(outcome.retry) - set(give_up)).items():
+                NoticeDelivery.objects.filter(pk__in=ids).update(
+                    status=Status.QUEUED, claim_token=None, retry_at=now + RETRY_BASE * 2 ** (attempts - 1))
+    marks.forget(version_id, outcome.sent)
+
+
+def notices_send(*, version_id: int, kind: str = NoticeDelivery.Kind.NOTICE, chunk_size: int = CHUNK_SIZE,
+                 max_chunks: int | None = None) -> dict:
+    """Claim and send chunks until none is left (or `max_chunks`). Safe to run in several workers at once."""
+    version = PolicyVersion.objects.get(pk=version_id)
+    marks = SentMarks()
+    totals = {"sent": 0, "failed": 0, "retry": 0}
+    chunks = 0
+    while max_chunks is None or chunks < max_chunks:
+        rows = _claim(version_id=version_id, kind=kind, token=uuid.uuid4(), size=chunk_size)
+        if not rows:
+            break
+        outcome = _send_chunk(version, rows, marks)
+        _record(outcome, version_id=version_id, marks=marks)
+        chunks += 1
+        totals["sent"] += len(outcome.sent)
+        totals["failed"] += len(outcome.failed)
+        totals["retry"] += len(outcome.retry)
+    return totals
+
+
+def notices_recover(*, older_than: timedelta = CLAIM_TIMEOUT) -> dict:
+    """Rows a dead worker left claimed: sent if the Redis marks say so, otherwise back in the queue."""
+    cutoff = timezone.now() - older_than
+    marks = SentMarks()
+    stale = NoticeDelivery.objects.filter(status=Status.CLAIMED, claimed_at__lt=cutoff)
+    recovered = {"sent": 0, "requeued": 0}
+    for version_id in stale.values_list("version_id", flat=True).distinct():
+        sent = marks.members(version_id)
+        with transaction.atomic():
+            ids = list(stale.filter(version_id=version_id).select_for_update(skip_locked=True).values_list("pk", flat=True))
+            confirmed = [i for i in ids if i in sent]
+            recovered["sent"] += NoticeDelivery.objects.filter(pk__in=confirmed).update(status=Status.SENT, sent_at=timezone.now())
+            recovered["requeued"] += NoticeDelivery.objects.filter(pk__in=set(ids) - set(confirmed)).update(
+                status=Status.QUEUED, claim_token=None)
+        marks.forget(version_id, confirmed)
+    return recovered
+
+
+def notices_resend_failed(*, version: PolicyVersion) -> int:
+    """Staff's resend of failed deliveries: back in the queue; still one row per client and channel."""
+    return NoticeDelivery.objects.filter(version=version, status=Status.FAILED).update(
+        status=Status.QUEUED, claim_token=None, attempts=0, reason="")

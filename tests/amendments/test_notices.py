@@ -1,0 +1,162 @@
+"""Notices of a policy change: one per client and channel, sent at most once, none lost."""
+
+import json
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.demo import synthetic_clients_create
+from amendments.models import NoticeDelivery
+from amendments.notices import SentMarks, _claim, notices_create, notices_recover, notices_send
+from amendments.services import policy_draft_save, policy_publish
+from notify import sms
+from tests.conftest import make_client
+from tests.notify.test_sms import twilio  # noqa: F401  (the fake Twilio server fixture)
+from tests.workers import wait_for
+
+Status = NoticeDelivery.Status
+
+
+def draft(label="2.0", material=False):
+    return policy_draft_save(label=label, body_en=f"# Policy {label}\n\nWe changed things.", summary="Clearer words.",
+                             summary_zh_hans="更清楚的措辞。", is_material=material)
+
+
+def emails_per_recipient(mail_dir) -> Counter:
+    counts = Counter()
+    for path in mail_dir.glob("*.log"):
+        for line in path.read_text().splitlines():
+            if line.startswith("To: "):
+                counts[line[4:].strip()] += 1
+    return counts
+
+
+def sms_per_recipient(sms_dir) -> Counter:
+    return Counter(json.loads(p.read_text())["to"] for p in sms_dir.glob("*.json"))
+
+
+@pytest.mark.django_db
+def test_publishing_creates_one_email_per_client_and_one_sms_per_phone(settings):
+    with_phone = make_client("a@example.com")
+    without_phone = make_client("b@example.com", phone="")
+    version = policy_publish(version=draft(), effective_at=timezone.now() + timedelta(days=1))
+    rows = {(d.client_id, d.channel): d for d in NoticeDelivery.objects.filter(version=version)}
+    assert set(rows) == {(with_phone.pk, "email"), (with_phone.pk, "sms"), (without_phone.pk, "email"), (without_phone.pk, "sms")}
+    assert rows[(without_phone.pk, "sms")].status == Status.SKIPPED
+    assert rows[(without_phone.pk, "sms")].reason == "No mobile number on file."
+    assert notices_create(version=version) == 0  # a second run adds nothing
+
+
+@pytest.mark.django_db
+def test_sending_in_process_reaches_every_client_once_in_their_language(settings, mailoutbox):
+    settings.SMS_URL = "memory:"
+    sms.outbox.clear()
+    make_client("en@example.com")
+    make_client("zh@example.com", country="CN", phone="+8613800138000", preferred_language="zh-hans")
+    version = policy_publish(version=draft(), effective_at=timezone.now())
+    assert notices_send(version_id=version.pk) == {"sent": 4, "failed": 0, "retry": 0}
+    assert notices_send(version_id=version.pk) == {"sent": 0, "failed": 0, "retry": 0}
+    assert sorted(m.to[0] for m in mailoutbox) == ["en@example.com", "zh@example.com"]
+    chinese = next(m for m in mailoutbox if m.to == ["zh@example.com"])
+    assert "更清楚的措辞" in chinese.body and "版本" in chinese.subject or "2.0" in chinese.subject
+    assert len(sms.outbox) == 2 and all("/policy/" in m["body"] for m in sms.outbox)
+    assert set(NoticeDelivery.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+@pytest.mark.django_db
+def test_material_notice_says_how_to_object_and_that_it_is_a_service_message(settings, mailoutbox):
+    settings.SMS_URL = "memory:"
+    make_client("a@example.com")
+    version = policy_publish(version=draft(material=True), effective_at=timezone.now() + timedelta(days=31))
+    notices_send(version_id=version.pk)
+    body = mailoutbox[0].body
+    assert "object to it, or withdraw any consent" in body and "/portal/choices/" in body
+    assert "whatever you chose about promotions" in body
+
+
+@pytest.mark.django_db
+def test_a_temporary_sms_error_is_retried_later_and_the_email_is_not_sent_again(settings, mailoutbox):
+    settings.SMS_URL = "twilio://AC1:t@127.0.0.1:9?from=%2B15005550006&scheme=http"  # nothing listens: temporary
+    client = make_client("a@example.com")
+    version = policy_publish(version=draft(), effective_at=timezone.now())
+    assert notices_send(version_id=version.pk) == {"sent": 1, "failed": 0, "retry": 1}
+    sms_row = NoticeDelivery.objects.get(client=client, channel="sms")
+    assert sms_row.status == Status.QUEUED and sms_row.attempts == 1 and sms_row.retry_at > timezone.now()
+    settings.SMS_URL = "memory:"
+    assert notices_send(version_id=version.pk)["sent"] == 0  # not before its retry time
+    NoticeDelivery.objects.filter(pk=sms_row.pk).update(retry_at=timezone.now())
+    assert notices_send(version_id=version.pk)["sent"] == 1
+    assert len(mailoutbox) == 1  # the email went once, in the first run
+
+
+@pytest.mark.django_db
+def test_a_permanent_sms_error_is_recorded_with_the_reason_and_not_retried(settings, twilio):
+    twilio.answers.append((400, {"code": 21211, "message": "The 'To' number is not a valid phone number."}))
+    settings.SMS_URL = twilio.url
+    client = make_client("a@example.com")
+    version = policy_publish(version=draft(), effective_at=timezone.now())
+    assert notices_send(version_id=version.pk) == {"sent": 1, "failed": 1, "retry": 0}
+    sms_row = NoticeDelivery.objects.get(client=client, channel="sms")
+    assert sms_row.status == Status.FAILED and "21211" in sms_row.reason
+    assert notices_send(version_id=version.pk)["sent"] == 0 and len(twilio.requests) == 1
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_chunk_is_recovered_sent_rows_stay_sent_the_rest_go_out_once(settings):
+    settings.SMS_URL = "memory:"
+    sms.outbox.clear()
+    for n in range(6):
+        make_client(f"c{n}@example.com", phone="")
+    version = draft()
+    with transaction.atomic():
+        version = policy_publish(version=version, effective_at=timezone.now())
+    import uuid
+
+    claimed = _claim(version_id=version.pk, kind="notice", token=uuid.uuid4(), size=4)
+    marks = SentMarks()
+    marks.add(version.pk, claimed[0][0])  # the worker got the first one out, then died
+    NoticeDelivery.objects.filter(status=Status.CLAIMED).update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert notices_recover() == {"sent": 1, "requeued": 3}
+    assert notices_send(version_id=version.pk)["sent"] == 5
+    assert NoticeDelivery.objects.filter(channel="email", status=Status.SENT).count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thousand_clients_get_exactly_a_thousand_emails_and_an_sms_per_phone(worker_factory, notice_dirs):
+    synthetic_clients_create(count=1000, seed=3)
+    make_client("nophone@example.com", phone="")
+    worker_factory()
+    with transaction.atomic():
+        version = policy_publish(version=draft(), effective_at=timezone.now())
+    assert wait_for(lambda: not NoticeDelivery.objects.filter(version=version, status__in=[Status.QUEUED, Status.CLAIMED]).exists(),
+                    timeout=120)
+    emails, texts = emails_per_recipient(notice_dirs[0]), sms_per_recipient(notice_dirs[1])
+    assert len(emails) == 1001 and set(emails.values()) == {1}
+    assert sum(texts.values()) == 1000
+    assert NoticeDelivery.objects.filter(version=version, channel="sms", status=Status.SKIPPED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_run_and_restarted_sends_no_duplicates_and_leaves_nothing_unsent(worker_factory, notice_dirs):
+    synthetic_clients_create(count=3000, seed=4)
+    first = worker_factory()
+    with transaction.atomic():
+        version = policy_publish(version=draft(), effective_at=timezone.now())
+    assert wait_for(lambda: NoticeDelivery.objects.filter(version=version, status=Status.SENT).count() >= 300, timeout=60)
+    first.kill()
+    remaining = NoticeDelivery.objects.filter(version=version).exclude(status=Status.SENT).count()
+    assert remaining > 0, "the worker finished before it could be killed; raise the number of clients"
+    # The sweeper's rule, without waiting ten minutes: claims of the dead worker are recovered.
+    notices_recover(older_than=timedelta(0))
+    worker_factory()
+    from amendments.tasks import send_notices_soon
+
+    send_notices_soon(version.pk)
+    assert wait_for(lambda: not NoticeDelivery.objects.filter(version=version).exclude(status=Status.SENT).exists(),
+                    timeout=180)
+    emails, texts = emails_per_recipient(notice_dirs[0]), sms_per_recipient(notice_dirs[1])
+    assert len(emails) == 3000 and set(emails.values()) == {1}, "an email went twice or not at all"
+    assert sum(texts.values()) == 3000, "an SMS went twice or not at all"
