@@ -1,5 +1,6 @@
 """Policy versions in the admin: drafts are written here through `policy_draft_save` and published on their own page
-through `policy_publish`; a published version is shown, never changed or deleted (the database refuses it too)."""
+through `policy_publish`; a published version is shown, never changed or deleted (the database refuses it too).
+Its notices are followed on its "Notices" page; each delivery row is evidence, shown read-only."""
 
 from django.contrib import admin
 from django.db.models import Subquery
@@ -8,9 +9,11 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_readonly import ReadOnlyAdmin
+
 from . import admin_views
 from .forms import PolicyDraftForm
-from .models import PolicyVersion
+from .models import NoticeDelivery, PolicyVersion
 from .rendering import policy_html
 from .services import DRAFT_FIELDS, policy_draft_save
 
@@ -92,6 +95,10 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         return [
             path("<int:object_id>/publish/", self.admin_site.admin_view(self.publish_view),
                  name="amendments_policyversion_publish"),
+            path("<int:object_id>/deliveries/", self.admin_site.admin_view(self.deliveries_view),
+                 name="amendments_policyversion_deliveries"),
+            path("<int:object_id>/deliveries/resend/", self.admin_site.admin_view(self.resend_view),
+                 name="amendments_policyversion_deliveries_resend"),
             *super().get_urls(),
         ]
 
@@ -100,6 +107,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     def publish_view(self, request, object_id):
         return admin_views.policy_publish_page(request, object_id, model_admin=self)
+
+    def deliveries_view(self, request, object_id):
+        return admin_views.policy_deliveries_page(request, object_id, model_admin=self)
+
+    def resend_view(self, request, object_id):
+        return admin_views.policy_deliveries_resend(request, object_id, model_admin=self)
 
     @admin.display(description=_("status"))
     def status(self, version):
@@ -117,3 +130,22 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def _preview(text):
         # policy_html keeps only harmless tags (nh3): a <script> in a draft never reaches this page.
         return mark_safe(policy_html(text)) if (text or "").strip() else "—"
+
+
+@admin.register(NoticeDelivery)
+class NoticeDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "version", "client_email", "channel", "kind", "status", "attempts", "reason", "created_at", "sent_at"]
+    list_filter = ["version", "channel", "status", "kind"]
+    list_select_related = ["version", "client"]
+    search_fields = ["client__email"]
+    show_full_result_count = False  # one row per client and channel per version: the table grows fast
+    ordering = ["-id"]
+    fields = readonly_fields = ["version", "client", "channel", "kind", "status", "attempts", "reason", "created_at",
+                                "claimed_at", "retry_at", "sent_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("version", "client")
+
+    @admin.display(description=_("client email"), ordering="client__email")
+    def client_email(self, delivery):
+        return delivery.client.email

@@ -49,6 +49,18 @@ def _texts(version_id: int, published_at, language: str) -> tuple[NoticeMessage,
     return email, sms
 
 
-def notice_message(*, version: PolicyVersion, client, channel: str) -> NoticeMessage:
-    email, sms = _texts(version.pk, version.published_at, client.preferred_language or "en")
-    return email if channel == "email" else sms
+def notice_message(*, version: PolicyVersion, client, channel: str, kind: str = "notice") -> NoticeMessage:
+    language = client.preferred_language or "en"
+    email, sms = _texts(version.pk, version.published_at, language)
+    message = email if channel == "email" else sms
+    if kind == "reminder":
+        with translation.override(language):
+            prefix = _("Reminder: you have not yet accepted or objected to this change.")
+        message = NoticeMessage(f"{_reminder_subject(language)} {message.subject}".strip() if message.subject else "",
+                                f"{prefix}\n\n{message.body}" if channel == "email" else f"{prefix} {message.body}")
+    return message
+
+
+def _reminder_subject(language: str) -> str:
+    with translation.override(language):
+        return _("Reminder:")

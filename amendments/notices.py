@@ -39,10 +39,23 @@ Status = NoticeDelivery.Status
 
 def notices_create(*, version: PolicyVersion, kind: str = NoticeDelivery.Kind.NOTICE, at: datetime | None = None) -> int:
     """One email and one SMS delivery per client (SMS skipped without a phone), in three set-based statements."""
-    at = at or timezone.now()
+    return _deliveries_insert(version=version, kind=kind, at=at or timezone.now(), client_ids=None)
+
+
+def notices_create_for(*, version: PolicyVersion, kind: str, client_ids: list[int], at: datetime | None = None) -> int:
+    """The same, for some clients only (e.g. reminders to those who have not answered yet)."""
+    if not client_ids:
+        return 0
+    return _deliveries_insert(version=version, kind=kind, at=at or timezone.now(), client_ids=list(client_ids))
+
+
+def _deliveries_insert(*, version, kind, at, client_ids) -> int:
     table = NoticeDelivery._meta.db_table
+    only = ""
+    if client_ids is not None:
+        only = " AND id IN (" + ", ".join(str(int(pk)) for pk in client_ids) + ")"
     base = (f"INSERT INTO {table} (version_id, client_id, channel, kind, status, attempts, reason, created_at) "
-            f"SELECT %s, id, %s, %s, %s, 0, %s, %s FROM accounts_client WHERE {{where}} "
+            f"SELECT %s, id, %s, %s, %s, 0, %s, %s FROM accounts_client WHERE {{where}}{only} "
             f"ON CONFLICT (version_id, client_id, channel, kind) DO NOTHING")
     made = 0
     with connection.cursor() as cursor:
@@ -105,14 +118,14 @@ class ChunkOutcome:
     retry: dict[int, str]
 
 
-def _send_chunk(version: PolicyVersion, rows, marks: SentMarks) -> ChunkOutcome:
+def _send_chunk(version: PolicyVersion, rows, marks: SentMarks, kind: str) -> ChunkOutcome:
     clients = {c.pk: c for c in Client.objects.filter(pk__in={r[1] for r in rows})
                .only("pk", "full_name", "email", "phone", "preferred_language")}
     outcome = ChunkOutcome([], {}, {})
     transports = {channel: transport_for(channel) for channel in ("email", "sms")}
     for delivery_id, client_id, channel in rows:
         client = clients[client_id]
-        message = notice_message(version=version, client=client, channel=channel)
+        message = notice_message(version=version, client=client, channel=channel, kind=kind)
         try:
             transports[channel].send(to=client.email if channel == "email" else client.phone, subject=message.subject,
                                      body=message.body)
@@ -159,7 +172,7 @@ def notices_send(*, version_id: int, kind: str = NoticeDelivery.Kind.NOTICE, chu
         rows = _claim(version_id=version_id, kind=kind, token=uuid.uuid4(), size=chunk_size)
         if not rows:
             break
-        outcome = _send_chunk(version, rows, marks)
+        outcome = _send_chunk(version, rows, marks, kind)
         _record(outcome, version_id=version_id, marks=marks)
         chunks += 1
         totals["sent"] += len(outcome.sent)

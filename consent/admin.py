@@ -8,9 +8,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_readonly import ReadOnlyAdmin
+from amendments.models import PolicyVersion
 
 from . import admin_views
 from .models import ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData, ConsentState, LegalBasis, Purpose
+from .policy_answers import policy_objections
 from .services import consent_default_rule_save, purpose_save
 
 
@@ -72,11 +74,28 @@ def _personal_field(attribute, description):
     return show
 
 
+class PolicyObjectionFilter(admin.SimpleListFilter):
+    """The privacy officer's list of clients who object to a material policy change and have not changed their mind."""
+
+    title = _("objections standing to policy version")
+    parameter_name = "objections_to"
+
+    def lookups(self, request, model_admin):
+        versions = PolicyVersion.objects.filter(published_at__isnull=False, is_material=True).order_by("-effective_at")
+        return [(str(v.pk), v.label) for v in versions]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        version = PolicyVersion.objects.filter(pk=self.value()).first() if self.value().isdigit() else None
+        return queryset.filter(pk__in=policy_objections(version=version).values("pk")) if version else queryset.none()
+
+
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(ReadOnlyAdmin):
     change_list_template = "admin/consent/consentevent/change_list.html"
     list_display = ["client", "sequence", "purpose", "action", "channel", "policy_version", "occurred_at", "recorded_by"]
-    list_filter = ["purpose", "action", "channel", ("occurred_at", DateFieldListFilter)]
+    list_filter = [PolicyObjectionFilter, "purpose", "action", "channel", ("occurred_at", DateFieldListFilter)]
     list_select_related = ["client", "purpose", "policy_version", "recorded_by"]
     search_fields = ["client__email", "=client__public_id"]
     show_full_result_count = False

@@ -13,7 +13,7 @@ from accounts.bulk import ids_reserve, rows_insert
 from amendments.selectors import policy_in_force
 
 from . import ledger
-from .models import (Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
+from .models import (POLICY_ACCEPTANCE, Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
                      ConsentState, LegalBasis, Purpose)
 from .services import default_granted
 
@@ -32,7 +32,7 @@ def consent_defaults_bulk_record(*, clients) -> int:
     now = timezone.now()
     version = policy_in_force(at=now)
     label = version.label if version else ""
-    purposes = list(Purpose.objects.filter(legal_basis=LegalBasis.CONSENT))
+    purposes = list(Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code=POLICY_ACCEPTANCE))
     rules = list(ConsentDefaultRule.objects.all())
     count = len(clients) * len(purposes)
     event_ids, state_ids = iter(ids_reserve(ConsentEvent, count)), iter(ids_reserve(ConsentState, count))

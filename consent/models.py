@@ -72,6 +72,11 @@ class Purpose(models.Model):
         return [DataCategory(c).label for c in self.data_categories if c in DataCategory.values]
 
 
+# Answers to material policy changes (consent/policy_answers.py): only the client gives them, on the change's own
+# page. Sign-up records no default for it (a default "acceptance" would be made up) and "Your choices" omits it.
+POLICY_ACCEPTANCE = "policy-acceptance"
+
+
 class ConsentDefaultRule(models.Model):
     """Data, not code: whether a consent-based purpose starts granted (opt-out) or not (opt-in).
 

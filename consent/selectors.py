@@ -4,7 +4,7 @@ from django.db.models import Prefetch
 
 from accounts.models import Client
 
-from .models import Channel, ConsentEvent, ConsentState, LegalBasis, Purpose
+from .models import POLICY_ACCEPTANCE, Channel, ConsentEvent, ConsentState, LegalBasis, Purpose
 
 
 def purposes_with_state(*, client: Client) -> list[tuple[Purpose, ConsentState | None]]:
@@ -16,7 +16,7 @@ def purposes_with_state(*, client: Client) -> list[tuple[Purpose, ConsentState |
         s.purpose_id: s
         for s in ConsentState.objects.filter(client=client).select_related("last_event", "last_event__policy_version")
     }
-    return [(p, states.get(p.pk)) for p in Purpose.objects.all()]
+    return [(p, states.get(p.pk)) for p in Purpose.objects.exclude(code=POLICY_ACCEPTANCE)]
 
 
 def consent_history(*, client: Client):

@@ -15,7 +15,7 @@ from amendments.models import PolicyVersion
 from amendments.selectors import policy_in_force
 
 from . import ledger
-from .models import (Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
+from .models import (POLICY_ACCEPTANCE, Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
                      ConsentState, LegalBasis, Purpose)
 
 # Channels through which staff record what a client said elsewhere: evidence is worth keeping even when the
@@ -105,7 +105,9 @@ def consent_record(*, client: Client, purpose: Purpose, action: str, channel: st
     # Lock the current state before anything else: a sharing response reading this client holds a share lock on
     # it, so a withdrawal waits until that response's records are committed and then sees them (and tells them).
     state = ConsentState.objects.select_for_update().filter(client=client, purpose=purpose).select_related("last_event").first()
-    if channel not in STAFF_CHANNELS and state is not None and state.granted == (action == ConsentAction.GRANT):
+    # An answer about another policy version than the last event's (accepting 3.0 after accepting 2.0) is new.
+    if (channel not in STAFF_CHANNELS and state is not None and state.granted == (action == ConsentAction.GRANT)
+            and (policy_version is None or state.last_event.policy_version_id == policy_version.pk)):
         return state.last_event, False
     now = timezone.now()
     try:
@@ -149,7 +151,8 @@ def consent_defaults_record(*, client: Client, occurred_at: datetime | None = No
     have = set(ConsentState.objects.filter(client=client).values_list("purpose_id", flat=True))
     events = []
     chain = _locked_chain(client)
-    for purpose in Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(pk__in=have):
+    purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code=POLICY_ACCEPTANCE)
+    for purpose in purposes.exclude(pk__in=have):
         granted = default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules)
         events.append(_append(
             client=client, chain=chain, purpose=purpose, action=ConsentAction.GRANT if granted else ConsentAction.WITHDRAW,

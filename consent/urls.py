@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import policy_views, views
 
 app_name = "consent"
 
@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.choices, name="choices"),
     path("history/", views.history, name="history"),
     path("receipts/<uuid:receipt_id>.json", views.receipt_download, name="receipt"),
+    path("policy/<str:label>/", policy_views.policy_answer, name="policy_answer"),
     path("<slug:code>/", views.choice_change, name="change"),
 ]

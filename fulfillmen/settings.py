@@ -190,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-messages": {"task": "notify.tasks.sweep_messages", "schedule": 60.0},
     # Policy-change notices: chunks of dead workers recovered, queued notices (broker was down) started again.
     "sweep-notices": {"task": "amendments.tasks.sweep_notices", "schedule": 60.0},
+    # Material policy changes: remind clients who have not answered, 7 days before the effective date.
+    "policy-reminders": {"task": "consent.tasks.send_policy_reminders", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {

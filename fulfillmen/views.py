@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from accounts.selectors import client_for_user
+from consent.policy_answers import POLICY_ACCEPTANCE, pending_material_version
 from consent.views import choices_for, gpc_note_due
 from sharing.views import received_summary
 
@@ -20,7 +21,10 @@ def dashboard(request):
         return redirect("admin:index") if request.user.is_staff else render(request, "portal/no_client.html", status=403)
     return render(request, "portal/dashboard.html", {
         "client": client,
-        "consent_choices": [c for c in choices_for(client=client) if c.rests_on_consent],
+        # Answers to policy changes are asked for in the notice box below, not among the consent toggles.
+        "consent_choices": [c for c in choices_for(client=client)
+                            if c.rests_on_consent and c.purpose.code != POLICY_ACCEPTANCE],
+        "pending_policy": pending_material_version(client=client),
         "gpc_honoured": gpc_note_due(request, client=client),
         "received": received_summary(client=client),
     })

@@ -59,8 +59,10 @@ def tasks_run_in_process(request):
 REFERENCE_DATA = [
     ("accounts.migrations.0002_staff_groups", "create_groups"),
     ("amendments.migrations.0004_staff_permissions", "grant"),
+    ("amendments.migrations.0006_notice_delivery_permissions", "grant"),
     ("consent.migrations.0002_purpose_catalogue", "load"),
     ("consent.migrations.0004_staff_permissions", "grant"),
+    ("consent.migrations.0006_policy_acceptance_purpose", "load"),
     ("sharing.migrations.0002_staff_permissions", "grant"),
 ]
 
