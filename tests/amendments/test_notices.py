@@ -160,3 +160,19 @@ def test_a_worker_killed_mid_run_and_restarted_sends_no_duplicates_and_leaves_no
     emails, texts = emails_per_recipient(notice_dirs[0]), sms_per_recipient(notice_dirs[1])
     assert len(emails) == 3000 and set(emails.values()) == {1}, "an email went twice or not at all"
     assert sum(texts.values()) == 3000, "an SMS went twice or not at all"
+
+
+@pytest.mark.django_db
+def test_notices_the_broker_never_got_are_sent_by_the_sweeper(settings, mailoutbox, monkeypatch):
+    settings.SMS_URL = "memory:"
+    make_client("a@example.com")
+    make_client("b@example.com", phone="")
+    # The broker is down at commit time: no sender starts (the on-commit hook's .delay would fail).
+    monkeypatch.setattr("amendments.services._start_senders", lambda version_id: None)
+    version = policy_publish(version=draft(), effective_at=timezone.now())
+    assert NoticeDelivery.objects.filter(version=version, status=Status.QUEUED).count() == 3
+    from amendments.tasks import sweep_notices
+
+    sweep_notices()  # the beat task, run in-process here
+    assert sorted(m.to[0] for m in mailoutbox) == ["a@example.com", "b@example.com"]
+    assert not NoticeDelivery.objects.filter(version=version, status=Status.QUEUED).exists()
