@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "amendments",
     "consent",
     "sharing",
+    "disclosures",
     "fulfillmen.apps.FulfillmenConfig",
 ]
 

@@ -115,9 +115,18 @@ SHARING_RECORD_FIELDS = ["id", "client", "affiliate", "recipient_name", "recipie
 def sharing_records_write(*, affiliate: Affiliate, purpose: Purpose, fields: list[str], client_ids: list[int],
                           api_key: ApiKey | None, request_id: uuid.UUID, at: datetime) -> None:
     """One record per client in a response, in the caller's transaction: if this fails, nothing is sent."""
+    sharing_records_write_to_recipient(recipient_name=affiliate.name, recipient_country=affiliate.country, purpose=purpose,
+                                       fields=fields, client_ids=client_ids, request_id=request_id, at=at,
+                                       affiliate=affiliate, api_key=api_key)
+
+
+def sharing_records_write_to_recipient(*, recipient_name: str, recipient_country: str, purpose: Purpose, fields: list[str],
+                                       client_ids: list[int], request_id: uuid.UUID, at: datetime,
+                                       affiliate: Affiliate | None = None, api_key: ApiKey | None = None) -> None:
+    """The same for any recipient (an affiliate, or an authority a disclosure went to)."""
     ids = ids_reserve(SharingRecord, len(client_ids))
     rows_insert(SharingRecord, SHARING_RECORD_FIELDS, [
-        (record_id, client_id, affiliate.pk, affiliate.name, affiliate.country, purpose.pk, fields, at,
-         api_key.pk if api_key else None, request_id)
+        (record_id, client_id, affiliate.pk if affiliate else None, recipient_name, recipient_country, purpose.pk,
+         fields, at, api_key.pk if api_key else None, request_id)
         for record_id, client_id in zip(ids, client_ids)
     ])

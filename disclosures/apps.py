@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DisclosuresConfig(AppConfig):
+    name = "disclosures"
+    verbose_name = "Disclosures to authorities"

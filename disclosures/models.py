@@ -1,0 +1,82 @@
+"""Disclosures to law enforcement, courts, regulators and claimants: recorded, reviewed by a second person, audited."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Disclosure(models.Model):
+    class AuthorityKind(models.TextChoices):
+        POLICE = "police", _("Police")
+        COURT = "court", _("Court")
+        REGULATOR = "regulator", _("Regulator")
+        TAX_CUSTOMS = "tax-customs", _("Tax or customs")
+        OTHER_GOVERNMENT = "other-government", _("Other government body")
+        PRIVATE_CLAIMANT = "private-claimant", _("Private claimant")
+
+    class RequestType(models.TextChoices):
+        COURT_ORDER = "court-order", _("Court order")
+        SUBPOENA = "subpoena", _("Subpoena or other legal process")
+        WARRANT = "warrant", _("Warrant")
+        REGULATORY = "regulatory", _("Regulatory request")
+        EMERGENCY = "emergency", _("Emergency")
+        ILLEGAL_ACTIVITY = "illegal-activity", _("Illegal or offensive activity")
+        CLAIMS = "claims", _("Prevention of claims")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        UNDER_REVIEW = "under-review", _("Under review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        DISCLOSED = "disclosed", _("Disclosed")
+        PARTIALLY_DISCLOSED = "partially-disclosed", _("Partially disclosed")
+
+    authority_name = models.CharField(max_length=200)
+    authority_country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2"))
+    authority_kind = models.CharField(max_length=20, choices=AuthorityKind.choices)
+    request_type = models.CharField(max_length=20, choices=RequestType.choices)
+    legal_instrument = models.CharField(max_length=200, blank=True)
+    reference_number = models.CharField(max_length=100)
+    received_on = models.DateField()
+    response_deadline = models.DateField(null=True, blank=True)
+    categories_requested = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    decision_reason = models.TextField(blank=True)
+    prc_approval_obtained = models.BooleanField(default=False)
+    prc_approval_reference = models.CharField(max_length=200, blank=True)
+    withhold_until = models.DateField(null=True, blank=True, help_text=_("Hidden from the client until this date."))
+    withhold_reference = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    reviewed_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    disclosed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["response_deadline", "id"]
+
+    def __str__(self):
+        return f"{self.authority_name} · {self.reference_number}"
+
+
+class DisclosureSubject(models.Model):
+    """A client concerned by a disclosure, with what was requested and what was actually disclosed about them."""
+
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="subjects")
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="disclosures")
+    categories_disclosed = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["disclosure", "client"], name="disclosure_subject_unique")]
+
+
+class DisclosureAuditEntry(models.Model):
+    """Every change of a disclosure's state, by whom and why. Append-only."""
+
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="audit")
+    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]

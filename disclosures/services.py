@@ -1,0 +1,148 @@
+"""The disclosure workflow: received → under review → approved / rejected → disclosed / partially disclosed.
+
+Four eyes: only members of Legal decide, and never the person who recorded the request. A foreign authority asking
+for data stored in China needs PRC approval first (PIPL Art. 41, Data Security Law Art. 36). Once disclosed, the
+record never changes. Each disclosed client gets a sharing record in the same transaction.
+"""
+
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Client, User
+from consent.models import DataCategory, Purpose
+
+from .models import Disclosure, DisclosureAuditEntry, DisclosureSubject
+
+Status = Disclosure.Status
+LEGAL_GROUP = "Legal"
+TRANSITIONS = {
+    Status.RECEIVED: {Status.UNDER_REVIEW},
+    Status.UNDER_REVIEW: {Status.APPROVED, Status.REJECTED},
+    Status.APPROVED: {Status.DISCLOSED, Status.PARTIALLY_DISCLOSED},
+}
+OPEN_STATUSES = {Status.RECEIVED, Status.UNDER_REVIEW, Status.APPROVED}
+
+
+def _categories(values) -> list[str]:
+    unknown = set(values) - set(DataCategory.values)
+    if unknown or not values:
+        raise ValidationError(_("Data categories must be chosen from: %(allowed)s.") % {"allowed": ", ".join(DataCategory.values)})
+    return sorted(set(values))
+
+
+def _move(disclosure: Disclosure, *, to: str, actor: User, note: str = "") -> Disclosure:
+    locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
+    if to not in TRANSITIONS.get(locked.status, set()):
+        raise ValidationError(_("A disclosure that is “%(now)s” cannot become “%(to)s”.")
+                              % {"now": locked.get_status_display(), "to": Status(to).label})
+    DisclosureAuditEntry.objects.create(disclosure=locked, actor=actor, from_status=locked.status, to_status=to, note=note)
+    locked.status = to
+    return locked
+
+
+@transaction.atomic
+def disclosure_record(*, recorded_by: User, clients: list[Client], authority_name: str, authority_country: str,
+                      authority_kind: str, request_type: str, reference_number: str, received_on: date,
+                      categories_requested: list[str], legal_instrument: str = "", response_deadline: date | None = None,
+                      withhold_until: date | None = None, withhold_reference: str = "") -> Disclosure:
+    if not recorded_by.is_staff:
+        raise PermissionDenied(_("Only staff record disclosures."))
+    if not clients:
+        raise ValidationError(_("Name at least one client concerned."))
+    if withhold_until and not withhold_reference:
+        raise ValidationError({"withhold_reference": _("A delayed notice needs the reference of the authority's written requirement.")})
+    disclosure = Disclosure(
+        authority_name=authority_name, authority_country=(authority_country or "").upper(), authority_kind=authority_kind,
+        request_type=request_type, reference_number=reference_number, received_on=received_on,
+        categories_requested=_categories(categories_requested), legal_instrument=legal_instrument,
+        response_deadline=response_deadline, withhold_until=withhold_until, withhold_reference=withhold_reference,
+        recorded_by=recorded_by)
+    disclosure.full_clean(exclude=["reviewed_by"])
+    disclosure.save()
+    DisclosureSubject.objects.bulk_create([DisclosureSubject(disclosure=disclosure, client=c) for c in clients])
+    DisclosureAuditEntry.objects.create(disclosure=disclosure, actor=recorded_by, to_status=Status.RECEIVED)
+    return disclosure
+
+
+@transaction.atomic
+def disclosure_submit_for_review(*, disclosure: Disclosure, actor: User) -> Disclosure:
+    locked = _move(disclosure, to=Status.UNDER_REVIEW, actor=actor)
+    locked.save(update_fields=["status"])
+    return locked
+
+
+def foreign_approval_needed(disclosure: Disclosure) -> bool:
+    """Data stored in China may go to a foreign authority only with PRC approval."""
+    return disclosure.authority_country != "CN" and settings.PII_CONTROLLER["storage_location"] == "People's Republic of China"
+
+
+def _check_reviewer(disclosure: Disclosure, reviewer: User) -> None:
+    if not reviewer.groups.filter(name=LEGAL_GROUP).exists():
+        raise PermissionDenied(_("Only members of Legal approve or reject disclosures."))
+    if reviewer.pk == disclosure.recorded_by_id:
+        raise PermissionDenied(_("The person who recorded a request cannot also decide on it."))
+
+
+@transaction.atomic
+def disclosure_approve(*, disclosure: Disclosure, reviewer: User, reason: str, prc_approval_reference: str = "") -> Disclosure:
+    _check_reviewer(disclosure, reviewer)
+    locked = _move(disclosure, to=Status.APPROVED, actor=reviewer, note=reason)
+    if foreign_approval_needed(locked) and not prc_approval_reference.strip():
+        raise ValidationError({"prc_approval_reference": _(
+            "A foreign authority asks for data stored in China: give the reference of the PRC approval "
+            "(PIPL Art. 41, Data Security Law Art. 36) before approving.")})
+    locked.reviewed_by, locked.decision_reason = reviewer, reason
+    locked.prc_approval_obtained = bool(prc_approval_reference.strip())
+    locked.prc_approval_reference = prc_approval_reference.strip()
+    locked.save(update_fields=["status", "reviewed_by", "decision_reason", "prc_approval_obtained", "prc_approval_reference"])
+    return locked
+
+
+@transaction.atomic
+def disclosure_reject(*, disclosure: Disclosure, reviewer: User, reason: str) -> Disclosure:
+    _check_reviewer(disclosure, reviewer)
+    if not reason.strip():
+        raise ValidationError({"decision_reason": _("Say why the request is rejected.")})
+    locked = _move(disclosure, to=Status.REJECTED, actor=reviewer, note=reason)
+    locked.reviewed_by, locked.decision_reason = reviewer, reason
+    locked.save(update_fields=["status", "reviewed_by", "decision_reason"])
+    return locked
+
+
+@transaction.atomic
+def disclosure_mark_disclosed(*, disclosure: Disclosure, actor: User, disclosed: dict[int, list[str]]) -> Disclosure:
+    """Record what was handed over, per client (`{client_id: [categories]}`), with a sharing record each."""
+    from sharing.services import sharing_records_write_to_recipient
+
+    subjects = {s.client_id: s for s in DisclosureSubject.objects.filter(disclosure=disclosure)}
+    if not disclosed or set(disclosed) - set(subjects):
+        raise ValidationError(_("Say what was disclosed, and only about the clients this request concerns."))
+    requested = set(disclosure.categories_requested)
+    partial = set(disclosed) != set(subjects)
+    for client_id, categories in disclosed.items():
+        categories = _categories(categories)
+        if set(categories) - requested:
+            raise ValidationError(_("Only requested data categories can be disclosed."))
+        partial = partial or set(categories) != requested
+        DisclosureSubject.objects.filter(pk=subjects[client_id].pk).update(categories_disclosed=categories)
+    locked = _move(disclosure, to=Status.PARTIALLY_DISCLOSED if partial else Status.DISCLOSED, actor=actor)
+    locked.disclosed_at = timezone.now()
+    locked.save(update_fields=["status", "disclosed_at"])
+    purpose = Purpose.objects.get(code="legal-obligation")
+    request_id = uuid.uuid4()
+    for client_id, categories in disclosed.items():
+        sharing_records_write_to_recipient(recipient_name=locked.authority_name, recipient_country=locked.authority_country,
+                                           purpose=purpose, fields=_categories(categories), client_ids=[client_id],
+                                           request_id=request_id, at=locked.disclosed_at)
+    return locked
+
+
+def client_on_legal_hold(*, client: Client) -> list[Disclosure]:
+    """Open disclosures concerning the client: its data is on hold (erasure must wait), with the reason to show."""
+    return list(Disclosure.objects.filter(subjects__client=client, status__in=OPEN_STATUSES))

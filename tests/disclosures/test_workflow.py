@@ -1,0 +1,114 @@
+from datetime import date
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.services import staff_user_ensure
+from disclosures.models import Disclosure, DisclosureAuditEntry
+from disclosures.services import (client_on_legal_hold, disclosure_approve, disclosure_mark_disclosed, disclosure_record,
+                                  disclosure_reject, disclosure_submit_for_review)
+from sharing.models import SharingRecord
+from tests.conftest import PASSWORD, make_client
+
+pytestmark = pytest.mark.django_db
+Status = Disclosure.Status
+
+
+@pytest.fixture
+def legal():
+    return staff_user_ensure(email="legal@example.com", password=PASSWORD, groups=["Legal"])
+
+
+@pytest.fixture
+def legal2():
+    return staff_user_ensure(email="legal2@example.com", password=PASSWORD, groups=["Legal"])
+
+
+def record(by, clients, *, country="CN", categories=("name", "phone", "shipping_address")):
+    return disclosure_record(recorded_by=by, clients=clients, authority_name="Shenzhen Public Security Bureau",
+                             authority_country=country, authority_kind="police", request_type="warrant",
+                             reference_number="SZ-2026-0042", received_on=date(2026, 11, 20),
+                             categories_requested=list(categories))
+
+
+def test_a_disclosure_goes_from_received_through_review_and_approval_to_disclosed_with_an_audit_trail(legal, legal2):
+    owner = make_client()
+    disclosure = record(legal, [owner])
+    disclosure = disclosure_submit_for_review(disclosure=disclosure, actor=legal)
+    disclosure = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="Valid warrant")
+    disclosure = disclosure_mark_disclosed(disclosure=disclosure, actor=legal2,
+                                           disclosed={owner.pk: ["name", "phone", "shipping_address"]})
+    assert disclosure.status == Status.DISCLOSED and disclosure.reviewed_by == legal2
+    steps = list(DisclosureAuditEntry.objects.filter(disclosure=disclosure).values_list("from_status", "to_status"))
+    assert steps == [("", "received"), ("received", "under-review"), ("under-review", "approved"), ("approved", "disclosed")]
+
+
+def test_forbidden_transitions_are_refused(legal, legal2):
+    disclosure = record(legal, [make_client()])
+    with pytest.raises(ValidationError, match="cannot become"):
+        disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="too early")
+    disclosure = disclosure_submit_for_review(disclosure=disclosure, actor=legal)
+    disclosure = disclosure_reject(disclosure=disclosure, reviewer=legal2, reason="No legal basis")
+    with pytest.raises(ValidationError, match="cannot become"):
+        disclosure_submit_for_review(disclosure=disclosure, actor=legal)
+
+
+def test_the_person_who_recorded_a_request_cannot_approve_it(legal):
+    disclosure = disclosure_submit_for_review(disclosure=record(legal, [make_client()]), actor=legal)
+    with pytest.raises(PermissionDenied, match="cannot also decide"):
+        disclosure_approve(disclosure=disclosure, reviewer=legal, reason="self-approval")
+    assert Disclosure.objects.get(pk=disclosure.pk).status == Status.UNDER_REVIEW
+
+
+def test_only_legal_decides(legal, privacy_officer, support_agent):
+    disclosure = disclosure_submit_for_review(disclosure=record(legal, [make_client()]), actor=legal)
+    for outsider in (privacy_officer, support_agent):
+        with pytest.raises(PermissionDenied, match="Only members of Legal"):
+            disclosure_approve(disclosure=disclosure, reviewer=outsider, reason="not mine to decide")
+
+
+def test_a_foreign_authority_needs_the_prc_approval_reference(legal, legal2):
+    disclosure = disclosure_submit_for_review(disclosure=record(legal, [make_client()], country="US"), actor=legal)
+    with pytest.raises(ValidationError, match="PRC approval"):
+        disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="US subpoena")
+    assert Disclosure.objects.get(pk=disclosure.pk).status == Status.UNDER_REVIEW
+    approved = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="US subpoena", prc_approval_reference="MOJ-2026-7")
+    assert approved.prc_approval_obtained and approved.prc_approval_reference == "MOJ-2026-7"
+
+
+def test_each_disclosed_client_gets_a_sharing_record_naming_the_authority(legal, legal2):
+    owner, other = make_client(), make_client("other@example.com", country="FR", phone="+33 6 12 34 56 78")
+    disclosure = disclosure_submit_for_review(disclosure=record(legal, [owner, other]), actor=legal)
+    disclosure = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="Valid warrant")
+    disclosure = disclosure_mark_disclosed(disclosure=disclosure, actor=legal2, disclosed={owner.pk: ["name", "phone"]})
+    assert disclosure.status == Status.PARTIALLY_DISCLOSED
+    [shared] = SharingRecord.objects.filter(client=owner)
+    assert shared.recipient_name == "Shenzhen Public Security Bureau" and shared.affiliate is None
+    assert shared.purpose.code == "legal-obligation" and shared.fields == ["name", "phone"]
+    assert not SharingRecord.objects.filter(client=other).exists()
+
+
+def test_a_disclosed_record_never_changes_again(legal, legal2):
+    owner = make_client()
+    disclosure = disclosure_submit_for_review(disclosure=record(legal, [owner]), actor=legal)
+    disclosure = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="ok")
+    disclosure = disclosure_mark_disclosed(disclosure=disclosure, actor=legal2, disclosed={owner.pk: ["name"]})
+    with pytest.raises(ValidationError, match="cannot become"):
+        disclosure_mark_disclosed(disclosure=disclosure, actor=legal2, disclosed={owner.pk: ["name", "phone"]})
+
+
+def test_an_open_disclosure_puts_the_client_on_legal_hold_until_it_is_closed(legal, legal2):
+    owner = make_client()
+    disclosure = record(legal, [owner])
+    assert client_on_legal_hold(client=owner) == [disclosure]
+    disclosure = disclosure_submit_for_review(disclosure=disclosure, actor=legal)
+    disclosure_reject(disclosure=disclosure, reviewer=legal2, reason="No basis")
+    assert client_on_legal_hold(client=owner) == []
+
+
+def test_bad_input_is_refused_and_nothing_is_written(legal):
+    with pytest.raises(ValidationError, match="Data categories"):
+        record(legal, [make_client()], categories=["passport"])
+    with pytest.raises(ValidationError, match="at least one client"):
+        record(legal, [])
+    assert not Disclosure.objects.exists()
