@@ -1,6 +1,5 @@
 """Reads of consent. Each takes the client whose data it reads, so the scope is never optional."""
 
-from django.db.models import Prefetch
 
 from accounts.models import Client
 

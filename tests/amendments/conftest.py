@@ -1,5 +1,6 @@
 import pytest
 
+from tests.notify.test_sms import twilio  # noqa: F401  (the fake Twilio server, for notice tests)
 from tests.workers import Worker
 
 

@@ -14,7 +14,6 @@ from amendments.notices import SentMarks, _claim, notices_create, notices_recove
 from amendments.services import policy_draft_save, policy_publish
 from notify import sms
 from tests.conftest import make_client
-from tests.notify.test_sms import twilio  # noqa: F401  (the fake Twilio server fixture)
 from tests.workers import wait_for
 
 Status = NoticeDelivery.Status

@@ -11,7 +11,7 @@ from consent.models import Channel, ConsentAction, Purpose
 from consent.services import consent_record
 from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, agreement_end, api_key_revoke
-from tests.conftest import PASSWORD, make_client
+from tests.conftest import make_client
 
 from .conftest import bearer
 
