@@ -3,7 +3,6 @@
 import hashlib
 import json
 import uuid
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -13,13 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Client
+from accounts.uploads import document_upload_check
 
 from .imports import MAX_BYTES, consent_import_decode
 from .models import Channel, ConsentAction, LegalBasis, Purpose
 
 MAX_SCAN_BYTES = 5 * 1024 * 1024
-# Extension → how the file must begin: the name alone proves nothing about the content.
-SCAN_SIGNATURES = {".pdf": [b"%PDF-"], ".png": [b"\x89PNG\r\n\x1a\n"], ".jpg": [b"\xff\xd8\xff"], ".jpeg": [b"\xff\xd8\xff"]}
 IMPORT_SIGNING_SALT = "consent.csv-import"
 IMPORT_PREVIEW_MAX_AGE = 60 * 60  # seconds between preview and confirm
 
@@ -88,21 +86,7 @@ class OfflineConsentForm(forms.Form):
 
     def clean_scan(self):
         scan = self.cleaned_data.get("scan")
-        if not scan:
-            return None
-        suffix = Path(scan.name).suffix.lower()
-        if suffix not in SCAN_SIGNATURES:
-            raise forms.ValidationError(_("Upload a PDF, PNG or JPEG file (the file was “%(name)s”)."),
-                                        code="scan_type", params={"name": scan.name})
-        if scan.size > MAX_SCAN_BYTES:
-            raise forms.ValidationError(_("The scan is larger than 5 MB; upload a smaller copy."), code="scan_size")
-        head = scan.read(8)
-        scan.seek(0)
-        if not any(head.startswith(signature) for signature in SCAN_SIGNATURES[suffix]):
-            raise forms.ValidationError(_("The file is not a real %(type)s file; upload a PDF, PNG or JPEG."),
-                                        code="scan_content", params={"type": suffix[1:].upper()})
-        scan.name = f"{uuid.uuid4().hex}{suffix}"  # the client's name must not end up in a file path
-        return scan
+        return document_upload_check(scan, max_bytes=MAX_SCAN_BYTES) if scan else None
 
     def clean(self):
         cleaned = super().clean()

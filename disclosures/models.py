@@ -31,6 +31,7 @@ class Disclosure(models.Model):
         PARTIALLY_DISCLOSED = "partially-disclosed", _("Partially disclosed")
 
     authority_name = models.CharField(max_length=200)
+    authority_address = models.TextField(blank=True)
     authority_country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2"))
     authority_kind = models.CharField(max_length=20, choices=AuthorityKind.choices)
     request_type = models.CharField(max_length=20, choices=RequestType.choices)
@@ -63,6 +64,7 @@ class DisclosureSubject(models.Model):
     disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="subjects")
     client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="disclosures")
     categories_disclosed = models.JSONField(default=list)
+    client_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["disclosure", "client"], name="disclosure_subject_unique")]
@@ -80,3 +82,44 @@ class DisclosureAuditEntry(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class DisclosureNote(models.Model):
+    """A correction or remark appended to a disclosure; the record itself never changes once disclosed."""
+
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+def _document_path(document, filename):
+    return f"disclosures/{document.disclosure_id}/{filename}"
+
+
+class DisclosureDocument(models.Model):
+    """The authority's request, our response, or another paper of the file — stored outside the web root."""
+
+    class Kind(models.TextChoices):
+        REQUEST = "request", _("The authority's request")
+        RESPONSE = "response", _("Our response")
+        NON_DISCLOSURE = "non-disclosure", _("Non-disclosure requirement")
+        OTHER = "other", _("Other")
+
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    file = models.FileField(upload_to=_document_path)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.original_name}"

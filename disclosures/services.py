@@ -15,9 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Client, User
+from accounts.uploads import document_upload_check
+from consent.ledger import file_sha256
 from consent.models import DataCategory, Purpose
 
-from .models import Disclosure, DisclosureAuditEntry, DisclosureSubject
+from .client_notices import disclosure_clients_notify
+from .models import Disclosure, DisclosureAuditEntry, DisclosureDocument, DisclosureNote, DisclosureSubject
 
 Status = Disclosure.Status
 LEGAL_GROUP = "Legal"
@@ -26,6 +29,7 @@ TRANSITIONS = {
     Status.UNDER_REVIEW: {Status.APPROVED, Status.REJECTED},
     Status.APPROVED: {Status.DISCLOSED, Status.PARTIALLY_DISCLOSED},
 }
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 OPEN_STATUSES = {Status.RECEIVED, Status.UNDER_REVIEW, Status.APPROVED}
 
 
@@ -34,6 +38,13 @@ def _categories(values) -> list[str]:
     if unknown or not values:
         raise ValidationError(_("Data categories must be chosen from: %(allowed)s.") % {"allowed": ", ".join(DataCategory.values)})
     return sorted(set(values))
+
+
+def _check_withholding(withhold_until: date | None, withhold_reference: str) -> None:
+    if withhold_until and not withhold_reference.strip():
+        raise ValidationError({"withhold_reference": _("A delayed notice needs the reference of the authority's written requirement.")})
+    if withhold_reference.strip() and not withhold_until:
+        raise ValidationError({"withhold_until": _("Give the date until which the client must not be told.")})
 
 
 def _move(disclosure: Disclosure, *, to: str, actor: User, note: str = "") -> Disclosure:
@@ -50,15 +61,16 @@ def _move(disclosure: Disclosure, *, to: str, actor: User, note: str = "") -> Di
 def disclosure_record(*, recorded_by: User, clients: list[Client], authority_name: str, authority_country: str,
                       authority_kind: str, request_type: str, reference_number: str, received_on: date,
                       categories_requested: list[str], legal_instrument: str = "", response_deadline: date | None = None,
-                      withhold_until: date | None = None, withhold_reference: str = "") -> Disclosure:
+                      withhold_until: date | None = None, withhold_reference: str = "",
+                      authority_address: str = "") -> Disclosure:
     if not recorded_by.is_staff:
         raise PermissionDenied(_("Only staff record disclosures."))
     if not clients:
         raise ValidationError(_("Name at least one client concerned."))
-    if withhold_until and not withhold_reference:
-        raise ValidationError({"withhold_reference": _("A delayed notice needs the reference of the authority's written requirement.")})
+    _check_withholding(withhold_until, withhold_reference)
     disclosure = Disclosure(
-        authority_name=authority_name, authority_country=(authority_country or "").upper(), authority_kind=authority_kind,
+        authority_name=authority_name, authority_address=authority_address,
+        authority_country=(authority_country or "").upper(), authority_kind=authority_kind,
         request_type=request_type, reference_number=reference_number, received_on=received_on,
         categories_requested=_categories(categories_requested), legal_instrument=legal_instrument,
         response_deadline=response_deadline, withhold_until=withhold_until, withhold_reference=withhold_reference,
@@ -139,10 +151,77 @@ def disclosure_mark_disclosed(*, disclosure: Disclosure, actor: User, disclosed:
     for client_id, categories in disclosed.items():
         sharing_records_write_to_recipient(recipient_name=locked.authority_name, recipient_country=locked.authority_country,
                                            purpose=purpose, fields=_categories(categories), client_ids=[client_id],
-                                           request_id=request_id, at=locked.disclosed_at)
+                                           request_id=request_id, at=locked.disclosed_at,
+                                           withheld_until=locked.withhold_until)
+    disclosure_clients_notify(disclosure=locked)
     return locked
+
+
+EDITABLE_FIELDS = ["authority_name", "authority_address", "authority_country", "authority_kind", "request_type",
+                   "legal_instrument", "reference_number", "received_on", "response_deadline", "categories_requested",
+                   "withhold_until", "withhold_reference"]
+
+
+@transaction.atomic
+def disclosure_update(*, disclosure: Disclosure, actor: User, changes: dict, clients: list[Client] | None = None) -> Disclosure:
+    """Correct a request before it is decided; the audit trail names the fields that changed."""
+    locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
+    if locked.status not in (Status.RECEIVED, Status.UNDER_REVIEW):
+        raise ValidationError(_("A disclosure that is “%(now)s” cannot be edited; append a note instead.")
+                              % {"now": locked.get_status_display()})
+    if set(changes) - set(EDITABLE_FIELDS):
+        raise ValidationError(_("These fields cannot be edited: %(fields)s.") % {"fields": ", ".join(sorted(set(changes) - set(EDITABLE_FIELDS)))})
+    changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    for name in changed:
+        setattr(locked, name, changes[name])
+    if "categories_requested" in changed:
+        locked.categories_requested = _categories(locked.categories_requested)
+    locked.authority_country = locked.authority_country.upper()
+    _check_withholding(locked.withhold_until, locked.withhold_reference)
+    locked.full_clean(exclude=["reviewed_by", "recorded_by"])
+    if clients is not None:
+        if not clients:
+            raise ValidationError(_("Name at least one client concerned."))
+        now = set(locked.subjects.values_list("client_id", flat=True))
+        wanted = {c.pk for c in clients}
+        if now != wanted:
+            locked.subjects.exclude(client_id__in=wanted).delete()
+            DisclosureSubject.objects.bulk_create([DisclosureSubject(disclosure=locked, client_id=pk) for pk in wanted - now])
+            changed.append("clients")
+    if changed:
+        locked.save()
+        DisclosureAuditEntry.objects.create(disclosure=locked, actor=actor, from_status=locked.status, to_status=locked.status,
+                                            note=_("Edited: %(fields)s") % {"fields": ", ".join(changed)})
+    return locked
+
+
+@transaction.atomic
+def disclosure_note_add(*, disclosure: Disclosure, author: User, text: str) -> DisclosureNote:
+    """Corrections after the fact are appended, with author and time; the record itself is not touched."""
+    if not text.strip():
+        raise ValidationError({"text": _("Write the correction or remark.")})
+    return DisclosureNote.objects.create(disclosure=disclosure, author=author, text=text.strip())
 
 
 def client_on_legal_hold(*, client: Client) -> list[Disclosure]:
     """Open disclosures concerning the client: its data is on hold (erasure must wait), with the reason to show."""
     return list(Disclosure.objects.filter(subjects__client=client, status__in=OPEN_STATUSES))
+
+
+def legal_hold_reason(disclosure: Disclosure) -> str:
+    """What the client may be told about a hold: never the authority while the notice is withheld."""
+    if disclosure.withhold_until:
+        return _("A legal request concerning your data is being handled; your data must be kept until it is closed.")
+    return _("A request from %(authority)s (%(type)s) concerning your data is being handled; your data must be kept "
+             "until it is closed.") % {"authority": disclosure.authority_name, "type": disclosure.get_request_type_display()}
+
+
+@transaction.atomic
+def disclosure_document_add(*, disclosure: Disclosure, kind: str, upload, uploaded_by: User) -> DisclosureDocument:
+    """Attach the request, our response or another paper (PDF, PNG or JPEG up to 10 MB); documents are only added."""
+    if kind not in DisclosureDocument.Kind.values:
+        raise ValidationError({"kind": _("Say what the document is.")})
+    original_name = str(upload.name)[-255:]
+    upload = document_upload_check(upload, max_bytes=MAX_DOCUMENT_BYTES)
+    return DisclosureDocument.objects.create(disclosure=disclosure, kind=kind, file=upload, original_name=original_name,
+                                             sha256=file_sha256(upload), size=upload.size, uploaded_by=uploaded_by)

@@ -192,6 +192,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-notices": {"task": "amendments.tasks.sweep_notices", "schedule": 60.0},
     # Material policy changes: remind clients who have not answered, 7 days before the effective date.
     "policy-reminders": {"task": "consent.tasks.send_policy_reminders", "schedule": 3600.0},
+    # Disclosures kept from the client under a non-disclosure requirement: shown and e-mailed once the date comes.
+    "reveal-withheld-disclosures": {"task": "disclosures.tasks.reveal_withheld_disclosures", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -294,3 +296,4 @@ CONSENT_RECORD_RETENTION = env.str(
 )
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
+TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)

@@ -91,6 +91,8 @@ class SharingRecord(models.Model):
     shared_at = models.DateTimeField()
     api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     request_id = models.UUIDField(null=True, blank=True)
+    # A disclosure under a written non-disclosure requirement: not shown to the client before this date.
+    withheld_until = models.DateField(null=True, blank=True)
 
     class Meta:
         indexes = [

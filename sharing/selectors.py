@@ -127,5 +127,11 @@ def withdrawals_for_affiliate(*, affiliate: Affiliate, purpose: Purpose, since: 
 
 
 def sharing_records_of_client(*, client: Client) -> QuerySet[SharingRecord]:
-    """What left the company about this client, newest first (the portal's "Who received your data")."""
-    return SharingRecord.objects.filter(client=client).select_related("purpose").order_by("-shared_at", "-id")
+    """What left the company about this client, newest first (the portal's "Who received your data").
+
+    A disclosure an authority asked us in writing to keep from the client stays hidden until the stated date.
+    """
+    today = timezone.localdate()
+    return (SharingRecord.objects.filter(client=client)
+            .filter(Q(withheld_until__isnull=True) | Q(withheld_until__lte=today))
+            .select_related("purpose").order_by("-shared_at", "-id"))

@@ -1,7 +1,7 @@
 """Writes for sharing: keys, agreements, the sharing records every disclosure leaves, and withdrawal notices."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -122,11 +122,12 @@ def sharing_records_write(*, affiliate: Affiliate, purpose: Purpose, fields: lis
 
 def sharing_records_write_to_recipient(*, recipient_name: str, recipient_country: str, purpose: Purpose, fields: list[str],
                                        client_ids: list[int], request_id: uuid.UUID, at: datetime,
-                                       affiliate: Affiliate | None = None, api_key: ApiKey | None = None) -> None:
-    """The same for any recipient (an affiliate, or an authority a disclosure went to)."""
+                                       affiliate: Affiliate | None = None, api_key: ApiKey | None = None,
+                                       withheld_until: date | None = None) -> None:
+    """The same for any recipient (an affiliate, or an authority a disclosure went to, perhaps withheld until a date)."""
     ids = ids_reserve(SharingRecord, len(client_ids))
-    rows_insert(SharingRecord, SHARING_RECORD_FIELDS, [
+    rows_insert(SharingRecord, [*SHARING_RECORD_FIELDS, "withheld_until"], [
         (record_id, client_id, affiliate.pk if affiliate else None, recipient_name, recipient_country, purpose.pk,
-         fields, at, api_key.pk if api_key else None, request_id)
+         fields, at, api_key.pk if api_key else None, request_id, withheld_until)
         for record_id, client_id in zip(ids, client_ids)
     ])

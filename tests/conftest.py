@@ -63,6 +63,7 @@ REFERENCE_DATA = [
     ("consent.migrations.0002_purpose_catalogue", "load"),
     ("consent.migrations.0004_staff_permissions", "grant"),
     ("consent.migrations.0006_policy_acceptance_purpose", "load"),
+    ("disclosures.migrations.0003_staff_permissions", "grant"),
     ("sharing.migrations.0002_staff_permissions", "grant"),
 ]
 

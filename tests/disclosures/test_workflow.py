@@ -2,11 +2,13 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.services import staff_user_ensure
 from disclosures.models import Disclosure, DisclosureAuditEntry
-from disclosures.services import (client_on_legal_hold, disclosure_approve, disclosure_mark_disclosed, disclosure_record,
-                                  disclosure_reject, disclosure_submit_for_review)
+from disclosures.services import (client_on_legal_hold, disclosure_approve, disclosure_document_add,
+                                  disclosure_mark_disclosed, disclosure_note_add, disclosure_record, disclosure_reject,
+                                  disclosure_submit_for_review, disclosure_update, legal_hold_reason)
 from sharing.models import SharingRecord
 from tests.conftest import PASSWORD, make_client
 
@@ -112,3 +114,63 @@ def test_bad_input_is_refused_and_nothing_is_written(legal):
     with pytest.raises(ValidationError, match="at least one client"):
         record(legal, [])
     assert not Disclosure.objects.exists()
+
+
+def test_a_request_can_be_corrected_before_the_decision_and_the_trail_names_the_fields(legal):
+    disclosure = record(legal, [make_client()])
+    disclosure = disclosure_update(disclosure=disclosure, actor=legal,
+                                   changes={"reference_number": "SZ-2026-0043", "response_deadline": date(2026, 12, 1)})
+    assert Disclosure.objects.get(pk=disclosure.pk).reference_number == "SZ-2026-0043"
+    assert DisclosureAuditEntry.objects.filter(disclosure=disclosure).last().note == "Edited: reference_number, response_deadline"
+
+
+def test_after_disclosure_the_record_cannot_be_edited_only_annotated(legal, legal2):
+    owner = make_client()
+    disclosure = disclosure_approve(disclosure=disclosure_submit_for_review(disclosure=record(legal, [owner]), actor=legal),
+                                    reviewer=legal2, reason="ok")
+    disclosure = disclosure_mark_disclosed(disclosure=disclosure, actor=legal2, disclosed={owner.pk: ["name"]})
+    with pytest.raises(ValidationError, match="cannot be edited"):
+        disclosure_update(disclosure=disclosure, actor=legal, changes={"reference_number": "changed"})
+    note = disclosure_note_add(disclosure=disclosure, author=legal, text="The warrant number was SZ-2026-0042A.")
+    assert Disclosure.objects.get(pk=disclosure.pk).reference_number == "SZ-2026-0042"
+    assert (note.author, note.text) == (legal, "The warrant number was SZ-2026-0042A.") and note.at is not None
+    with pytest.raises(ValidationError, match="Write the correction"):
+        disclosure_note_add(disclosure=disclosure, author=legal, text="  ")
+
+
+def test_a_delayed_notice_needs_both_the_date_and_the_authoritys_reference(legal):
+    with pytest.raises(ValidationError, match="reference of the authority"):
+        disclosure_record(recorded_by=legal, clients=[make_client()], authority_name="Court", authority_country="CN",
+                          authority_kind="court", request_type="court-order", reference_number="C-1",
+                          received_on=date(2026, 11, 20), categories_requested=["name"], withhold_until=date(2027, 1, 1))
+    assert not Disclosure.objects.exists()
+
+
+def test_documents_must_be_real_pdf_png_or_jpeg_within_the_size_limit(legal, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    disclosure = record(legal, [make_client()])
+    document = disclosure_document_add(disclosure=disclosure, kind="request", uploaded_by=legal,
+                                       upload=SimpleUploadedFile("warrant.pdf", b"%PDF-1.7 the warrant"))
+    assert document.original_name == "warrant.pdf" and document.size == 20 and len(document.sha256) == 64
+    assert "warrant" not in document.file.name and document.file.path.startswith(str(tmp_path))
+    with pytest.raises(ValidationError, match="not a real PDF"):
+        disclosure_document_add(disclosure=disclosure, kind="request", uploaded_by=legal,
+                                upload=SimpleUploadedFile("fake.pdf", b"MZ\x90\x00 an executable"))
+    with pytest.raises(ValidationError, match="Upload a PDF, PNG or JPEG"):
+        disclosure_document_add(disclosure=disclosure, kind="request", uploaded_by=legal,
+                                upload=SimpleUploadedFile("notes.html", b"<script>"))
+    with pytest.raises(ValidationError, match="larger than 10 MB"):
+        disclosure_document_add(disclosure=disclosure, kind="request", uploaded_by=legal,
+                                upload=SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (10 * 2**20)))
+    assert disclosure.documents.count() == 1
+
+
+def test_legal_hold_reason_never_names_the_authority_while_the_notice_is_withheld(legal):
+    owner = make_client()
+    open_request = record(legal, [owner])
+    assert "Shenzhen Public Security Bureau" in legal_hold_reason(open_request)
+    gagged = disclosure_record(recorded_by=legal, clients=[owner], authority_name="Secret Court", authority_country="CN",
+                               authority_kind="court", request_type="court-order", reference_number="C-9",
+                               received_on=date(2026, 11, 20), categories_requested=["name"],
+                               withhold_until=date(2027, 1, 1), withhold_reference="Order 12")
+    assert "Secret Court" not in legal_hold_reason(gagged)
