@@ -98,6 +98,8 @@ class Client(models.Model):
     )
     jurisdiction = models.CharField(_("jurisdiction"), max_length=8, choices=Jurisdiction.choices, editable=False)
     preferred_language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.EN)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False,
+                                     help_text=_("Personal data anonymised at the client's request; only the UUID remains."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "consent",
     "sharing",
     "disclosures",
+    "rights",
     "fulfillmen.apps.FulfillmenConfig",
 ]
 

@@ -1,0 +1,148 @@
+"""Data-subject requests and what they produce: the queue, its thread, exports, legal holds and rectifications."""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.jurisdictions import Jurisdiction
+
+
+class ResponseDeadlineRule(models.Model):
+    """How long we have to answer a request, per jurisdiction (rules as data; "other" is the default)."""
+
+    jurisdiction = models.CharField(max_length=8, choices=Jurisdiction.choices, unique=True)
+    months = models.PositiveSmallIntegerField(default=0)
+    days = models.PositiveSmallIntegerField(default=0)
+    law = models.CharField(max_length=200, help_text=_("Where the deadline comes from, e.g. GDPR Art. 12(3)."))
+
+    def __str__(self):
+        return f"{self.get_jurisdiction_display()}: {self.months or ''}{' month(s) ' if self.months else ''}{self.days or ''}{' days' if self.days else ''}".strip()
+
+
+class DataSubjectRequest(models.Model):
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access (see my data)")
+        EXPORT = "export", _("Export (portability)")
+        RECTIFICATION = "rectification", _("Rectification")
+        ERASURE = "erasure", _("Erasure")
+        OBJECTION = "objection", _("Objection to direct marketing")
+        QUESTION = "question", _("Question")
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Portal")
+        PUBLIC_FORM = "public-form", _("Public form")
+        EMAIL = "email", _("E-mail")
+        LETTER = "letter", _("Letter")
+        PHONE = "phone", _("Phone")
+
+    class Status(models.TextChoices):
+        UNVERIFIED = "unverified", _("E-mail not yet verified")
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in-progress", _("In progress")
+        SCHEDULED = "scheduled", _("Scheduled (grace period)")
+        COMPLETED = "completed", _("Completed")
+        REFUSED = "refused", _("Refused")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="data_subject_requests")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    requester_name = models.CharField(max_length=200, blank=True, help_text=_("For requests from people without an account."))
+    requester_email = models.EmailField(blank=True)
+    details = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    jurisdiction = models.CharField(max_length=8, choices=Jurisdiction.choices, default=Jurisdiction.OTHER)
+    due_on = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    extended_to = models.DateField(null=True, blank=True)
+    extension_reason = models.TextField(blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text=_("When a scheduled erasure takes effect."))
+    outcome = models.TextField(blank=True)
+    refusal_reason = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["status", "due_on"], name="dsr_queue_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.public_id}"
+
+    @property
+    def effective_due_on(self):
+        return self.extended_to or self.due_on
+
+
+class RequestMessage(models.Model):
+    """The thread of a request: what the client wrote, what staff answered (by e-mail), internal notes."""
+
+    class Direction(models.TextChoices):
+        INCOMING = "in", _("From the client")
+        OUTGOING = "out", _("To the client")
+        NOTE = "note", _("Internal note")
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    author = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    body = models.TextField()
+    at = models.DateTimeField(auto_now_add=True)
+    delivery = models.ForeignKey("notify.OutboundMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class DataExport(models.Model):
+    """A ZIP of everything held about a client, built by a task; downloadable by that client only, for 7 days."""
+
+    class Status(models.TextChoices):
+        BUILDING = "building", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    request = models.OneToOneField(DataSubjectRequest, on_delete=models.CASCADE, related_name="export")
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="exports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BUILDING)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+
+
+class LegalHold(models.Model):
+    """A privacy officer's hold on a client's data (besides open disclosures): erasure waits while it is active."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="legal_holds")
+    reason = models.TextField(help_text=_("Shown to the client when they ask for erasure."))
+    keep_until = models.DateField(null=True, blank=True, help_text=_("Until when the data is expected to be kept."))
+    set_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(auto_now_add=True)
+    released_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-set_at"]
+
+
+class Rectification(models.Model):
+    """A corrected value: which field, when, by whom — old and new values only as salted digests, never in clear."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="rectifications")
+    field = models.CharField(max_length=50)
+    old_digest = models.CharField(max_length=64)
+    new_digest = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["at", "id"]
