@@ -32,6 +32,7 @@ class ClientAdmin(admin.ModelAdmin):
     list_display = ["full_name", "email", "phone", "country", "jurisdiction", "created_at"]
     list_filter = ["jurisdiction", "preferred_language"]
     search_fields = ["full_name", "email", "phone", "=public_id"]
+    ordering = ["full_name", "id"]
     readonly_fields = ["public_id", "jurisdiction", "created_at", "updated_at"]
     raw_id_fields = ["user"]
     inlines = [AddressInline, IPObservationInline]

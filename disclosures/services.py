@@ -31,6 +31,7 @@ TRANSITIONS = {
 }
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 OPEN_STATUSES = {Status.RECEIVED, Status.UNDER_REVIEW, Status.APPROVED}
+EDITABLE_STATUSES = {Status.RECEIVED, Status.UNDER_REVIEW}
 
 
 def _categories(values) -> list[str]:
@@ -104,6 +105,8 @@ def _check_reviewer(disclosure: Disclosure, reviewer: User) -> None:
 @transaction.atomic
 def disclosure_approve(*, disclosure: Disclosure, reviewer: User, reason: str, prc_approval_reference: str = "") -> Disclosure:
     _check_reviewer(disclosure, reviewer)
+    if not reason.strip():
+        raise ValidationError({"decision_reason": _("Say why the request is approved (the legal basis).")})
     locked = _move(disclosure, to=Status.APPROVED, actor=reviewer, note=reason)
     if foreign_approval_needed(locked) and not prc_approval_reference.strip():
         raise ValidationError({"prc_approval_reference": _(
@@ -166,7 +169,7 @@ EDITABLE_FIELDS = ["authority_name", "authority_address", "authority_country", "
 def disclosure_update(*, disclosure: Disclosure, actor: User, changes: dict, clients: list[Client] | None = None) -> Disclosure:
     """Correct a request before it is decided; the audit trail names the fields that changed."""
     locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
-    if locked.status not in (Status.RECEIVED, Status.UNDER_REVIEW):
+    if locked.status not in EDITABLE_STATUSES:
         raise ValidationError(_("A disclosure that is “%(now)s” cannot be edited; append a note instead.")
                               % {"now": locked.get_status_display()})
     if set(changes) - set(EDITABLE_FIELDS):

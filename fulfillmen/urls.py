@@ -14,6 +14,7 @@ urlpatterns = [
     path("portal/received/", include("sharing.urls")),
     path("portal/", include(portal_patterns)),
     path("policy/", include("amendments.urls")),
+    path("transparency/", include("disclosures.urls")),
     path("api/v1/", include((v1, "api"))),
     path("api/", include("sharing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

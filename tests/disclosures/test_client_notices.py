@@ -14,8 +14,6 @@ from disclosures.tasks import reveal_withheld_disclosures
 from notify.models import OutboundMessage
 from tests.conftest import make_client
 
-from .test_workflow import legal, legal2  # noqa: F401  (fixtures)
-
 pytestmark = pytest.mark.django_db
 RECEIVED = reverse("sharing:received")
 

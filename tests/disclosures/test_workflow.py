@@ -4,26 +4,15 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.services import staff_user_ensure
 from disclosures.models import Disclosure, DisclosureAuditEntry
 from disclosures.services import (client_on_legal_hold, disclosure_approve, disclosure_document_add,
                                   disclosure_mark_disclosed, disclosure_note_add, disclosure_record, disclosure_reject,
                                   disclosure_submit_for_review, disclosure_update, legal_hold_reason)
 from sharing.models import SharingRecord
-from tests.conftest import PASSWORD, make_client
+from tests.conftest import make_client
 
 pytestmark = pytest.mark.django_db
 Status = Disclosure.Status
-
-
-@pytest.fixture
-def legal():
-    return staff_user_ensure(email="legal@example.com", password=PASSWORD, groups=["Legal"])
-
-
-@pytest.fixture
-def legal2():
-    return staff_user_ensure(email="legal2@example.com", password=PASSWORD, groups=["Legal"])
 
 
 def record(by, clients, *, country="CN", categories=("name", "phone", "shipping_address")):
