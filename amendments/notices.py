@@ -55,7 +55,7 @@ def _deliveries_insert(*, version, kind, at, client_ids) -> int:
     if client_ids is not None:
         only = " AND id IN (" + ", ".join(str(int(pk)) for pk in client_ids) + ")"
     base = (f"INSERT INTO {table} (version_id, client_id, channel, kind, status, attempts, reason, created_at) "
-            f"SELECT %s, id, %s, %s, %s, 0, %s, %s FROM accounts_client WHERE {{where}}{only} "
+            f"SELECT %s, id, %s, %s, %s, 0, %s, %s FROM accounts_client WHERE erased_at IS NULL AND {{where}}{only} "
             f"ON CONFLICT (version_id, client_id, channel, kind) DO NOTHING")
     made = 0
     with connection.cursor() as cursor:

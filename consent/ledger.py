@@ -26,6 +26,11 @@ def _sha256(document) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def salted_digest(*, salt: str, field: str, value) -> str:
+    """A personal value as a salted SHA-256 (the ledger's way; other apps use it for values they must not keep)."""
+    return _sha256([salt, field, value])
+
+
 def new_salt() -> str:
     return secrets.token_hex(16)
 

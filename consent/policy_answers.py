@@ -77,7 +77,8 @@ def policy_objections(*, version: PolicyVersion) -> QuerySet:
 
 
 def clients_without_answer(*, version: PolicyVersion) -> QuerySet:
-    return Client.objects.exclude(Exists(_answers(client=OuterRef("pk"), policy_version=version)))
+    return Client.objects.filter(erased_at__isnull=True).exclude(
+        Exists(_answers(client=OuterRef("pk"), policy_version=version)))
 
 
 def policy_reminders_create(*, version: PolicyVersion, at: datetime | None = None) -> int:

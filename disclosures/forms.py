@@ -11,24 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from accounts.form_errors import service_error_add  # noqa: F401  (re-exported for views)
 from accounts.models import Client
 from consent.models import DataCategory
 
 from .models import Disclosure, DisclosureDocument, DisclosureSubject
 from .services import EDITABLE_FIELDS, disclosure_record, disclosure_update, foreign_approval_needed
-
-
-def service_error_add(form: forms.Form, exc: Exception, *, rename: dict[str, str] | None = None) -> None:
-    """A service's refusal on the form: on the field it names when the form shows that field, above the form otherwise."""
-    if isinstance(exc, PermissionDenied):
-        form.add_error(None, str(exc) or _("You may not do this."))
-        return
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
-        name = (rename or {}).get(field, field)
-        form.add_error(name if name in form.fields else None, errors)
 
 
 class DisclosureForm(forms.ModelForm):

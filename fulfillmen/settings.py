@@ -195,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
     "policy-reminders": {"task": "consent.tasks.send_policy_reminders", "schedule": 3600.0},
     # Disclosures kept from the client under a non-disclosure requirement: shown and e-mailed once the date comes.
     "reveal-withheld-disclosures": {"task": "disclosures.tasks.reveal_withheld_disclosures", "schedule": 3600.0},
+    # Erasures whose grace period is over: performed, or refused when a legal hold now keeps the data.
+    "perform-due-erasures": {"task": "rights.tasks.perform_due_erasures", "schedule": 3600.0},
+    # Exports whose build never started are queued again; expired export files are deleted.
+    "sweep-exports": {"task": "rights.export.sweep_exports", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
@@ -296,5 +300,6 @@ CONSENT_RECORD_RETENTION = env.str(
     "CONSENT_RECORD_RETENTION", default="For as long as the account exists and 3 years after, as proof of consent."
 )
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)
+ERASURE_GRACE_DAYS = env.int("ERASURE_GRACE_DAYS", default=7)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
 TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)

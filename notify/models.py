@@ -30,6 +30,9 @@ class OutboundMessage(models.Model):
     attachment_type = models.CharField(max_length=100, blank=True)
     # Sensitive bodies (password-reset links) are wiped once sent: the row stays as proof of delivery.
     wipe_body_after_send = models.BooleanField(default=False)
+    # The last message to a client whose data is being erased: once it is sent (or has finally failed), the
+    # recipient goes too, with the body; the row keeps only what was sent, when, and how it ended.
+    wipe_recipient_after_send = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=128, unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

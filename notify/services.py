@@ -35,11 +35,13 @@ def _enqueue(message_ids: list[int]) -> None:
 
 
 def message_queue(*, channel: str, kind: str, to: str, subject: str = "", body: str, idempotency_key: str,
-                  client=None, attachment: tuple[str, str, str] | None = None, wipe_body_after_send: bool = False
-                  ) -> OutboundMessage:
+                  client=None, attachment: tuple[str, str, str] | None = None, wipe_body_after_send: bool = False,
+                  wipe_recipient_after_send: bool = False) -> OutboundMessage:
     """Write the delivery row now; send it after the surrounding transaction commits.
 
-    The same idempotency key twice gives the same row back and sends nothing more.
+    The same idempotency key twice gives the same row back and sends nothing more. `wipe_recipient_after_send`
+    (the last message before an erasure) also wipes the address and the body once the message is sent or has
+    finally failed, so that nothing personal outlives the delivery.
     """
     name, content, mimetype = attachment or ("", "", "")
     with transaction.atomic():
@@ -47,7 +49,8 @@ def message_queue(*, channel: str, kind: str, to: str, subject: str = "", body: 
             idempotency_key=idempotency_key,
             defaults=dict(channel=channel, kind=kind, to=to, subject=subject, body=body, client=client,
                           attachment_name=name, attachment_body=content, attachment_type=mimetype,
-                          wipe_body_after_send=wipe_body_after_send),
+                          wipe_body_after_send=wipe_body_after_send or wipe_recipient_after_send,
+                          wipe_recipient_after_send=wipe_recipient_after_send),
         )
     if created:
         transaction.on_commit(lambda: _enqueue([message.pk]), robust=True)
@@ -62,10 +65,22 @@ def _claim(message_id: int) -> bool:
     )
 
 
+RECIPIENT_WIPED = "[erased]"
+
+
+def _recipient_wipe(message: OutboundMessage, error: str) -> dict:
+    """The fields a message to an erased client loses once it is done with (its error may quote the address)."""
+    if message.to:
+        error = error.replace(message.to, RECIPIENT_WIPED)
+    return {"to": "", "body": "", "attachment_body": "", "last_error": error}
+
+
 def _finish(message: OutboundMessage, status: str, error: str = "") -> None:
     updates = {"status": status, "last_error": error, "finished_at": timezone.now()}
     if status == OutboundMessage.Status.SENT and message.wipe_body_after_send:
         updates.update(body="", attachment_body="")
+    if message.wipe_recipient_after_send:
+        updates.update(_recipient_wipe(message, error))
     OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.SENDING).update(**updates)
 
 
@@ -90,7 +105,10 @@ def message_deliver(*, message_id: int) -> str:
 def messages_sweep() -> dict:
     """Queue again what the broker never got; fail, with the reason, what a dead worker left half-sent."""
     now = timezone.now()
-    stuck = OutboundMessage.objects.filter(status=OutboundMessage.Status.SENDING, sending_started_at__lt=now - STUCK_AFTER).update(
+    stuck_rows = OutboundMessage.objects.filter(status=OutboundMessage.Status.SENDING, sending_started_at__lt=now - STUCK_AFTER)
+    # A last message to an erased client cannot be resent by hand: its address goes with the failure.
+    stuck_rows.filter(wipe_recipient_after_send=True).update(to="", body="", attachment_body="")
+    stuck = stuck_rows.update(
         status=OutboundMessage.Status.FAILED, finished_at=now,
         last_error="The worker stopped while sending; not retried automatically, because the message may already "
                    "have gone out. Resend it from the admin if the recipient did not get it.",

@@ -15,6 +15,8 @@ class ResponseDeadlineRule(models.Model):
     months = models.PositiveSmallIntegerField(default=0)
     days = models.PositiveSmallIntegerField(default=0)
     law = models.CharField(max_length=200, help_text=_("Where the deadline comes from, e.g. GDPR Art. 12(3)."))
+    extension_months = models.PositiveSmallIntegerField(default=0, help_text=_("At most this much longer, with notice."))
+    extension_days = models.PositiveSmallIntegerField(default=0)
 
     def __str__(self):
         return f"{self.get_jurisdiction_display()}: {self.months or ''}{' month(s) ' if self.months else ''}{self.days or ''}{' days' if self.days else ''}".strip()
@@ -128,6 +130,7 @@ class LegalHold(models.Model):
     set_at = models.DateTimeField(auto_now_add=True)
     released_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-set_at"]

@@ -248,7 +248,7 @@ class WithdrawalNoticeAdmin(ReadOnlyAdmin):
     search_fields = ["client__email", "=client__public_id", "=public_id"]
     show_full_result_count = False
     list_per_page = 50
-    fields = readonly_fields = ["public_id", "affiliate", "client", "purpose", "reason", "occurred_at",
+    fields = readonly_fields = ["public_id", "affiliate", "client", "purpose", "reason", "fields", "occurred_at",
                                 "acknowledged_at", "overdue"]
 
     @admin.display(description=_("overdue"), boolean=True)

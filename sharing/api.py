@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from consent.models import DataCategory
+
 from .authentication import AffiliatePrincipal, ApiKeyAuthentication
 from .models import WithdrawalNotice
 from .selectors import agreement_in_force, agreements_of, clients_for_affiliate, withdrawals_for_affiliate
@@ -165,10 +167,15 @@ class WithdrawalParams(serializers.Serializer):
 
 
 class WithdrawalItem(serializers.Serializer):
-    id = serializers.UUIDField(help_text="Acknowledge with this id once you deleted the client's data.")
+    id = serializers.UUIDField(help_text="Acknowledge with this id once you deleted the client's data (for "
+                                         "`rectified`: once you fetched the current value or deleted your copy).")
     client_id = serializers.UUIDField()
     purpose = serializers.CharField()
     reason = serializers.ChoiceField(choices=WithdrawalNotice.Reason.choices)
+    fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=DataCategory.choices),
+        help_text="For `rectified`: which of the fields you received were corrected (fetch the client again, e.g. "
+                  "GET /api/v1/clients/{id}/, or delete your copy). Empty for the other reasons.")
     occurred_at = serializers.DateTimeField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
 
@@ -180,7 +187,8 @@ class WithdrawalPageSerializer(serializers.Serializer):
 
 class WithdrawalListView(AffiliateAPIView):
     @extend_schema(parameters=[WithdrawalParams], responses=WithdrawalPageSerializer,
-                   summary="Clients you must delete: consent withdrawn, GPC, erasure, agreement ended")
+                   summary="Clients you must delete (consent withdrawn, GPC, erasure, agreement ended) or refresh "
+                           "(data corrected)")
     def get(self, request):
         params = _parse(WithdrawalParams, request.query_params)
         agreement = self.agreement_for(params["purpose"])
@@ -191,7 +199,8 @@ class WithdrawalListView(AffiliateAPIView):
         has_more = len(notices) > params["page_size"]
         notices = notices[: params["page_size"]]
         results = [{"id": str(n.public_id), "client_id": str(n.client.public_id), "purpose": n.purpose.code,
-                    "reason": n.reason, "occurred_at": n.occurred_at, "acknowledged_at": n.acknowledged_at}
+                    "reason": n.reason, "fields": n.fields, "occurred_at": n.occurred_at,
+                    "acknowledged_at": n.acknowledged_at}
                    for n in notices]
         next_cursor = _cursor_dump(a=notices[-1].pk, **expected) if has_more else None
         return Response(WithdrawalPageSerializer({"results": results, "next_cursor": next_cursor}).data)

@@ -103,19 +103,23 @@ class SharingRecord(models.Model):
 
 class WithdrawalNotice(models.Model):
     """Tells one affiliate that a client it received data about is no longer shareable for a purpose, so it must
-    delete its copy (GDPR Art. 19). Acknowledged by the affiliate over the API."""
+    delete its copy, or that data it received was corrected, so it must refresh or delete it (GDPR Art. 19).
+    Acknowledged by the affiliate over the API."""
 
     class Reason(models.TextChoices):
         CONSENT_WITHDRAWN = "consent-withdrawn", _("Consent withdrawn")
         GPC = "gpc", _("Global Privacy Control signal")
         ERASURE = "erasure", _("Data erased at the client's request")
         AGREEMENT_ENDED = "agreement-ended", _("Sharing agreement ended or changed")
+        RECTIFIED = "rectified", _("Data corrected: fetch the current value or delete your copy")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="withdrawal_notices")
     client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="+")
     purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=20, choices=Reason.choices)
+    # Only for `rectified`: which of the fields the affiliate received were corrected (DataCategory codes).
+    fields = models.JSONField(default=list, blank=True)
     occurred_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 

@@ -34,7 +34,7 @@ def _permitted_clients(*, agreement: SharingAgreement) -> QuerySet[Client]:
     """Clients whose data may go to this affiliate for this purpose right now: for consent purposes, those whose
     current consent is granted; for others, every client (their legal basis does not depend on a choice)."""
     purpose: Purpose = agreement.purpose
-    clients = Client.objects.all()
+    clients = Client.objects.filter(erased_at__isnull=True)  # an erased client is never shared again
     if purpose.legal_basis == LegalBasis.CONSENT:
         granted = ConsentState.objects.filter(purpose=purpose, granted=True).values("client_id")
         clients = clients.filter(pk__in=granted)

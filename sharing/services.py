@@ -101,6 +101,37 @@ def withdrawal_notices_for_consent_event(*, event: ConsentEvent) -> int:
                                 reason=reason, at=event.recorded_at)
 
 
+def rectified_notices_create(*, client, categories: set[str], at) -> int:
+    """A `rectified` notice for every affiliate that received one of `categories` about `client`, per purpose it
+    received them for, naming which of the fields it holds were corrected. Returns how many notices."""
+    held: dict[tuple[int, int], set[str]] = {}
+    received = (SharingRecord.objects.filter(client=client, affiliate__isnull=False)
+                .values_list("affiliate_id", "purpose_id", "fields").distinct())
+    for affiliate_id, purpose_id, fields in received:
+        held.setdefault((affiliate_id, purpose_id), set()).update(fields or [])
+    notices = [
+        WithdrawalNotice(affiliate_id=affiliate_id, client=client, purpose_id=purpose_id,
+                         reason=WithdrawalNotice.Reason.RECTIFIED, occurred_at=at,
+                         fields=[c for c in DataCategory.values if c in fields and c in categories])
+        for (affiliate_id, purpose_id), fields in sorted(held.items()) if fields & categories
+    ]
+    WithdrawalNotice.objects.bulk_create(notices)
+    return len(notices)
+
+
+def withdrawal_notices_for_erasure(*, client, at: datetime) -> int:
+    """Every affiliate that ever received the client, for each purpose it received them for, sees the erasure in
+    its withdrawal feed and must delete its copy (GDPR Art. 17(2), 19)."""
+    pairs = (SharingRecord.objects.filter(client=client, affiliate__isnull=False)
+             .values_list("purpose_id", "affiliate_id").distinct())
+    holders: dict[int, list[int]] = {}
+    for purpose_id, affiliate_id in pairs:
+        holders.setdefault(purpose_id, []).append(affiliate_id)
+    return sum(_notices_for_holders(affiliate_ids=affiliates, purpose_id=purpose_id, client_ids=[client.pk],
+                                    reason=WithdrawalNotice.Reason.ERASURE, at=at)
+               for purpose_id, affiliates in holders.items())
+
+
 @transaction.atomic
 def withdrawals_acknowledge(*, affiliate: Affiliate, notice_ids: list[uuid.UUID], at: datetime) -> int:
     """The affiliate says it deleted these clients' data. Only its own notices; the first acknowledgement counts."""

@@ -65,6 +65,7 @@ REFERENCE_DATA = [
     ("consent.migrations.0006_policy_acceptance_purpose", "load"),
     ("disclosures.migrations.0003_staff_permissions", "grant"),
     ("rights.migrations.0002_reference_data", "load"),
+    ("rights.migrations.0003_deadline_extension_limits", "load"),
     ("sharing.migrations.0002_staff_permissions", "grant"),
 ]
 
@@ -79,6 +80,12 @@ def reference_data_after_flush(request):
 
     for module, loader in REFERENCE_DATA:
         getattr(importlib.import_module(module), loader)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(settings):
+    """Production hashes passwords slowly on purpose; the tests log in hundreds of times and only need it correct."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -47,4 +47,4 @@ def test_a_refusal_needs_a_reason_and_a_closed_request_stays_closed():
     request_close(request=request, status="refused", refusal_reason="Identity could not be verified.")
     with pytest.raises(ValidationError, match="already closed"):
         request_close(request=request, status="completed")
-    assert request.messages.get().body == "Please erase me."
+    assert request.messages.get(direction="in").body == "Please erase me."

@@ -1,0 +1,426 @@
+"""Everything Fulfillmen holds about a client, declared once: each category with its purpose, legal basis,
+retention period and how to read its rows. "Your data" (GDPR Art. 15, PIPL Art. 45, CCPA 1798.110) and the export
+(GDPR Art. 20, PIPL Art. 45(3)) both read this list, so the page and the ZIP can never say different things.
+
+`uncovered_models()` is the completeness check: every model with a field that leads to a client must be named by a
+category here or in EXCLUDED with the reason, so a new model holding client data cannot be forgotten.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Count, Model, Q, QuerySet, Window
+from django.utils import timezone
+from django.utils.functional import Promise, lazy
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from accounts.models import Address, Client, IPObservation
+from amendments.models import NoticeDelivery
+from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
+from disclosures.models import Disclosure, DisclosureSubject
+from notify.models import OutboundMessage
+from sharing.models import WithdrawalNotice
+from sharing.selectors import sharing_records_of_client
+
+from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, RequestMessage
+
+# The consent ledger's retention is a setting (the consent receipt states the same text).
+_consent_retention = lazy(lambda: settings.CONSENT_RECORD_RETENTION, str)()
+_ACCOUNT_RETENTION = _("While your account is open, then 3 years for possible claims about your shipments; erased "
+                       "earlier when you ask, unless a legal hold applies.")
+_REQUEST_LOG_RETENTION = _("At least 24 months after the request is closed, as the record of how it was answered "
+                           "(11 CCR 7101).")
+_LEDGER_RETENTION = _("At least 3 years after the event (PIPL Art. 56), as proof of who received your data.")
+
+
+@dataclass(frozen=True)
+class Category:
+    """One kind of data held about a client."""
+
+    code: str                                   # stable: the CSV file name, the data.json key, the page anchor
+    title: Promise
+    purpose: Promise                            # why it is held, in a sentence
+    legal_basis: str                            # a LegalBasis value
+    retention: Promise
+    models: tuple[str, ...]                     # the models it covers, "app_label.Model"
+    columns: tuple[tuple[str, Promise], ...]    # (key, label) of each value of a row
+    read: Callable[[Client], QuerySet]          # the client's rows, newest first, with what `row` needs joined
+    row: Callable[[Any], dict]                  # one object as plain values keyed by the column keys
+    empty: Promise                              # what the page says when there is nothing
+    purpose_codes: tuple[str, ...] = ()         # the uses of the purpose catalogue it serves
+    single: bool = False                        # one row (shown as a list of fields, not a table)
+    note: Promise | str = ""                    # what is held but deliberately not shown, and why
+
+    @property
+    def legal_basis_label(self) -> str:
+        return LegalBasis(self.legal_basis).label
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for key, _label in self.columns]
+
+    def first_rows(self, client: Client, *, limit: int) -> tuple[list[dict], int]:
+        """The newest `limit` rows and how many there are in all, in one query whatever the history's length."""
+        objects = list(self.read(client).annotate(_category_total=Window(Count("pk")))[:limit])
+        return [self.row(o) for o in objects], (objects[0]._category_total if objects else 0)
+
+    def all_rows(self, client: Client) -> Iterable[dict]:
+        return (self.row(o) for o in self.read(client).iterator(chunk_size=2000))
+
+
+def _label(choices, value) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def _data_labels(codes) -> list[str]:
+    return [_label(DataCategory, code) for code in codes or []]
+
+
+# --- readers and rows, in the order of the page -------------------------------------------------------------------
+
+def _identity(client: Client) -> QuerySet:
+    return Client.objects.filter(pk=client.pk).select_related("user").order_by("pk")
+
+
+def _identity_row(c: Client) -> dict:
+    user = c.user
+    return {"reference": str(c.public_id), "full_name": c.full_name, "email": c.email, "phone": c.phone,
+            "country": str(c.country.name) if c.country else "", "region": c.region,
+            "jurisdiction": c.get_jurisdiction_display(), "preferred_language": c.get_preferred_language_display(),
+            "client_since": c.created_at, "updated_at": c.updated_at,
+            "login_email": user.email if user else "", "last_login": user.last_login if user else None,
+            "login_created": user.date_joined if user else None}
+
+
+def _address_row(a: Address) -> dict:
+    return {"kind": a.get_kind_display(), "line1": a.line1, "line2": a.line2, "city": a.city, "region": a.region,
+            "postcode": a.postcode, "country": str(a.country.name), "added_at": a.created_at}
+
+
+def _ip_row(o: IPObservation) -> dict:
+    return {"ip_address": o.ip_address, "first_seen": o.first_seen, "last_seen": o.last_seen,
+            "last_seen_during": o.get_last_context_display()}
+
+
+def _state_row(s: ConsentState) -> dict:
+    return {"purpose": s.purpose.title, "purpose_code": s.purpose.code,
+            "state": str(_("Given") if s.granted else _("Withdrawn")), "changed_at": s.changed_at,
+            "receipt": str(s.last_event.receipt_id)}
+
+
+def _event_row(e: ConsentEvent) -> dict:
+    try:
+        personal = e.personal
+    except ObjectDoesNotExist:  # erased: the event stays as proof, its personal values are gone
+        personal = None
+    return {"receipt": str(e.receipt_id), "sequence": e.sequence, "purpose": e.purpose.title,
+            "action": e.get_action_display(), "channel": e.get_channel_display(),
+            "policy_version": e.policy_version.label if e.policy_version else "", "occurred_at": e.occurred_at,
+            "recorded_at": e.recorded_at, "recorded_by_staff": e.recorded_by_id is not None,
+            "ip_address": personal.ip_address if personal else None,
+            "user_agent": personal.user_agent if personal else "", "reason": personal.reason if personal else "",
+            "evidence_reference": personal.evidence_reference if personal else ""}
+
+
+def _country(code: str) -> str:
+    return str(countries.name(code)) or code if code else ""
+
+
+def _sharing_row(r) -> dict:
+    return {"recipient": r.recipient_name, "recipient_country": _country(r.recipient_country), "purpose": r.purpose.title,
+            "data": _data_labels(r.fields), "shared_at": r.shared_at}
+
+
+def _disclosures(client: Client) -> QuerySet:
+    """Disclosures to authorities that gave out data about this client, once no written requirement withholds them
+    (REQUIREMENTS §3: hidden from the client until the stated date)."""
+    today = timezone.localdate()
+    return (DisclosureSubject.objects.filter(client=client, disclosure__disclosed_at__isnull=False,
+                                             disclosure__status__in=[Disclosure.Status.DISCLOSED,
+                                                                     Disclosure.Status.PARTIALLY_DISCLOSED])
+            .filter(Q(disclosure__withhold_until__isnull=True) | Q(disclosure__withhold_until__lte=today))
+            .exclude(categories_disclosed=[])
+            .select_related("disclosure").order_by("-disclosure__disclosed_at", "-pk"))
+
+
+def _disclosure_row(s: DisclosureSubject) -> dict:
+    d = s.disclosure
+    return {"authority": d.authority_name, "authority_country": _country(d.authority_country),
+            "authority_kind": d.get_authority_kind_display(), "request_type": d.get_request_type_display(),
+            "disclosed_at": d.disclosed_at, "data": _data_labels(s.categories_disclosed)}
+
+
+def _withdrawal_row(n: WithdrawalNotice) -> dict:
+    return {"recipient": n.affiliate.name, "purpose": n.purpose.title, "reason": n.get_reason_display(),
+            "told_at": n.occurred_at, "confirmed_deleted_at": n.acknowledged_at}
+
+
+def _message_row(m: OutboundMessage) -> dict:
+    return {"sent_at": m.finished_at or m.created_at, "channel": m.get_channel_display(), "kind": m.kind, "to": m.to,
+            "subject": m.subject, "status": m.get_status_display()}
+
+
+def _notice_row(d: NoticeDelivery) -> dict:
+    return {"policy_version": d.version.label, "kind": d.get_kind_display(), "channel": d.get_channel_display(),
+            "status": d.get_status_display(), "created_at": d.created_at, "sent_at": d.sent_at}
+
+
+def _request_row(r: DataSubjectRequest) -> dict:
+    return {"reference": str(r.public_id), "kind": r.get_kind_display(), "channel": r.get_channel_display(),
+            "status": r.get_status_display(), "received_at": r.received_at, "due_on": r.effective_due_on,
+            "completed_at": r.completed_at, "outcome": r.outcome, "refusal_reason": r.refusal_reason}
+
+
+def _thread(client: Client) -> QuerySet:
+    return (RequestMessage.objects.filter(request__client=client).exclude(direction=RequestMessage.Direction.NOTE)
+            .select_related("request").order_by("-at", "-pk"))
+
+
+def _thread_row(m: RequestMessage) -> dict:
+    return {"request": str(m.request.public_id), "request_kind": m.request.get_kind_display(),
+            "direction": m.get_direction_display(), "at": m.at, "text": m.body}
+
+
+def _export_row(e: DataExport) -> dict:
+    return {"reference": str(e.public_id), "status": e.get_status_display(), "asked_at": e.created_at,
+            "ready_at": e.ready_at, "link_expires_at": e.expires_at, "size_bytes": e.size, "sha256": e.sha256,
+            "downloads": e.downloads}
+
+
+def _hold_row(h: LegalHold) -> dict:
+    return {"reason": h.reason, "keep_until": h.keep_until, "set_at": h.set_at, "released_at": h.released_at}
+
+
+def _rectification_row(r: Rectification) -> dict:
+    field = Client._meta.get_field(r.field).verbose_name if r.field in _CLIENT_FIELDS else r.field
+    return {"field": capfirst(field), "corrected_at": r.at}
+
+
+_CLIENT_FIELDS = {f.name for f in Client._meta.concrete_fields}
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category(
+        code="identity", title=_("About you"), single=True,
+        purpose=_("To know who you are, run your account and contact you about your shipments."),
+        purpose_codes=("identification", "customer-service", "service-updates"),
+        legal_basis=LegalBasis.CONTRACT, retention=_ACCOUNT_RETENTION, models=("accounts.Client", "accounts.User"),
+        columns=(("reference", _("Client reference")), ("full_name", _("Full name")), ("email", _("Email")),
+                 ("phone", _("Mobile phone")), ("country", _("Country of residence")),
+                 ("region", _("State or province")), ("jurisdiction", _("Privacy law that applies")),
+                 ("preferred_language", _("Preferred language")), ("client_since", _("Client since")),
+                 ("updated_at", _("Last changed")), ("login_email", _("Login email")),
+                 ("last_login", _("Last log-in")), ("login_created", _("Login created"))),
+        read=_identity, row=_identity_row, empty=_("We hold no identity data about you."),
+        note=_("Your password is stored only as a one-way hash that nobody can read, so it is not shown or exported."),
+    ),
+    Category(
+        code="addresses", title=_("Shipping addresses"),
+        purpose=_("To ship your goods to your residential or office address."), purpose_codes=("order-fulfilment",),
+        legal_basis=LegalBasis.CONTRACT, retention=_ACCOUNT_RETENTION, models=("accounts.Address",),
+        columns=(("kind", _("Kind")), ("line1", _("Address line 1")), ("line2", _("Address line 2")),
+                 ("city", _("City")), ("region", _("State or province")), ("postcode", _("Postcode")),
+                 ("country", _("Country")), ("added_at", _("Added"))),
+        read=lambda c: Address.objects.filter(client=c).order_by("kind", "pk"), row=_address_row,
+        empty=_("No address on file yet. Addresses are added when you ship with us."),
+    ),
+    Category(
+        code="ip_addresses", title=_("IP addresses we have seen"),
+        purpose=_("To recognise you when you log in, protect your account and, with your consent, for promotional "
+                  "sharing."), purpose_codes=("identification", "promotional-sharing", "terms-enforcement"),
+        legal_basis=LegalBasis.LEGITIMATE_INTEREST,
+        retention=_("12 months after an address was last seen, while your account is open."),
+        models=("accounts.IPObservation",),
+        columns=(("ip_address", _("IP address")), ("first_seen", _("First seen")), ("last_seen", _("Last seen")),
+                 ("last_seen_during", _("Last seen during"))),
+        read=lambda c: IPObservation.objects.filter(client=c).order_by("-last_seen", "-pk"), row=_ip_row,
+        empty=_("We have not recorded any IP address for you."),
+    ),
+    Category(
+        code="consent_states", title=_("Your consent choices now"),
+        purpose=_("To respect what you agreed to: only uses you consented to are allowed."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_consent_retention, models=("consent.ConsentState",),
+        columns=(("purpose", _("Use of your data")), ("purpose_code", _("Code")), ("state", _("Consent")),
+                 ("changed_at", _("Since")), ("receipt", _("Receipt"))),
+        read=lambda c: (ConsentState.objects.filter(client=c).select_related("purpose", "last_event")
+                        .order_by("purpose__display_order", "purpose__code")),
+        row=_state_row, empty=_("You have not been asked for any consent yet."),
+    ),
+    Category(
+        code="consent_history", title=_("Consent history"),
+        purpose=_("To prove who consented to what, when, how and under which policy version (GDPR Art. 7(1))."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_consent_retention,
+        models=("consent.ConsentEvent", "consent.ConsentEventPersonalData"),
+        columns=(("receipt", _("Receipt")), ("sequence", _("Number")), ("purpose", _("Use of your data")),
+                 ("action", _("Change")), ("channel", _("Channel")), ("policy_version", _("Policy version")),
+                 ("occurred_at", _("When")), ("recorded_at", _("Recorded")),
+                 ("recorded_by_staff", _("Recorded by our staff")), ("ip_address", _("IP address")),
+                 ("user_agent", _("Browser")), ("reason", _("Reason given")),
+                 ("evidence_reference", _("Evidence reference"))),
+        read=lambda c: (ConsentEvent.objects.filter(client=c).select_related("purpose", "policy_version", "personal")
+                        .order_by("-sequence")),
+        row=_event_row, empty=_("No consent recorded yet."),
+        note=_("Documents you sent us as evidence (letters, e-mails) are kept with the event; ask us for a copy."),
+    ),
+    Category(
+        code="sharing_records", title=_("Who received your data"),
+        purpose=_("To show and prove every time your data left Fulfillmen: who, where, for what and which data."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION, models=("sharing.SharingRecord",),
+        columns=(("recipient", _("Recipient")), ("recipient_country", _("Country")), ("purpose", _("Purpose")),
+                 ("data", _("Data received")), ("shared_at", _("When"))),
+        read=lambda c: sharing_records_of_client(client=c), row=_sharing_row,
+        empty=_("Nobody outside Fulfillmen has received your data yet."),
+    ),
+    Category(
+        code="disclosures", title=_("Disclosures to authorities"),
+        purpose=_("To record every time the law, a court or an authority obliged us to hand over your data."),
+        purpose_codes=("legal-obligation",), legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION,
+        models=("disclosures.DisclosureSubject",),
+        columns=(("authority", _("Authority")), ("authority_country", _("Country")), ("authority_kind", _("Kind")),
+                 ("request_type", _("Type of request")), ("disclosed_at", _("Disclosed")),
+                 ("data", _("Data disclosed"))),
+        read=_disclosures, row=_disclosure_row, empty=_("No authority has received your data."),
+        note=_("When the law obliges us to keep a request secret for a time, it appears here on the day that ends."),
+    ),
+    Category(
+        code="withdrawal_notices", title=_("Companies told to delete or update your data"),
+        purpose=_("To prove that companies which had your data were told when you withdrew consent, had your data "
+                  "erased or corrected it (GDPR Art. 19)."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION, models=("sharing.WithdrawalNotice",),
+        columns=(("recipient", _("Company")), ("purpose", _("Purpose")), ("reason", _("Why")),
+                 ("told_at", _("Told")), ("confirmed_deleted_at", _("Confirmed deleted"))),
+        read=lambda c: (WithdrawalNotice.objects.filter(client=c).select_related("affiliate", "purpose")
+                        .order_by("-occurred_at", "-pk")),
+        row=_withdrawal_row, empty=_("No company has had to be told to delete or update your data."),
+    ),
+    Category(
+        code="messages", title=_("E-mails and text messages we sent you"),
+        purpose=_("To prove that receipts, notices and answers reached you."),
+        purpose_codes=("service-updates", "customer-service"), legal_basis=LegalBasis.CONTRACT,
+        retention=_("2 years after sending, as proof of delivery."), models=("notify.OutboundMessage",),
+        columns=(("sent_at", _("When")), ("channel", _("Channel")), ("kind", _("What")), ("to", _("Sent to")),
+                 ("subject", _("Subject")), ("status", _("Status"))),
+        read=lambda c: OutboundMessage.objects.filter(client=c).order_by("-created_at", "-pk"), row=_message_row,
+        empty=_("We have not sent you any message yet."),
+        note=_("Message texts are not repeated here; you received them. Password-reset links are wiped once sent."),
+    ),
+    Category(
+        code="policy_notices", title=_("Privacy policy notices"),
+        purpose=_("To prove you were told of every change to our privacy policy, by e-mail and SMS (PIPL Art. 17)."),
+        purpose_codes=("service-updates",), legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_ACCOUNT_RETENTION,
+        models=("amendments.NoticeDelivery",),
+        columns=(("policy_version", _("Policy version")), ("kind", _("Notice")), ("channel", _("Channel")),
+                 ("status", _("Status")), ("created_at", _("Queued")), ("sent_at", _("Sent"))),
+        read=lambda c: NoticeDelivery.objects.filter(client=c).select_related("version").order_by("-created_at", "-pk"),
+        row=_notice_row, empty=_("No policy change has been announced to you yet."),
+    ),
+    Category(
+        code="requests", title=_("Requests you made"),
+        purpose=_("To answer your requests about your data on time and keep the record the law asks for."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_REQUEST_LOG_RETENTION,
+        models=("rights.DataSubjectRequest",),
+        columns=(("reference", _("Reference")), ("kind", _("Request")), ("channel", _("Channel")),
+                 ("status", _("Status")), ("received_at", _("Received")), ("due_on", _("Due")),
+                 ("completed_at", _("Answered")), ("outcome", _("Outcome")), ("refusal_reason", _("Reason refused"))),
+        read=lambda c: DataSubjectRequest.objects.filter(client=c).order_by("-received_at", "-pk"),
+        row=_request_row, empty=_("You have not made any request yet."),
+    ),
+    Category(
+        code="request_messages", title=_("Messages about your requests"),
+        purpose=_("To keep what you wrote to us and what we answered with the request it belongs to."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_REQUEST_LOG_RETENTION, models=("rights.RequestMessage",),
+        columns=(("request", _("Request reference")), ("request_kind", _("Request")), ("direction", _("From")),
+                 ("at", _("When")), ("text", _("Message"))),
+        read=_thread, row=_thread_row, empty=_("No messages about your requests yet."),
+        note=_("Our staff's internal working notes on a request are not included."),
+    ),
+    Category(
+        code="exports", title=_("Exports of your data"),
+        purpose=_("To give you a copy of your data and know who downloaded it."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention=_("The file can be downloaded for 7 days and is then deleted; this record stays with the request."),
+        models=("rights.DataExport",),
+        columns=(("reference", _("Reference")), ("status", _("Status")), ("asked_at", _("Asked")),
+                 ("ready_at", _("Ready")), ("link_expires_at", _("Link expires")), ("size_bytes", _("Size (bytes)")),
+                 ("sha256", _("SHA-256")), ("downloads", _("Downloads"))),
+        read=lambda c: DataExport.objects.filter(client=c).order_by("-created_at", "-pk"), row=_export_row,
+        empty=_("You have not asked for an export yet."),
+    ),
+    Category(
+        code="legal_holds", title=_("Legal holds"),
+        purpose=_("To keep data the law obliges us to keep, for a legal claim or obligation, even if you ask us to "
+                  "erase it."), purpose_codes=("legal-obligation", "terms-enforcement"),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention=_("Until the hold is released, then with the request log (24 months)."),
+        models=("rights.LegalHold",),
+        columns=(("reason", _("Reason")), ("keep_until", _("Kept until")), ("set_at", _("Since")),
+                 ("released_at", _("Released"))),
+        read=lambda c: LegalHold.objects.filter(client=c).order_by("-set_at", "-pk"), row=_hold_row,
+        empty=_("No legal hold applies to your data."),
+    ),
+    Category(
+        code="rectifications", title=_("Corrections"),
+        purpose=_("To record which of your details were corrected and when."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_REQUEST_LOG_RETENTION, models=("rights.Rectification",),
+        columns=(("field", _("Detail corrected")), ("corrected_at", _("When"))),
+        read=lambda c: Rectification.objects.filter(client=c).order_by("-at", "-pk"), row=_rectification_row,
+        empty=_("None of your details has been corrected."),
+        note=_("Old and new values are kept only as one-way digests, never in clear."),
+    ),
+)
+
+BY_CODE = {category.code: category for category in CATEGORIES}
+
+# Models that lead to a client but are deliberately not shown or exported, with the reason.
+EXCLUDED: dict[str, str] = {
+    "consent.ConsentChain": "The head of the client's consent hash chain (its length and last hash): a technical "
+                            "lock and index over the consent history, which is shown and exported in full.",
+}
+
+
+# --- completeness ---------------------------------------------------------------------------------------------------
+
+def covered_models() -> set[str]:
+    return {label for category in CATEGORIES for label in category.models}
+
+
+def _leads_to(model: type[Model], targets: set) -> bool:
+    """Whether a field of `model` (its own or its parents', multi-table inheritance included) points into `targets`."""
+    return any(f.is_relation and f.concrete and f.related_model in targets
+               for f in model._meta.get_fields(include_parents=True))
+
+
+def models_holding_client_data(models: Iterable[type[Model]]) -> set[type[Model]]:
+    """The client model and every model with a foreign key, one-to-one or many-to-many field to a client — directly,
+    or through a model that does (a request's messages, an event's personal values), followed until nothing new
+    turns up."""
+    models = list(models)
+    holding: set[type[Model]] = {Client}
+    while True:
+        found = {m for m in models if m not in holding and _leads_to(m, holding)}
+        if not found:
+            return holding
+        holding |= found
+
+
+def uncovered_models(models: Iterable[type[Model]]) -> list[str]:
+    """Labels of the models holding client data that neither a category nor EXCLUDED names (should be empty)."""
+    known = covered_models() | set(EXCLUDED)
+    return sorted(m._meta.label for m in models_holding_client_data(models) if m._meta.label not in known)
+
+
+def purposes_by_code() -> dict[str, Purpose]:
+    """The catalogue entries the categories name, in one query."""
+    codes = {code for category in CATEGORIES for code in category.purpose_codes}
+    return {p.code: p for p in Purpose.objects.filter(code__in=codes)}
+
+
+def unknown_labels(models: Iterable[type[Model]]) -> list[str]:
+    """Labels named by a category or EXCLUDED that are no model (renamed or removed): the declaration is stale."""
+    existing = {m._meta.label for m in models}
+    return sorted((covered_models() | set(EXCLUDED)) - existing)

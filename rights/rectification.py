@@ -1,0 +1,153 @@
+"""Rectification (GDPR Art. 16, PIPL Art. 46): a client corrects their name, phone and addresses.
+
+The values are validated exactly as at sign-up and in the admin (accounts' services and model validation). Each
+changed field leaves a Rectification row with salted digests of the old and new values — the old value is gone,
+and not kept in clear anywhere — and every affiliate that received that field about the client gets a
+`rectified` notice in its API feed, in the same transaction (GDPR Art. 19).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Address, Client, User
+from accounts.services import address_add as accounts_address_add
+from accounts.services import client_update
+from consent import ledger
+from consent.models import DataCategory
+from sharing.services import rectified_notices_create
+
+from .models import DataSubjectRequest, Rectification
+from .services import request_close, request_open
+
+IDENTITY_FIELDS = ("full_name", "phone")
+ADDRESS_FIELDS = ("kind", "line1", "line2", "city", "region", "postcode", "country")
+ADDRESS = "address"  # Rectification.field for any change to one of the client's addresses
+# What an affiliate received (SharingRecord.fields, DataCategory codes) for each field a client can correct.
+CATEGORY_OF_FIELD = {"full_name": DataCategory.NAME, "phone": DataCategory.PHONE, ADDRESS: DataCategory.SHIPPING_ADDRESS}
+FIELD_LABELS = {"full_name": gettext_lazy("full name"), "phone": gettext_lazy("phone number"),
+                ADDRESS: gettext_lazy("address")}
+
+
+def value_digest(*, salt: str, field: str, value) -> str:
+    """The consent ledger's salted SHA-256 over a canonical JSON document: the value cannot be read back from it."""
+    return ledger.salted_digest(salt=salt, field=field, value=value)
+
+
+def _address_value(address: Address | None) -> dict | str:
+    if address is None:
+        return ""
+    return {name: str(getattr(address, name)) for name in ADDRESS_FIELDS}
+
+
+def _refuse_erased(client: Client) -> None:
+    if client.erased_at is not None:
+        raise ValidationError(_("This client's data was erased; there is nothing left to correct."))
+
+
+def _locked(client: Client) -> Client:
+    """The client's row, locked: two corrections at once each see the other's result as their old value."""
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    _refuse_erased(locked)
+    return locked
+
+
+def _record(*, client: Client, changes: list[tuple[str, object, object]], actor: User | None,
+            channel: str) -> list[Rectification]:
+    """Log the request (completed at once), one Rectification per changed field, and tell the recipients."""
+    labels = ", ".join(dict.fromkeys(str(FIELD_LABELS[field]) for field, _old, _new in changes))
+    request = request_open(kind=DataSubjectRequest.Kind.RECTIFICATION, channel=channel, client=client)
+    request_close(request=request, status=DataSubjectRequest.Status.COMPLETED,
+                  outcome=_("Corrected: %(fields)s.") % {"fields": labels}, actor=actor)
+    rows = []
+    for field, old, new in changes:
+        # One fresh salt per row, as the ledger does per event. Rectification has no column for it yet, so nobody
+        # (not even we) can test a guess against these digests: they prove that a value changed, never what it was.
+        salt = ledger.new_salt()
+        rows.append(Rectification(client=client, field=field, by=actor, request=request,
+                                  old_digest=value_digest(salt=salt, field=field, value=old),
+                                  new_digest=value_digest(salt=salt, field=field, value=new)))
+    Rectification.objects.bulk_create(rows)
+    rectified_notices_create(client=client, categories={CATEGORY_OF_FIELD[field] for field, _o, _n in changes},
+                             at=timezone.now())
+    return rows
+
+
+@transaction.atomic
+def client_rectify(*, client: Client, changes: dict, actor: User | None,
+                   channel: str = DataSubjectRequest.Channel.PORTAL) -> list[Rectification]:
+    """Correct the client's full name and/or phone, validated as at sign-up (the phone read in the client's
+    country, stored in E.164). Returns the Rectification rows; none when the values were already these."""
+    unknown = set(changes) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise ValueError(f"client_rectify cannot change {sorted(unknown)}")
+    locked = _locked(client)
+    before = {field: getattr(locked, field) for field in changes}
+    with transaction.atomic():
+        client_update(client=locked, **changes)  # raises ValidationError per field, before anything is written
+        changed = [(field, before[field], getattr(locked, field)) for field in changes
+                   if getattr(locked, field) != before[field]]
+        if not changed:  # the same values again: no write, so `updated_since` feeds see no change either
+            transaction.set_rollback(True)
+    if not changed:
+        locked.refresh_from_db()
+    for field in IDENTITY_FIELDS + ("updated_at",):
+        setattr(client, field, getattr(locked, field))
+    return _record(client=locked, changes=changed, actor=actor, channel=channel) if changed else []
+
+
+def _client_touched(client: Client) -> None:
+    """An address is part of the client as affiliates receive it: `updated_since` must find the client again."""
+    Client.objects.filter(pk=client.pk).update(updated_at=timezone.now())
+
+
+@transaction.atomic
+def address_add(*, client: Client, actor: User | None, channel: str = DataSubjectRequest.Channel.PORTAL,
+                **fields) -> Address:
+    """Complete the client's data with an address (GDPR Art. 16: "to have incomplete personal data completed")."""
+    locked = _locked(client)
+    address = accounts_address_add(client=locked, **fields)
+    _client_touched(locked)
+    _record(client=locked, changes=[(ADDRESS, "", _address_value(address))], actor=actor, channel=channel)
+    return address
+
+
+def address_of_client(*, client: Client, address_id: int, lock: bool = False) -> Address:
+    """One of the client's own addresses; any other id is Address.DoesNotExist (a 404 in the portal)."""
+    addresses = Address.objects.filter(client=client)
+    return (addresses.select_for_update() if lock else addresses).get(pk=address_id)
+
+
+@transaction.atomic
+def address_rectify(*, client: Client, address_id: int, actor: User | None,
+                    channel: str = DataSubjectRequest.Channel.PORTAL, **fields) -> list[Rectification]:
+    """Correct one of the client's addresses, validated like every address (the model's rules, as in the admin).
+    Returns the Rectification row; none when the address was already this."""
+    unknown = set(fields) - set(ADDRESS_FIELDS)
+    if unknown:
+        raise ValueError(f"address_rectify cannot change {sorted(unknown)}")
+    locked = _locked(client)
+    address = address_of_client(client=locked, address_id=address_id, lock=True)
+    old = _address_value(address)
+    for name, value in fields.items():
+        setattr(address, name, (value or "").upper() if name == "country" else value)
+    address.full_clean()
+    if _address_value(address) == old:
+        return []
+    address.save()
+    _client_touched(locked)
+    return _record(client=locked, changes=[(ADDRESS, old, _address_value(address))], actor=actor, channel=channel)
+
+
+@transaction.atomic
+def address_remove(*, client: Client, address_id: int, actor: User | None,
+                   channel: str = DataSubjectRequest.Channel.PORTAL) -> None:
+    """Remove one of the client's addresses; affiliates that received it are told to refresh or delete it."""
+    locked = _locked(client)
+    address = address_of_client(client=locked, address_id=address_id, lock=True)
+    old = _address_value(address)
+    address.delete()
+    _client_touched(locked)
+    _record(client=locked, changes=[(ADDRESS, old, "")], actor=actor, channel=channel)

@@ -1,0 +1,13 @@
+"""The app's Celery tasks. Celery autodiscovers `rights.tasks` only, so the export's tasks (defined beside their
+service in rights/export.py) are imported here for workers to know them."""
+
+from celery import shared_task
+
+from .erasure import erasures_perform_due
+from .export import build_export, sweep_exports  # noqa: F401  (registered with Celery by this import)
+
+
+@shared_task
+def perform_due_erasures() -> int:
+    """Hourly (beat): erase the clients whose grace period is over, unless a legal hold now keeps their data."""
+    return erasures_perform_due()

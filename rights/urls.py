@@ -1,0 +1,7 @@
+"""Client pages under /portal/data/ and the public request form under /requests/; each views module lists its own."""
+
+from .views import changes, data, erasure, export, public
+
+app_name = "rights"
+urlpatterns = [*data.urlpatterns, *export.urlpatterns, *changes.urlpatterns, *erasure.urlpatterns,
+               *public.urlpatterns]
