@@ -8,8 +8,9 @@ How "at most once, never lost" holds when a worker dies:
    database round trip per message — and at the end of the chunk marks the chunk's outcomes in PostgreSQL with
    a few bulk UPDATEs, then forgets the Redis marks.
 4. A chunk whose worker died stays `claimed`. The sweeper, after CLAIM_TIMEOUT, marks the ids found in the Redis
-   set as sent and puts the others back in the queue. The one message that can be in doubt is the one a worker
-   was killed on between the provider accepting it and the Redis mark — a window of microseconds.
+   set as sent and puts the others back in the queue. The one message a worker was killed on between the
+   provider accepting it and the Redis mark is handed over again with the same idempotency key (the e-mail's
+   Message-ID), so the recipient sees it once where the provider or mail system honours the key.
 Without Redis (quick start, tasks in-process), each sent row is marked in the database at once instead.
 """
 
@@ -128,7 +129,7 @@ def _send_chunk(version: PolicyVersion, rows, marks: SentMarks, kind: str) -> Ch
         message = notice_message(version=version, client=client, channel=channel, kind=kind)
         try:
             transports[channel].send(to=client.email if channel == "email" else client.phone, subject=message.subject,
-                                     body=message.body)
+                                     body=message.body, idempotency_key=f"notice-{delivery_id}")
         except TransportError as exc:
             (outcome.failed if exc.permanent else outcome.retry)[delivery_id] = str(exc)[:300]
             continue

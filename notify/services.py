@@ -91,7 +91,8 @@ def message_deliver(*, message_id: int) -> str:
     message = OutboundMessage.objects.get(pk=message_id)
     attachment = (message.attachment_name, message.attachment_body, message.attachment_type) if message.attachment_name else None
     try:
-        transport_for(message.channel).send(to=message.to, subject=message.subject, body=message.body, attachment=attachment)
+        transport_for(message.channel).send(to=message.to, subject=message.subject, body=message.body, attachment=attachment,
+                                            idempotency_key=f"message-{message.pk}")
     except TransportError as exc:
         if exc.permanent or message.attempts >= MAX_ATTEMPTS:
             _finish(message, OutboundMessage.Status.FAILED, str(exc))

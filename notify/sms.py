@@ -10,6 +10,7 @@
 
 import base64
 import json
+import os
 import sys
 import threading
 import urllib.error
@@ -40,29 +41,35 @@ class SentSms:
 
 
 class ConsoleSms:
-    def send(self, *, to: str, body: str) -> SentSms:
+    def send(self, *, to: str, body: str, idempotency_key: str = "") -> SentSms:
         sys.stdout.write(f"SMS to {to}: {body}\n")
         sys.stdout.flush()
         return SentSms(to, body)
 
 
 class MemorySms:
-    def send(self, *, to: str, body: str) -> SentSms:
+    """Keeps every message sent in a list (tests), with its idempotency key."""
+
+    def send(self, *, to: str, body: str, idempotency_key: str = "") -> SentSms:
         with _outbox_lock:
-            outbox.append({"to": to, "body": body, "at": datetime.now(timezone.utc).isoformat()})
-        return SentSms(to, body)
+            outbox.append({"to": to, "body": body, "at": datetime.now(timezone.utc).isoformat(), "key": idempotency_key})
+        return SentSms(to, body, idempotency_key)
 
 
 class FileSms:
     def __init__(self, directory: str):
         self.directory = Path(directory)
 
-    def send(self, *, to: str, body: str) -> SentSms:
+    def send(self, *, to: str, body: str, idempotency_key: str = "") -> SentSms:
+        """One file per message, named by the idempotency key when there is one: sending the same delivery again
+        replaces the file (written aside, then renamed), as a provider with idempotency keys keeps one message."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            message_id = uuid.uuid4().hex
-            (self.directory / f"{message_id}.json").write_text(
+            message_id = idempotency_key.replace("/", "_").replace(":", "-") or uuid.uuid4().hex
+            draft = self.directory / f".{message_id}.{uuid.uuid4().hex}.tmp"
+            draft.write_text(
                 json.dumps({"to": to, "body": body, "at": datetime.now(timezone.utc).isoformat()}, ensure_ascii=False))
+            os.replace(draft, self.directory / f"{message_id}.json")
         except OSError as exc:
             raise TransportError(f"cannot write the SMS file: {exc}", permanent=False) from exc
         return SentSms(to, body, message_id)
@@ -74,7 +81,8 @@ class TwilioSms:
         self.auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.sender, self.timeout = sender, timeout
 
-    def send(self, *, to: str, body: str) -> SentSms:
+    def send(self, *, to: str, body: str, idempotency_key: str = "") -> SentSms:
+        # Twilio's Messages API takes no idempotency key: a message re-sent after a crash can arrive twice.
         data = urllib.parse.urlencode({"To": to, "From": self.sender, "Body": body}).encode()
         request = urllib.request.Request(self.url, data=data, method="POST",
                                          headers={"Authorization": self.auth, "Accept": "application/json"})

@@ -16,9 +16,18 @@ class TransportError(Exception):
         self.permanent = permanent
 
 
+def message_id_for(idempotency_key: str) -> str:
+    """The Message-ID of a delivery: the same on every attempt, so a message re-sent after a worker died between
+    the server's acceptance and our record of it is the same message to the recipient's mail system."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "fulfillmen.com"
+    return f"<{idempotency_key}@{domain}>"
+
+
 class EmailTransport:
-    def send(self, *, to: str, subject: str, body: str, attachment: tuple[str, str, str] | None = None) -> None:
-        email = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+    def send(self, *, to: str, subject: str, body: str, attachment: tuple[str, str, str] | None = None,
+             idempotency_key: str = "") -> None:
+        headers = {"Message-ID": message_id_for(idempotency_key)} if idempotency_key else None
+        email = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers)
         if attachment:
             email.attach(*attachment)
         try:
@@ -34,10 +43,10 @@ class EmailTransport:
 class SmsTransport:
     """SMS through the backend SMS_URL names (notify.sms). Subject and attachments do not exist in SMS."""
 
-    def send(self, *, to: str, subject: str = "", body: str, attachment=None) -> None:
+    def send(self, *, to: str, subject: str = "", body: str, attachment=None, idempotency_key: str = "") -> None:
         from .sms import sms_backend
 
-        sms_backend().send(to=to, body=body)
+        sms_backend().send(to=to, body=body, idempotency_key=idempotency_key)
 
 
 def transport_for(channel: str):
