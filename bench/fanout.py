@@ -1,0 +1,108 @@
+"""Issue #9, benchmark 2: amendment fan-out.
+
+Publish a policy version to N clients x 2 channels (every synthetic client has an email and a mobile number),
+with the in-memory email (`memorymail://`, Django's locmem backend: each message is still built as MIME) and SMS
+(`memory:`) transports, through a real Celery worker (prefork, concurrency 2) on Redis.
+
+Measured: deliveries per second from the call of `policy_publish` to the last delivery marked sent (its
+`sent_at`, so the polling interval does not count), and SQL statements per delivery: every statement the worker
+processes executed (counted by `bench.workers`) plus those of `policy_publish` itself, divided by deliveries.
+Target (issue #9): >= 5,000 deliveries/s and well under one statement per delivery.
+"""
+
+import json
+import os
+import sys
+import time
+
+from bench.harness import record
+
+N_FULL = 100_000
+N_QUICK = 5_000
+DATABASE = "fulfillmen_bench_fanout_b"
+
+
+def run(quick: bool) -> list[dict]:
+    from bench.workers import REDIS, bench_database, child_run
+
+    n = N_QUICK if quick else N_FULL
+    with bench_database(DATABASE) as url:
+        result = child_run("bench.fanout", database_url=url, args={"clients": n}, env={
+            "REDIS_URL": REDIS, "EMAIL_URL": "memorymail://", "SMS_URL": "memory:", "CONN_MAX_AGE": "0"})
+    deliveries, worker = result["deliveries"], result["worker"]
+    common = {"clients": n, "channels": 2, "worker": "celery prefork, concurrency 2, Redis broker",
+              "transports": "memorymail:// + memory:"}
+    return [
+        record("fanout.deliveries_per_s", deliveries / result["seconds"], "deliveries/s", deliveries,
+               target=">= 5000", met=deliveries / result["seconds"] >= 5000, seconds=round(result["seconds"], 3),
+               publish_seconds=round(result["publish_seconds"], 3), all_sent=result["all_sent"],
+               machine_busy_share=result["machine_busy_share"],
+               sql_share_of_task_time=round(worker["sql_seconds"] / worker["task_seconds"], 3),
+               worker_cpu_us_per_delivery=round(1e6 * worker["task_cpu_seconds"] / deliveries, 1),
+               postgres_cpu_us_per_delivery=round(1e6 * result["postgres_cpu_seconds"] / deliveries, 1),
+               redis_commands_per_delivery=round(worker.get("redis_commands", 0) / deliveries, 3), **common),
+        record("fanout.queries_per_delivery", result["statements"] / deliveries, "queries/delivery", deliveries,
+               target="< 1 (well under)", met=result["statements"] / deliveries < 1,
+               statements=int(result["statements"]), publish_statements=result["publish_statements"],
+               worker_counts=result["worker"], **common),
+    ]
+
+
+# --- the child process: Django set up against the benchmark database --------------------------------------------
+
+def _child(args: dict) -> dict:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.demo import synthetic_clients_create
+    from amendments.models import NoticeDelivery
+    from amendments.services import policy_draft_save, policy_publish
+    from bench.workers import BackendCpu, CountingWorker, machine_cpu
+
+    clients = args["clients"]
+    synthetic_clients_create(count=clients, seed=9)
+    connection.close()
+    worker = CountingWorker(concurrency=2).start()
+    try:
+        version = policy_draft_save(label="bench-9.0", summary="Benchmark amendment.", body_en="Benchmark text.",
+                                    is_material=False)
+        publish_statements = []
+        postgres = BackendCpu(connection.settings_dict["NAME"])
+        busy_before = machine_cpu()
+        started_at = timezone.now()
+        started = time.perf_counter()
+        with connection.execute_wrapper(lambda ex, sql, p, m, c: publish_statements.append(1) or ex(sql, p, m, c)):
+            policy_publish(version=version, effective_at=started_at)
+        publish_seconds = time.perf_counter() - started
+        deliveries = NoticeDelivery.objects.filter(version=version).count()
+        deadline = time.monotonic() + 1200
+        open_ = NoticeDelivery.objects.filter(version=version, status__in=["queued", "claimed"])
+        while open_.exists() and time.monotonic() < deadline:
+            for _ in range(5):
+                postgres.sample()
+                time.sleep(0.1)
+        # Each sender claims once more, finds nothing and ends: wait for both to report their counts.
+        while worker.counts().get("tasks", 0) < 2 and time.monotonic() < deadline:
+            postgres.sample()
+            time.sleep(0.1)
+        postgres_seconds = postgres.seconds()
+        postgres.close()
+        busy_after = machine_cpu()
+        sent = NoticeDelivery.objects.filter(version=version, status="sent")
+        last = max(sent.values_list("sent_at", flat=True))
+        counts = worker.counts()
+    finally:
+        worker.stop()
+    return {"deliveries": deliveries, "seconds": (last - started_at).total_seconds(), "publish_seconds": publish_seconds,
+            "all_sent": sent.count() == deliveries, "publish_statements": len(publish_statements),
+            "statements": counts.get("statements", 0) + len(publish_statements),
+            "worker": {k: round(v, 3) for k, v in counts.items()}, "postgres_cpu_seconds": postgres_seconds,
+            "machine_busy_share": round((busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1]), 3)}
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--child"]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fulfillmen.settings")
+    print(json.dumps(_child(json.loads(sys.argv[2]))))

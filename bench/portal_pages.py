@@ -1,0 +1,171 @@
+"""Benchmark 4 of issue #9: the client portal's pages under 20 concurrent users, against gunicorn.
+
+One client with 1,000 consent-ledger events and 5,000 sharing records, logged in (a real session row). 20 users
+(threads spread over a few processes, each request on its own connection as gunicorn's sync workers close them)
+hit one page for a fixed time; each page alternates with a trivial Django view on the same server and middleware,
+several repetitions, medians. Reported: p50, p95 latency and requests/s, and requests/s as a share of the trivial view's.
+"""
+
+import json
+import statistics
+import threading
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor
+
+from bench.harness import (
+    child_json,
+    database_drop,
+    database_recreate,
+    django_env,
+    gunicorn,
+    migrate,
+    record,
+)
+
+EVENTS = 1_000
+RECORDS = 5_000
+USERS = 20
+PROCESSES = 4
+PAGES = {"dashboard": "/portal/", "your choices": "/portal/choices/", "who received your data": "/portal/received/"}
+TRIVIAL = "/bench/trivial/"
+TARGET_P95_MS = 100.0
+TARGET_SHARE = 0.40
+
+
+def run(quick: bool) -> list[dict]:
+    seconds, reps = (3.0, 2) if quick else (10.0, 3)
+    name = "fulfillmen_bench_portal"
+    url = database_recreate(name)
+    try:
+        env = django_env(url)
+        migrate(env)
+        built = child_json("bench.portal_pages", "build", env=env)
+        results = []
+        with gunicorn(env) as base, ProcessPoolExecutor(PROCESSES) as pool:
+            cookie = f"sessionid={built['session']}"
+            for label, path in PAGES.items():
+                _load(pool, base + path, cookie, 1.0)  # warm-up: connections, template caches
+                page_runs, trivial_runs = [], []
+                for rep in range(reps):
+                    order = [(path, page_runs), (TRIVIAL, trivial_runs)]
+                    for p, runs in (order if rep % 2 == 0 else order[::-1]):
+                        runs.append(_load(pool, base + p, cookie, seconds))
+                results.append(_result(label, page_runs, trivial_runs, reps, seconds))
+        return results
+    finally:
+        database_drop(name)
+
+
+def _result(label, page_runs, trivial_runs, reps, seconds) -> dict:
+    p50 = statistics.median(r["p50_ms"] for r in page_runs)
+    p95 = statistics.median(r["p95_ms"] for r in page_runs)
+    rps = statistics.median(r["rps"] for r in page_runs)
+    trivial_rps = statistics.median(r["rps"] for r in trivial_runs)
+    share = rps / trivial_rps
+    errors = sum(r["errors"] for r in page_runs + trivial_runs)
+    return record(f"portal page: {label}", p95, "ms p95", EVENTS, records=RECORDS, users=USERS, reps=reps,
+                  seconds_per_rep=seconds, p50_ms=round(p50, 2), p95_ms=round(p95, 2), rps=round(rps, 1),
+                  ours=round(rps, 1), theirs=round(trivial_rps, 1), ratio=round(share, 3),
+                  ratio_meaning="page req/s / trivial view req/s",
+                  trivial_p95_ms=round(statistics.median(r["p95_ms"] for r in trivial_runs), 2), errors=errors,
+                  target=f"p95 < {TARGET_P95_MS:g} ms, share >= {TARGET_SHARE:g}",
+                  met=p95 < TARGET_P95_MS and share >= TARGET_SHARE and errors == 0)
+
+
+def _load(pool, url: str, cookie: str, seconds: float) -> dict:
+    """USERS concurrent users for `seconds`, spread over the pool's processes; latencies merged."""
+    per = [USERS // PROCESSES + (1 if i < USERS % PROCESSES else 0) for i in range(PROCESSES)]
+    parts = list(pool.map(_users, [(url, cookie, seconds, k) for k in per]))
+    latencies = sorted(x for part in parts for x in part["latencies"])
+    elapsed = max(part["elapsed"] for part in parts)
+    return {"rps": len(latencies) / elapsed, "p50_ms": _pct(latencies, 50) * 1000, "p95_ms": _pct(latencies, 95) * 1000,
+            "errors": sum(part["errors"] for part in parts), "requests": len(latencies)}
+
+
+def _pct(values: list[float], q: int) -> float:
+    return values[min(len(values) - 1, int(len(values) * q / 100))] if values else float("nan")
+
+
+def _users(args) -> dict:
+    url, cookie, seconds, count = args
+    latencies, errors, lock = [], [0], threading.Lock()
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    def user():
+        mine = []
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=30) as resp:
+                    resp.read()
+                    ok = resp.status == 200 and resp.url == url  # a redirect to the login page is a failure
+            except OSError:
+                ok = False
+            if ok:
+                mine.append(time.perf_counter() - t0)
+            else:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=user) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"latencies": latencies, "errors": errors[0], "elapsed": time.perf_counter() - start}
+
+
+# --- child process: the data -------------------------------------------------------------------------------------
+
+def _build() -> dict:
+    """A client made by the real services, 1,000 ledger events through consent_record, 5,000 sharing records
+    written by the service the API uses (100 responses of 50), and a logged-in session."""
+    import uuid
+    from datetime import timedelta
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from accounts.services import client_register
+    from consent.models import Channel, ConsentAction, ConsentEvent, Purpose
+    from consent.services import consent_record
+    from sharing.demo import demo_affiliates_ensure
+    from sharing.models import Affiliate, SharingAgreement
+    from sharing.services import sharing_records_write
+
+    client = client_register(email="bench.client@example.com", password="bench-password-0123", full_name="Bench Client",
+                             phone="+1 415 555 2671", country="US", region="US-CA", preferred_language="en")
+    purposes = list(Purpose.objects.filter(code__in=["promotional-sharing", "marketing-messages"]))
+    while ConsentEvent.objects.filter(client=client).count() < EVENTS:
+        for purpose in purposes:
+            for action in (ConsentAction.WITHDRAW, ConsentAction.GRANT):
+                consent_record(client=client, purpose=purpose, action=action, channel=Channel.PORTAL)
+    events = ConsentEvent.objects.filter(client=client).count()
+    demo_affiliates_ensure()
+    agreements = list(SharingAgreement.objects.select_related("affiliate", "purpose"))
+    now = timezone.now()
+    for i in range(RECORDS // 50):
+        agreement = agreements[i % len(agreements)]
+        sharing_records_write(affiliate=agreement.affiliate, purpose=agreement.purpose, fields=agreement.fields,
+                              client_ids=[client.pk] * 50, api_key=None, request_id=uuid.uuid4(),
+                              at=now - timedelta(hours=i))
+    session = SessionStore()
+    session[SESSION_KEY] = str(client.user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = client.user.get_session_auth_hash()
+    session.create()
+    assert Affiliate.objects.exists() and settings.SESSION_ENGINE.endswith("db")
+    return {"session": session.session_key, "events": events}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_build()))
