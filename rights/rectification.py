@@ -31,11 +31,6 @@ FIELD_LABELS = {"full_name": gettext_lazy("full name"), "phone": gettext_lazy("p
                 ADDRESS: gettext_lazy("address")}
 
 
-def value_digest(*, salt: str, field: str, value) -> str:
-    """The consent ledger's salted SHA-256 over a canonical JSON document: the value cannot be read back from it."""
-    return ledger.salted_digest(salt=salt, field=field, value=value)
-
-
 def _address_value(address: Address | None) -> dict | str:
     if address is None:
         return ""
@@ -67,8 +62,8 @@ def _record(*, client: Client, changes: list[tuple[str, object, object]], actor:
         # (not even we) can test a guess against these digests: they prove that a value changed, never what it was.
         salt = ledger.new_salt()
         rows.append(Rectification(client=client, field=field, by=actor, request=request,
-                                  old_digest=value_digest(salt=salt, field=field, value=old),
-                                  new_digest=value_digest(salt=salt, field=field, value=new)))
+                                  old_digest=ledger.salted_digest(salt=salt, field=field, value=old),
+                                  new_digest=ledger.salted_digest(salt=salt, field=field, value=new)))
     Rectification.objects.bulk_create(rows)
     rectified_notices_create(client=client, categories={CATEGORY_OF_FIELD[field] for field, _o, _n in changes},
                              at=timezone.now())
