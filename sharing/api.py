@@ -4,11 +4,12 @@ Every view derives from AffiliateAPIView, which authenticates by API key, thrott
 view the calling affiliate: there is no queryset a view could forget to scope.
 """
 
+import json
 import uuid
 
 from django.core import signing
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -20,8 +21,9 @@ from consent.models import DataCategory
 
 from .authentication import AffiliatePrincipal, ApiKeyAuthentication
 from .models import WithdrawalNotice
-from .selectors import agreement_in_force, agreements_of, clients_for_affiliate, withdrawals_for_affiliate
-from .services import sharing_records_write, withdrawals_acknowledge
+from .pages import client_page_share
+from .selectors import agreement_in_force, agreements_of, withdrawals_for_affiliate
+from .services import withdrawals_acknowledge
 
 CURSOR_SALT = "sharing.api.cursor"
 MAX_PAGE_SIZE = 500
@@ -112,11 +114,10 @@ def _parse(serializer_class, data):
     return params.validated_data
 
 
-def _share(view: AffiliateAPIView, agreement, page) -> None:
-    """Record, in the transaction the response is built in, every client about to be sent."""
-    sharing_records_write(affiliate=view.affiliate, purpose=agreement.purpose, fields=agreement.fields,
-                          client_ids=page.client_ids, api_key=view.api_key, request_id=view.request_id,
-                          at=timezone.now())
+def _share(view: AffiliateAPIView, agreement, **page):
+    """One page of clients, each recorded as shared, in the transaction the response is built in."""
+    return client_page_share(affiliate=view.affiliate, agreement=agreement, api_key=view.api_key,
+                             request_id=view.request_id, at=timezone.now(), **page)
 
 
 class ClientListView(AffiliateAPIView):
@@ -130,11 +131,11 @@ class ClientListView(AffiliateAPIView):
         after = _cursor_load(params["cursor"], **expected)["a"] if params.get("cursor") else 0
         self.request_id = uuid.uuid4()
         with transaction.atomic():
-            page = clients_for_affiliate(affiliate=self.affiliate, agreement=agreement, after_id=after,
-                                         updated_since=since, limit=params["page_size"])
-            _share(self, agreement, page)
+            page = _share(self, agreement, after_id=after, updated_since=since, limit=params["page_size"])
         next_cursor = _cursor_dump(a=page.last_id, **expected) if page.has_more else None
-        return Response({"results": page.items, "next_cursor": next_cursor}, headers={"X-Request-Id": str(self.request_id)})
+        # The items arrive as JSON from the database (sharing/pages.py); only the envelope is added here.
+        body = f'{{"results":{page.items_json},"next_cursor":{json.dumps(next_cursor)}}}'
+        return HttpResponse(body, content_type="application/json", headers={"X-Request-Id": str(self.request_id)})
 
 
 class PurposeParam(serializers.Serializer):
@@ -152,10 +153,9 @@ class ClientDetailView(AffiliateAPIView):
         agreement = self.agreement_for(params["purpose"])
         self.request_id = uuid.uuid4()
         with transaction.atomic():
-            page = clients_for_affiliate(affiliate=self.affiliate, agreement=agreement, public_id=public_id, limit=1)
-            if not page.items:
-                raise Http404  # never a hint whether such a client exists
-            _share(self, agreement, page)
+            page = _share(self, agreement, public_id=public_id, limit=1)
+        if not page.client_ids:
+            raise Http404  # never a hint whether such a client exists
         return Response(page.items[0], headers={"X-Request-Id": str(self.request_id)})
 
 

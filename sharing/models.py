@@ -82,8 +82,11 @@ class SharingRecord(models.Model):
     Written in the same transaction as the response that carries the data; evidence, never edited.
     """
 
-    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="sharing_records")
-    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, null=True, blank=True, related_name="records")
+    # No single-column indexes on client and affiliate: the two composite indexes below start with them, and every
+    # record written would otherwise update two more b-trees (issue #9).
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="sharing_records", db_index=False)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, null=True, blank=True, related_name="records",
+                                  db_index=False)
     recipient_name = models.CharField(max_length=200)
     recipient_country = models.CharField(max_length=2, blank=True)
     purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")

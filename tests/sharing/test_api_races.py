@@ -5,17 +5,17 @@ import time
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from consent.models import Channel, ConsentAction, ConsentState, Purpose
 from consent.services import consent_record
 from sharing.models import WithdrawalNotice
-from sharing.selectors import agreement_in_force, clients_for_affiliate
-from sharing.services import sharing_records_write
+from sharing.pages import client_page_share
+from sharing.selectors import agreement_in_force
 from tests.conftest import make_client
 
-from .conftest import make_affiliate
+from .conftest import make_affiliate, run_side_by_side
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,34 +27,23 @@ def test_a_withdrawal_during_a_page_waits_for_it_and_then_tells_the_affiliate():
     page_read, withdrawal_started, finished = threading.Event(), threading.Event(), {}
 
     def affiliate_page():
-        try:
-            agreement = agreement_in_force(affiliate=ads, purpose_code="promotional-sharing")
-            with transaction.atomic():
-                page = clients_for_affiliate(affiliate=ads, agreement=agreement)
-                sharing_records_write(affiliate=ads, purpose=promo, fields=agreement.fields, client_ids=page.client_ids,
-                                      api_key=None, request_id=uuid.uuid4(), at=timezone.now())
-                page_read.set()
-                withdrawal_started.wait(10)
-                time.sleep(0.5)  # the withdrawal is now waiting on our lock
-                finished["page"] = time.monotonic()
-            finished["sent"] = page.client_ids
-        finally:
-            connection.close()
+        agreement = agreement_in_force(affiliate=ads, purpose_code="promotional-sharing")
+        with transaction.atomic():
+            page = client_page_share(affiliate=ads, agreement=agreement, api_key=None, request_id=uuid.uuid4(),
+                                     at=timezone.now())
+            page_read.set()
+            withdrawal_started.wait(10)
+            time.sleep(0.5)  # the withdrawal is now waiting on our lock
+            finished["page"] = time.monotonic()
+        finished["sent"] = page.client_ids
 
     def withdrawal():
-        try:
-            page_read.wait(10)
-            withdrawal_started.set()
-            consent_record(client=ca, purpose=promo, action=ConsentAction.WITHDRAW, channel=Channel.PORTAL)
-            finished["withdrawal"] = time.monotonic()
-        finally:
-            connection.close()
+        page_read.wait(10)
+        withdrawal_started.set()
+        consent_record(client=ca, purpose=promo, action=ConsentAction.WITHDRAW, channel=Channel.PORTAL)
+        finished["withdrawal"] = time.monotonic()
 
-    threads = [threading.Thread(target=affiliate_page), threading.Thread(target=withdrawal)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    run_side_by_side(affiliate_page, withdrawal)
     assert finished["sent"] == [ca.pk]
     assert finished["withdrawal"] > finished["page"], "the withdrawal did not wait for the page's records"
     assert WithdrawalNotice.objects.filter(affiliate=ads, client=ca, purpose=promo).count() == 1

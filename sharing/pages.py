@@ -1,0 +1,114 @@
+"""One page of the affiliate API, read and recorded in one PostgreSQL statement.
+
+The statement picks the next clients by keyset (share-locking their consent state, so a withdrawal that commits
+meanwhile drops them and a later one waits for this transaction), inserts one sharing record per client it
+returns, and builds the JSON the affiliate receives — so Python never touches a row, and nothing is in the
+response that has no record. The caller holds the transaction open until the response is built.
+
+`sharing.selectors.clients_for_affiliate` is the same page written with the ORM: the SQLite quick start uses it,
+and the test suite checks that both give the same answer for the same data.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+from consent.models import LegalBasis
+
+from .models import Affiliate, ApiKey, SharingAgreement
+from .selectors import clients_for_affiliate
+from .services import sharing_records_write
+
+# Each agreed field and the JSON member it becomes (in the order items list them). Only these fragments are ever
+# put into the SQL text; every value travels as a parameter.
+_MEMBERS = {
+    "name": "'name', p.full_name",
+    "email": "'email', p.email",
+    "phone": "'phone', NULLIF(p.phone, '')",
+    "ip_address": ("'ip_addresses', COALESCE((SELECT json_agg(host(i.ip_address) ORDER BY i.last_seen DESC, i.id) "
+                   "FROM accounts_ipobservation i WHERE i.client_id = p.id), '[]'::json)"),
+    "shipping_address": ("'shipping_addresses', COALESCE((SELECT json_agg(json_build_object('kind', a.kind, "
+                         "'line1', a.line1, 'line2', a.line2, 'city', a.city, 'region', a.region, 'postcode', a.postcode, "
+                         "'country', a.country) ORDER BY a.id) FROM accounts_address a WHERE a.client_id = p.id), '[]'::json)"),
+}
+
+_PAGE_SQL = """
+WITH candidates AS (
+    SELECT c.id, c.public_id, c.full_name, c.email, c.phone
+    FROM accounts_client c {consent_join}
+    WHERE c.erased_at IS NULL AND c.id > %(after)s {filters}
+    ORDER BY c.id
+    LIMIT %(probe)s
+    {lock}
+), p AS (
+    SELECT * FROM candidates ORDER BY id LIMIT %(limit)s
+), recorded AS (
+    INSERT INTO sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, fields,
+                                       shared_at, api_key_id, request_id)
+    SELECT p.id, %(affiliate)s, %(recipient)s, %(country)s, %(purpose)s, %(fields)s::jsonb, %(at)s, %(api_key)s,
+           %(request)s
+    FROM p
+    RETURNING client_id
+)
+SELECT (SELECT count(*) FROM candidates) > %(limit)s,
+       (SELECT max(id) FROM p),
+       (SELECT coalesce(array_agg(client_id ORDER BY client_id), '{{}}') FROM recorded),
+       (SELECT coalesce(json_agg(json_build_object('id', p.public_id, 'purpose', %(purpose_code)s{members}) ORDER BY p.id),
+                        '[]'::json)::text FROM p)
+"""
+
+
+@dataclass(frozen=True)
+class SharedPage:
+    items_json: str  # the JSON array of the clients sent, exactly as the response carries it
+    client_ids: list[int]
+    last_id: int | None
+    has_more: bool
+
+    @property
+    def items(self) -> list[dict]:
+        return json.loads(self.items_json)
+
+
+def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_key: ApiKey | None, request_id: uuid.UUID, at: datetime,
+                      after_id: int = 0, updated_since: datetime | None = None, limit: int = 100,
+                      public_id: uuid.UUID | None = None) -> SharedPage:
+    """The next `limit` clients the agreement's affiliate may receive, with only the agreed fields, each with its
+    sharing record written. Call inside the transaction that builds the response."""
+    assert agreement.affiliate_id == affiliate.pk, "an agreement of another affiliate"
+    if connection.vendor != "postgresql":
+        page = clients_for_affiliate(affiliate=affiliate, agreement=agreement, after_id=after_id,
+                                     updated_since=updated_since, limit=limit, public_id=public_id)
+        sharing_records_write(affiliate=affiliate, purpose=agreement.purpose, fields=agreement.fields,
+                              client_ids=page.client_ids, api_key=api_key, request_id=request_id, at=at)
+        return SharedPage(items_json=json.dumps(page.items), client_ids=page.client_ids, last_id=page.last_id,
+                          has_more=page.has_more)
+    consent = agreement.purpose.legal_basis == LegalBasis.CONSENT
+    filters = []
+    if public_id is not None:
+        filters.append("AND c.public_id = %(public_id)s")
+    if updated_since is not None:
+        changed = ("s.changed_at >= %(since)s" if consent else
+                   "EXISTS (SELECT 1 FROM consent_consentstate s WHERE s.client_id = c.id AND s.purpose_id = %(purpose)s "
+                   "AND s.changed_at >= %(since)s)")
+        filters.append(f"AND (c.updated_at >= %(since)s OR {changed})")
+    sql = _PAGE_SQL.format(
+        # `s.client_id > after` repeats the keyset on the state's side, so its index is entered there, not at the start.
+        consent_join=("JOIN consent_consentstate s ON s.client_id = c.id AND s.purpose_id = %(purpose)s AND s.granted "
+                      "AND s.client_id > %(after)s" if consent else ""),
+        filters=" ".join(filters),
+        lock="FOR SHARE OF s" if consent else "",
+        members="".join(f", {_MEMBERS[f]}" for f in _MEMBERS if f in agreement.fields),
+    )
+    params = {"after": after_id, "probe": limit + 1, "limit": limit, "affiliate": affiliate.pk,
+              "recipient": affiliate.name, "country": str(affiliate.country), "purpose": agreement.purpose_id,
+              "purpose_code": agreement.purpose.code, "fields": json.dumps(agreement.fields), "at": at,
+              "api_key": api_key.pk if api_key else None, "request": request_id, "public_id": public_id,
+              "since": updated_since}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        has_more, last_id, client_ids, items_json = cursor.fetchone()
+    return SharedPage(items_json=items_json, client_ids=list(client_ids), last_id=last_id, has_more=has_more)
