@@ -11,6 +11,8 @@ class FulfillmenConfig(AppConfig):
     verbose_name = "Fulfillmen Privacy Portal"
 
     def ready(self):
+        from . import cookies  # noqa: F401  (registers the system check on non-essential cookies)
+
         if settings.CELERY_TASK_ALWAYS_EAGER:
             logger.warning(
                 "REDIS_URL is not set: Celery tasks run in-process (quick-start mode). "

@@ -4,6 +4,7 @@ from django.urls import include, path
 from sharing.api_urls import v1
 
 from . import views
+from .cookies import cookies_page
 
 portal_patterns = ([path("", views.dashboard, name="dashboard")], "portal")
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", include("rights.urls")),  # /portal/data/… and the public /requests/ form
     path("portal/", include(portal_patterns)),
     path("policy/", include("amendments.urls")),
+    path("cookies/", cookies_page, name="cookies"),
     path("transparency/", include("disclosures.urls")),
     path("api/v1/", include((v1, "api"))),
     path("api/", include("sharing.api_urls")),

@@ -1,0 +1,95 @@
+"""Every cookie the portal sets, declared once: the cookie page shows this list, and nothing else reaches a browser.
+
+`UndeclaredCookieMiddleware` removes any cookie that is not declared here (and logs an error, which the test
+suite turns into a failure), and any declared cookie that is not strictly necessary unless the visitor opted in.
+Today every cookie is strictly necessary, so the portal shows no consent banner; a system check refuses a
+non-essential cookie until an opt-in exists to go with it.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core import checks
+from django.shortcuts import render
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+logger = logging.getLogger("fulfillmen.cookies")
+
+
+@dataclass(frozen=True)
+class Cookie:
+    name: str
+    purpose: str
+    lifetime: str
+    strictly_necessary: bool
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return str(_("until you close the browser"))
+    days, hours = seconds // 86400, seconds // 3600
+    if days >= 364:
+        return ngettext("%(n)d year", "%(n)d years", round(days / 365)) % {"n": round(days / 365)}
+    if days:
+        return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
+    return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+
+
+_lifetime = lazy(_duration, str)
+
+
+def declared_cookies() -> list[Cookie]:
+    return [
+        Cookie(settings.SESSION_COOKIE_NAME,
+               _("Keeps you logged in to the portal (a random key; what it refers to stays on our server)."),
+               _lifetime(settings.SESSION_COOKIE_AGE), True),
+        Cookie(settings.CSRF_COOKIE_NAME,
+               _("Protects your forms against cross-site request forgery: a form sent from another site is refused."),
+               _lifetime(settings.CSRF_COOKIE_AGE), True),
+        Cookie(settings.LANGUAGE_COOKIE_NAME,
+               _("Remembers the language you chose with the language switcher."),
+               _lifetime(settings.LANGUAGE_COOKIE_AGE), True),
+        Cookie(CookieStorage.cookie_name,
+               _("Carries a confirmation message (such as “Your choice was saved”) to the next page you see."),
+               _lifetime(None), True),
+    ]
+
+
+def _allowed(name: str, request) -> bool:
+    cookie = next((c for c in declared_cookies() if c.name == name), None)
+    if cookie is None:
+        logger.error("Undeclared cookie %r removed from the response to %s; declare it in fulfillmen/cookies.py.",
+                     name, request.path)
+        return False
+    return cookie.strictly_necessary  # non-essential cookies would need the visitor's opt-in (none exists yet)
+
+
+class UndeclaredCookieMiddleware:
+    """Outermost of the middleware that set cookies, so it sees all of them on the way out."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        for name in [n for n in response.cookies if not _allowed(n, request)]:
+            del response.cookies[name]
+        return response
+
+
+@checks.register
+def non_essential_cookies_need_an_opt_in(app_configs=None, cookies: list[Cookie] | None = None, **kwargs):
+    return [
+        checks.Error(f"The cookie {c.name!r} is declared as not strictly necessary, but the portal has no cookie "
+                     "opt-in: add one (and the banner that asks) before setting such a cookie.",
+                     obj="fulfillmen.cookies", id="fulfillmen.E001")
+        for c in (declared_cookies() if cookies is None else cookies) if not c.strictly_necessary
+    ]
+
+
+def cookies_page(request):
+    return render(request, "cookies.html", {"cookies": declared_cookies()})
