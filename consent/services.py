@@ -5,14 +5,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Client, IPObservation, User
 from accounts.services import ip_observation_record
 from amendments.models import PolicyVersion
-from amendments.selectors import policy_in_force
+from amendments.selectors import POLICY_IN_FORCE_SQL, policy_in_force
 
 from . import ledger
 from .models import (POLICY_ACCEPTANCE, Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
@@ -35,6 +36,70 @@ def _locked_chain(client: Client) -> ConsentChain:
     return ConsentChain.objects.select_for_update().get(client=client)
 
 
+@dataclass
+class _Head:
+    """What a write needs of the client's chain (or the ConsentChain row itself): its length and last hash."""
+    length: int
+    head_hash: str
+
+
+@dataclass(frozen=True)
+class _State:
+    granted: bool
+    last_event_id: int
+
+
+# PostgreSQL, one round trip: lock the chain, then the state of (client, purpose) -- in that order, as everywhere (the
+# MATERIALIZED CTE is scanned before the LATERAL subquery that refers to it), so a withdrawal waiting for a sharing
+# page's share lock on the state already holds the chain -- and read the policy in force at `at` on the way.
+_LOCK_SQL = f"""
+WITH chain AS MATERIALIZED (
+    SELECT client_id, length, head_hash FROM consent_consentchain WHERE client_id = %(client)s FOR UPDATE
+)
+SELECT chain.length, chain.head_hash, state.granted, state.last_event_id, policy.id, policy.label, policy.until
+FROM chain
+LEFT JOIN LATERAL (
+    SELECT s.granted, s.last_event_id FROM consent_consentstate s
+    WHERE s.client_id = chain.client_id AND s.purpose_id = %(purpose)s FOR UPDATE
+) AS state ON true
+CROSS JOIN ({POLICY_IN_FORCE_SQL}) AS policy
+"""
+_STATE_SQL = ("SELECT granted, last_event_id FROM consent_consentstate WHERE client_id = %s AND purpose_id = %s "
+              "FOR UPDATE")
+
+
+def _lock(*, client: Client, purpose: Purpose, at: datetime) -> tuple[_Head, _State | None, tuple | None]:
+    """Lock the client's chain, then its state for `purpose`. Returns (head, state, (id, label, until) of the policy
+    in force at `at`, or None where the ORM is used: the caller then asks `policy_in_force`)."""
+    if connection.vendor != "postgresql":
+        chain = _locked_chain(client)
+        state = ConsentState.objects.select_for_update().filter(client=client, purpose=purpose).first()
+        return chain, state and _State(state.granted, state.last_event_id), None
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, {"client": client.pk, "purpose": purpose.pk, "at": at})
+        row = cursor.fetchone()
+        if row is None:  # no chain row yet: make it (a concurrent maker wins, we wait for it) and lock again
+            ConsentChain.objects.bulk_create([ConsentChain(client=client)], ignore_conflicts=True)
+            cursor.execute(_LOCK_SQL, {"client": client.pk, "purpose": purpose.pk, "at": at})
+            row = cursor.fetchone()
+        length, head_hash, granted, last_event_id, *policy = row
+        if last_event_id is None:
+            # That statement saw the states as of its start: a first state for this purpose committed while it
+            # waited for the chain is invisible to it. Look again, now that the chain is ours.
+            cursor.execute(_STATE_SQL, [client.pk, purpose.pk])
+            granted, last_event_id = cursor.fetchone() or (None, None)
+    return _Head(length, head_hash), None if last_event_id is None else _State(granted, last_event_id), tuple(policy)
+
+
+def _policy_at(policy: tuple | None, *, now: datetime) -> PolicyVersion | None:
+    """The policy in force at `now`, from what `_lock` read, or asked again if a version took effect meanwhile."""
+    if policy is None or (policy[2] is not None and policy[2] <= now):
+        return policy_in_force(at=now)
+    if policy[0] is None:
+        return None
+    return PolicyVersion.from_db(connection.alias, ["id", "label"], policy[:2])  # other fields load on first use
+
+
 def _validate_change(*, purpose: Purpose, action: str, channel: str) -> None:
     if action not in ConsentAction.values:
         raise ValidationError(_("Unknown consent action “%(action)s”.") % {"action": action})
@@ -49,9 +114,41 @@ def _validate_change(*, purpose: Purpose, action: str, channel: str) -> None:
         raise ValidationError(_("“%(purpose)s” cannot be withdrawn.") % {"purpose": purpose.title})
 
 
-def _append(*, client: Client, chain: ConsentChain, purpose: Purpose, action: str, channel: str, occurred_at: datetime,
+# PostgreSQL, one round trip: the event, its personal values (unless a file must go through the storage), the new
+# state and the chain head, in one statement.
+_WRITE_SQL = """
+WITH event AS (
+    INSERT INTO consent_consentevent (receipt_id, client_id, sequence, purpose_id, action, channel, policy_version_id,
+        occurred_at, recorded_at, recorded_by_id, idempotency_key, personal_digest, previous_hash, entry_hash)
+    VALUES (%(receipt_id)s, %(client)s, %(sequence)s, %(purpose)s, %(action)s, %(channel)s, %(policy_version)s,
+        %(occurred_at)s, %(recorded_at)s, %(recorded_by)s, %(idempotency_key)s, %(personal_digest)s, %(previous_hash)s,
+        %(entry_hash)s)
+    RETURNING id
+), {personal}state AS (
+    INSERT INTO consent_consentstate (client_id, purpose_id, granted, last_event_id, changed_at)
+    VALUES (%(client)s, %(purpose)s, %(granted)s, (SELECT id FROM event), %(occurred_at)s)
+    ON CONFLICT (client_id, purpose_id) DO UPDATE
+    SET granted = EXCLUDED.granted, last_event_id = EXCLUDED.last_event_id, changed_at = EXCLUDED.changed_at
+), chain AS (
+    UPDATE consent_consentchain SET length = %(sequence)s, head_hash = %(entry_hash)s WHERE client_id = %(client)s
+)
+SELECT id FROM event
+"""
+_PERSONAL_SQL = """personal AS (
+    INSERT INTO consent_consenteventpersonaldata (event_id, salt, ip_address, user_agent, reason, evidence_reference,
+        evidence_received_on, evidence_file, evidence_sha256)
+    VALUES ((SELECT id FROM event), %(salt)s, %(ip_address)s, %(user_agent)s, %(reason)s, %(evidence_reference)s,
+        %(evidence_received_on)s, '', %(evidence_sha256)s)
+), """
+_WRITE_WITH_PERSONAL_SQL = _WRITE_SQL.format(personal=_PERSONAL_SQL)
+_WRITE_WITHOUT_PERSONAL_SQL = _WRITE_SQL.format(personal="")
+
+
+def _append(*, client: Client, chain, purpose: Purpose, action: str, channel: str, occurred_at: datetime,
             recorded_at: datetime, policy_version: PolicyVersion | None, recorded_by: User | None, ip_address: str | None,
             user_agent: str, reason: str, evidence: Evidence, idempotency_key: str | None) -> ConsentEvent:
+    """Append one event to the locked `chain` (a ConsentChain or _Head: length and head_hash, moved on here), with its
+    personal values and the new state. Sends post_save for the event, as saving it through the ORM would."""
     salt = ledger.new_salt()
     evidence_sha256 = ledger.file_sha256(evidence.file)
     digest = ledger.personal_digest(salt=salt, ip_address=ip_address, user_agent=user_agent, reason=reason,
@@ -67,18 +164,36 @@ def _append(*, client: Client, chain: ConsentChain, purpose: Purpose, action: st
         occurred_at=occurred_at, recorded_at=recorded_at, recorded_by_id=recorded_by.pk if recorded_by else None,
         personal_digest=digest, previous_hash=event.previous_hash,
     )
-    event.save()
-    ConsentEventPersonalData.objects.create(
-        event=event, salt=salt, ip_address=ip_address, user_agent=user_agent[:400], reason=reason,
-        evidence_reference=evidence.reference, evidence_received_on=evidence.received_on,
-        evidence_file=evidence.file or "", evidence_sha256=evidence_sha256,
-    )
-    ConsentState.objects.update_or_create(
-        client=client, purpose=purpose,
-        defaults={"granted": action == ConsentAction.GRANT, "last_event": event, "changed_at": occurred_at},
-    )
+    personal = dict(salt=salt, ip_address=ip_address, user_agent=user_agent[:400], reason=reason,
+                    evidence_reference=evidence.reference, evidence_received_on=evidence.received_on,
+                    evidence_sha256=evidence_sha256)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_WRITE_WITHOUT_PERSONAL_SQL if evidence.file else _WRITE_WITH_PERSONAL_SQL, {
+                "receipt_id": event.receipt_id, "client": client.pk, "sequence": event.sequence, "purpose": purpose.pk,
+                "action": action, "channel": channel, "policy_version": policy_version.pk if policy_version else None,
+                "occurred_at": occurred_at, "recorded_at": recorded_at, "recorded_by": recorded_by.pk if recorded_by else None,
+                "idempotency_key": idempotency_key, "personal_digest": digest, "previous_hash": event.previous_hash,
+                "entry_hash": event.entry_hash, "granted": action == ConsentAction.GRANT, **personal,
+            })
+            event.pk = cursor.fetchone()[0]
+        event._state.adding, event._state.db = False, connection.alias
+        if evidence.file:
+            ConsentEventPersonalData.objects.create(event=event, evidence_file=evidence.file, **personal)
+        else:
+            row = ConsentEventPersonalData(event=event, evidence_file="", **personal)
+            row._state.adding, row._state.db = False, connection.alias
+        post_save.send(sender=ConsentEvent, instance=event, created=True, update_fields=None, raw=False,
+                       using=connection.alias)
+    else:
+        event.save()
+        ConsentEventPersonalData.objects.create(event=event, evidence_file=evidence.file or "", **personal)
+        ConsentState.objects.update_or_create(
+            client=client, purpose=purpose,
+            defaults={"granted": action == ConsentAction.GRANT, "last_event": event, "changed_at": occurred_at},
+        )
+        ConsentChain.objects.filter(client=client).update(length=event.sequence, head_hash=event.entry_hash)
     chain.length, chain.head_hash = event.sequence, event.entry_hash
-    chain.save(update_fields=["length", "head_hash"])
     return event
 
 
@@ -97,23 +212,24 @@ def consent_record(*, client: Client, purpose: Purpose, action: str, channel: st
     _validate_change(purpose=purpose, action=action, channel=channel)
     if recorded_by is not None and not recorded_by.is_staff:
         raise ValidationError(_("Only staff record consent on a client's behalf."))
-    chain = _locked_chain(client)  # from here on, this client's writes are serialised
+    # From here on this client's writes are serialised. The state is locked too: a sharing response reading this
+    # client holds a share lock on it, so a withdrawal waits until that response's records are committed and then
+    # sees them (and tells them).
+    head, state, policy = _lock(client=client, purpose=purpose, at=timezone.now())
     if idempotency_key:
         existing = ConsentEvent.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    # Lock the current state before anything else: a sharing response reading this client holds a share lock on
-    # it, so a withdrawal waits until that response's records are committed and then sees them (and tells them).
-    state = ConsentState.objects.select_for_update().filter(client=client, purpose=purpose).select_related("last_event").first()
     # An answer about another policy version than the last event's (accepting 3.0 after accepting 2.0) is new.
-    if (channel not in STAFF_CHANNELS and state is not None and state.granted == (action == ConsentAction.GRANT)
-            and (policy_version is None or state.last_event.policy_version_id == policy_version.pk)):
-        return state.last_event, False
+    if channel not in STAFF_CHANNELS and state is not None and state.granted == (action == ConsentAction.GRANT):
+        last_event = ConsentEvent.objects.get(pk=state.last_event_id)
+        if policy_version is None or last_event.policy_version_id == policy_version.pk:
+            return last_event, False
     now = timezone.now()
     try:
         event = _append(
-            client=client, chain=chain, purpose=purpose, action=action, channel=channel, occurred_at=occurred_at or now,
-            recorded_at=now, policy_version=policy_version or policy_in_force(), recorded_by=recorded_by,
+            client=client, chain=head, purpose=purpose, action=action, channel=channel, occurred_at=occurred_at or now,
+            recorded_at=now, policy_version=policy_version or _policy_at(policy, now=now), recorded_by=recorded_by,
             ip_address=ip_address, user_agent=user_agent or "", reason=reason or "", evidence=evidence or Evidence(),
             idempotency_key=idempotency_key,
         )

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -93,8 +93,19 @@ def _notices_for_holders(*, affiliate_ids, purpose_id: int, client_ids, reason: 
 
 
 def withdrawal_notices_for_consent_event(*, event: ConsentEvent) -> int:
-    """A withdrawal reaches every affiliate that ever received this client's data for this purpose."""
+    """A withdrawal reaches every affiliate that ever received this client's data for this purpose.
+
+    On PostgreSQL one statement (every consent withdrawal runs it, in the ledger write's transaction)."""
     reason = WithdrawalNotice.Reason.GPC if event.channel == "gpc" else WithdrawalNotice.Reason.CONSENT_WITHDRAWN
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO sharing_withdrawalnotice (public_id, affiliate_id, client_id, purpose_id, reason, fields, "
+                "occurred_at) SELECT gen_random_uuid(), affiliate_id, %(client)s, %(purpose)s, %(reason)s, '[]', %(at)s "
+                "FROM (SELECT DISTINCT affiliate_id FROM sharing_sharingrecord WHERE client_id = %(client)s "
+                "AND purpose_id = %(purpose)s AND affiliate_id IS NOT NULL ORDER BY affiliate_id) AS holders",
+                {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at})
+            return cursor.rowcount
     affiliates = SharingRecord.objects.filter(client_id=event.client_id, purpose_id=event.purpose_id,
                                               affiliate__isnull=False).values_list("affiliate_id", flat=True).distinct()
     return _notices_for_holders(affiliate_ids=list(affiliates), purpose_id=event.purpose_id, client_ids=[event.client_id],
