@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "sharing",
     "disclosures",
     "rights",
+    "oversight",
     "fulfillmen.apps.FulfillmenConfig",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include((v1, "api"))),
     path("api/", include("sharing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/oversight/", include("oversight.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -66,6 +66,7 @@ REFERENCE_DATA = [
     ("disclosures.migrations.0003_staff_permissions", "grant"),
     ("rights.migrations.0002_reference_data", "load"),
     ("rights.migrations.0003_deadline_extension_limits", "load"),
+    ("oversight.migrations.0002_staff_permissions", "grant"),
     ("sharing.migrations.0002_staff_permissions", "grant"),
 ]
 
