@@ -1,21 +1,40 @@
 """Reads of consent. Each takes the client whose data it reads, so the scope is never optional."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import F, FilteredRelation, Q
 
 from accounts.models import Client
 
-from .models import POLICY_ACCEPTANCE, Channel, ConsentEvent, ConsentState, LegalBasis, Purpose
+from .models import POLICY_ACCEPTANCE, Channel, ConsentEvent, LegalBasis, Purpose
 
 
-def purposes_with_state(*, client: Client) -> list[tuple[Purpose, ConsentState | None]]:
-    """Every purpose, each with the client's current state (None for purposes that do not rest on consent).
+@dataclass(frozen=True)
+class CurrentConsent:
+    """What the portal shows of a client's current consent to one purpose: the state and its last change."""
 
-    Two queries whatever the history's length: purposes, and states joined to their last event.
+    granted: bool
+    changed_at: datetime
+    channel: str
+
+    @property
+    def channel_label(self) -> str:
+        return str(Channel(self.channel).label) if self.channel in Channel.values else self.channel
+
+
+def purposes_with_state(*, client: Client) -> list[tuple[Purpose, CurrentConsent | None]]:
+    """Every purpose, each with the client's current consent (None where the client has no state for it).
+
+    One query whatever the history's length: the purposes, each left-joined to this client's state row (unique
+    per client and purpose) and to that state's last event for the channel.
     """
-    states = {
-        s.purpose_id: s
-        for s in ConsentState.objects.filter(client=client).select_related("last_event", "last_event__policy_version")
-    }
-    return [(p, states.get(p.pk)) for p in Purpose.objects.exclude(code=POLICY_ACCEPTANCE)]
+    rows = (Purpose.objects.exclude(code=POLICY_ACCEPTANCE)
+            .annotate(client_state=FilteredRelation("consentstate", condition=Q(consentstate__client=client)),
+                      state_granted=F("client_state__granted"), state_changed_at=F("client_state__changed_at"),
+                      state_channel=F("client_state__last_event__channel")))
+    return [(p, None if p.state_granted is None else CurrentConsent(p.state_granted, p.state_changed_at, p.state_channel))
+            for p in rows]
 
 
 def consent_history(*, client: Client):

@@ -23,9 +23,9 @@ from accounts.models import Client
 from accounts.selectors import client_of_user
 
 from .middleware import request_has_gpc
-from .models import Channel, ConsentAction, ConsentState, LegalBasis, Purpose
+from .models import Channel, ConsentAction, LegalBasis, Purpose, RecipientClass
 from .receipts import consent_receipt
-from .selectors import consent_event_for_client, consent_history, gpc_was_honoured, purposes_with_state
+from .selectors import CurrentConsent, consent_event_for_client, consent_history, gpc_was_honoured, purposes_with_state
 from .services import consent_receipt_send, consent_record
 
 HISTORY_PAGE_SIZE = 25
@@ -36,7 +36,7 @@ class Choice:
     """One purpose as the client sees it: its current state and the one action the button offers."""
 
     purpose: Purpose
-    state: ConsentState | None
+    state: CurrentConsent | None
 
     @property
     def rests_on_consent(self) -> bool:
@@ -54,6 +54,24 @@ class Choice:
         if not self.granted:
             return ConsentAction.GRANT
         return ConsentAction.WITHDRAW if self.purpose.withdrawable else None
+
+    # The purpose's labels, read from the choices' enums directly (the model's get_FOO_display() rebuilds a dict
+    # of every choice on each call, and the choices page shows them for every purpose).
+    @property
+    def legal_basis_label(self) -> str:
+        return _label(LegalBasis, self.purpose.legal_basis)
+
+    @property
+    def recipient_class_label(self) -> str:
+        return _label(RecipientClass, self.purpose.recipient_class)
+
+    @property
+    def data_labels(self) -> str:
+        return ", ".join(str(label) for label in self.purpose.data_category_labels())
+
+
+def _label(choices, value) -> str:
+    return str(choices(value).label) if value in choices.values else value
 
 
 def choices_for(*, client: Client) -> list[Choice]:

@@ -3,8 +3,8 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
-from accounts.selectors import client_for_user
-from consent.policy_answers import POLICY_ACCEPTANCE, pending_material_version
+from accounts.selectors import client_of_user
+from consent.policy_answers import POLICY_ACCEPTANCE, material_versions_pending, pending_material_version
 from consent.views import choices_for, gpc_note_due
 from sharing.views import received_summary
 
@@ -13,18 +13,27 @@ def home(request):
     return render(request, "home.html")
 
 
+def _pending_policy(client):
+    """The material policy change this client still has to answer, if any. Usually none is pending at all: that
+    is one plain query, and only then is the client's answers' subquery planned and run."""
+    return pending_material_version(client=client) if material_versions_pending().exists() else None
+
+
 @login_required
 def dashboard(request):
-    client = client_for_user(user=request.user)
+    client = client_of_user(user=request.user)
     if client is None:
         # Staff and other logins without a client record work in the admin, not the portal.
         return redirect("admin:index") if request.user.is_staff else render(request, "portal/no_client.html", status=403)
     return render(request, "portal/dashboard.html", {
         "client": client,
+        # Two plain queries (the ordering of each model); a prefetch cost as much again in Python.
+        "addresses": list(client.addresses.all()),
+        "observations": list(client.ip_observations.all()),
         # Answers to policy changes are asked for in the notice box below, not among the consent toggles.
         "consent_choices": [c for c in choices_for(client=client)
                             if c.rests_on_consent and c.purpose.code != POLICY_ACCEPTANCE],
-        "pending_policy": pending_material_version(client=client),
+        "pending_policy": _pending_policy(client),
         "gpc_honoured": gpc_note_due(request, client=client),
         "received": received_summary(client=client),
     })

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Address, Client, IPObservation
@@ -135,3 +135,22 @@ def sharing_records_of_client(*, client: Client) -> QuerySet[SharingRecord]:
     return (SharingRecord.objects.filter(client=client)
             .filter(Q(withheld_until__isnull=True) | Q(withheld_until__lte=today))
             .select_related("purpose").order_by("-shared_at", "-id"))
+
+
+def sharing_summary_of_client(*, client: Client) -> SharingRecord | None:
+    """The client's newest visible record carrying `total`, the count of all of them, in one statement.
+
+    The count is an uncorrelated scalar subquery (evaluated once, an index scan of the client's rows) rather
+    than a window over the whole set, which made PostgreSQL build and sort every row to return one.
+    """
+    visible = sharing_records_of_client(client=client)
+    total = visible.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
+    return visible.annotate(total=Subquery(total, output_field=IntegerField())).first()
+
+
+def sharing_rows_of_client(*, client: Client) -> QuerySet:
+    """`sharing_records_of_client` as plain rows with only what the portal's list shows (paginate it): building
+    a record and its purpose as model instances cost twice the query itself."""
+    return sharing_records_of_client(client=client).values(
+        "recipient_name", "recipient_country", "fields", "shared_at", "purpose_id",
+        "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")

@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Window
 from django.shortcuts import render
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django_countries import countries
 
 from accounts.models import Client
@@ -14,7 +15,7 @@ from consent.models import DataCategory, Purpose
 from consent.views import client_required
 
 from .models import SharingRecord
-from .selectors import sharing_records_of_client
+from .selectors import sharing_rows_of_client, sharing_summary_of_client
 
 RECORDS_PAGE_SIZE = 50
 
@@ -31,10 +32,31 @@ def _field_labels(codes) -> list[str]:
 
 @dataclass(frozen=True)
 class Disclosure:
-    """One record as the client reads it."""
+    """One record as the client reads it: when (as the `<time>` element's value and as shown) and which data."""
 
     shared_at: datetime
     field_labels: list[str]
+    iso: str
+    shown: str
+    fields_shown: str
+
+
+class _RowFormatter:
+    """Formats the rows of one page: the local-time strings and the field labels, each label list built once per
+    distinct set of fields (a page has a handful), in the request's language and time zone."""
+
+    def __init__(self):
+        self.datetime_format = get_format("DATETIME_FORMAT")
+        self.labels: dict[tuple, list[str]] = {}
+
+    def disclosure(self, shared_at: datetime, fields) -> Disclosure:
+        key = tuple(fields or ())
+        labels = self.labels.get(key)
+        if labels is None:
+            labels = self.labels[key] = _field_labels(key)
+        local = timezone.localtime(shared_at)
+        return Disclosure(shared_at, labels, iso=local.isoformat(),
+                          shown=dateformat.format(local, self.datetime_format), fields_shown=", ".join(labels))
 
 
 @dataclass
@@ -55,15 +77,19 @@ class RecipientGroup:
         return self.disclosures[0].shared_at
 
 
-def recipient_groups(records) -> list[RecipientGroup]:
-    """Group records (already newest first) by recipient and purpose; groups keep the order of their newest record."""
+def recipient_groups(rows) -> list[RecipientGroup]:
+    """Group the rows of `sharing_rows_of_client` (newest first) by recipient and purpose; groups keep the order of
+    their newest row. Each group's purpose carries what the page shows of it (code, titles, legal basis)."""
     groups: dict[tuple, RecipientGroup] = {}
-    for record in records:
-        key = (record.recipient_name, record.recipient_country, record.purpose_id)
+    formatter = _RowFormatter()
+    for row in rows:
+        key = (row["recipient_name"], row["recipient_country"], row["purpose_id"])
         group = groups.get(key)
         if group is None:
-            group = groups[key] = RecipientGroup(record.recipient_name, record.recipient_country, record.purpose)
-        group.disclosures.append(Disclosure(record.shared_at, _field_labels(record.fields)))
+            purpose = Purpose(pk=row["purpose_id"], code=row["purpose__code"], title_en=row["purpose__title_en"],
+                              title_zh_hans=row["purpose__title_zh_hans"], legal_basis=row["purpose__legal_basis"])
+            group = groups[key] = RecipientGroup(row["recipient_name"], row["recipient_country"], purpose)
+        group.disclosures.append(formatter.disclosure(row["shared_at"], row["fields"]))
     return list(groups.values())
 
 
@@ -80,14 +106,14 @@ class ReceivedSummary:
 
 
 def received_summary(*, client: Client) -> ReceivedSummary:
-    """One query: the newest record, carrying the count of all of them (a window over the whole set)."""
-    last = sharing_records_of_client(client=client).annotate(total=Window(Count("id"))).first()
+    """One query: the newest record, carrying the count of all of them."""
+    last = sharing_summary_of_client(client=client)
     return ReceivedSummary(count=last.total if last else 0, last=last)
 
 
 @client_required
 def received(request, client):
-    page = Paginator(sharing_records_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(sharing_rows_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "sharing/received.html", {
         "client": client, "page": page, "groups": recipient_groups(page.object_list),
     })

@@ -255,8 +255,8 @@ def test_choices_page_costs_the_same_queries_for_3_or_60_events(client, django_a
     client.force_login(many.user)
     assert queries_for(client, CHOICES) == few_queries
     client.get(CHOICES)
-    # session, user, client, consent states with their last events, purposes
-    with django_assert_max_num_queries(5):
+    # session, user, client, purposes each with the client's state and its last event's channel
+    with django_assert_max_num_queries(4):
         client.get(CHOICES)
 
 
@@ -283,6 +283,9 @@ def test_dashboard_costs_the_same_queries_for_3_or_60_events(client):
     few_queries = queries_for(client, reverse("portal:dashboard"))
     client.force_login(many.user)
     assert queries_for(client, reverse("portal:dashboard")) == few_queries
+    # session, user, client, addresses, IP addresses, purposes with states, whether a material change is pending,
+    # the newest sharing record with the count of all
+    assert few_queries <= 8
 
 
 def test_dashboard_shows_the_consent_purposes_and_links_to_the_choices(client, californian):

@@ -5,10 +5,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from consent.models import Purpose
-from sharing.services import sharing_records_write
+from sharing.services import sharing_records_write, sharing_records_write_to_recipient
 from sharing.views import RECORDS_PAGE_SIZE
 
 from .conftest import make_affiliate
@@ -145,3 +145,25 @@ def test_dashboard_queries_do_not_grow_with_records(client, owner, ads):
     for n in range(40):
         share_promo(ads, [owner], minutes_ago=n)
     assert queries_for_dashboard() == few
+
+
+def test_a_withheld_record_is_neither_counted_nor_named_on_the_dashboard_nor_listed(client, owner, ads):
+    share_promo(ads, [owner], days_ago=2)
+    sharing_records_write_to_recipient(recipient_name="Shenzhen Public Security Bureau", recipient_country="CN",
+                                       purpose=Purpose.objects.get(code="legal-obligation"), fields=["name"],
+                                       client_ids=[owner.pk], request_id=uuid.uuid4(), at=timezone.now(),
+                                       withheld_until=timezone.localdate() + timedelta(days=30))
+    client.force_login(owner.user)
+    dashboard = client.get(reverse("portal:dashboard")).content.decode()
+    assert "Your data was sent outside Fulfillmen 1 time." in dashboard and "Most recently: Ads Network" in dashboard
+    assert "Shenzhen" not in dashboard and "Shenzhen" not in client.get(RECEIVED).content.decode()
+
+
+def test_each_row_shows_its_local_time_and_the_data_received(client, owner, ads):
+    share_promo(ads, [owner], days_ago=1)
+    client.force_login(owner.user)
+    page = client.get(RECEIVED).content.decode()
+    [shown] = [d for g in client.get(RECEIVED).context["groups"] for d in g.disclosures]
+    local = timezone.localtime(shown.shared_at)
+    assert f'<time datetime="{local.isoformat()}">{formats.date_format(local, "DATETIME_FORMAT")}</time>' in page
+    assert "<td>Email address, IP address</td>" in page
