@@ -49,18 +49,20 @@ def _texts(version_id: int, published_at, language: str) -> tuple[NoticeMessage,
     return email, sms
 
 
-def notice_message(*, version: PolicyVersion, client, channel: str, kind: str = "notice") -> NoticeMessage:
-    language = client.preferred_language or "en"
-    email, sms = _texts(version.pk, version.published_at, language)
-    message = email if channel == "email" else sms
-    if kind == "reminder":
-        with translation.override(language):
-            prefix = _("Reminder: you have not yet accepted or objected to this change.")
-        message = NoticeMessage(f"{_reminder_subject(language)} {message.subject}".strip() if message.subject else "",
-                                f"{prefix}\n\n{message.body}" if channel == "email" else f"{prefix} {message.body}")
-    return message
+def notice_message(*, version: PolicyVersion, language: str, channel: str, kind: str = "notice") -> NoticeMessage:
+    """The notice in `language` (the client's preferred language; English when none): the same words for every
+    client, so callers sending many ask once per language and channel and reuse the answer."""
+    email, sms = _messages(version.pk, version.published_at, language or "en", kind)
+    return email if channel == "email" else sms
 
 
-def _reminder_subject(language: str) -> str:
+@lru_cache(maxsize=64)
+def _messages(version_id: int, published_at, language: str, kind: str) -> tuple[NoticeMessage, NoticeMessage]:
+    email, sms = _texts(version_id, published_at, language)
+    if kind != "reminder":
+        return email, sms
     with translation.override(language):
-        return _("Reminder:")
+        prefix = _("Reminder: you have not yet accepted or objected to this change.")
+        subject = _("Reminder:")
+    return (NoticeMessage(f"{subject} {email.subject}".strip(), f"{prefix}\n\n{email.body}"),
+            NoticeMessage("", f"{prefix} {sms.body}"))

@@ -7,6 +7,8 @@ with the in-memory email (`memorymail://`, Django's locmem backend: each message
 Measured: deliveries per second from the call of `policy_publish` to the last delivery marked sent (its
 `sent_at`, so the polling interval does not count), and SQL statements per delivery: every statement the worker
 processes executed (counted by `bench.workers`) plus those of `policy_publish` itself, divided by deliveries.
+Also reported, per delivery: the worker processes' CPU, PostgreSQL's CPU (the benchmark database's backends) and
+the Redis server's CPU (the whole server: anything else using it at the time counts too).
 Target (issue #9): >= 5,000 deliveries/s and well under one statement per delivery.
 """
 
@@ -28,7 +30,7 @@ def run(quick: bool) -> list[dict]:
     n = N_QUICK if quick else N_FULL
     with bench_database(DATABASE) as url:
         result = child_run("bench.fanout", database_url=url, args={"clients": n}, env={
-            "REDIS_URL": REDIS, "EMAIL_URL": "memorymail://", "SMS_URL": "memory:", "CONN_MAX_AGE": "0"})
+            "REDIS_URL": REDIS, "EMAIL_URL": "memorymail://", "SMS_URL": "memory:"})
     deliveries, worker = result["deliveries"], result["worker"]
     common = {"clients": n, "channels": 2, "worker": "celery prefork, concurrency 2, Redis broker",
               "transports": "memorymail:// + memory:"}
@@ -40,6 +42,7 @@ def run(quick: bool) -> list[dict]:
                sql_share_of_task_time=round(worker["sql_seconds"] / worker["task_seconds"], 3),
                worker_cpu_us_per_delivery=round(1e6 * worker["task_cpu_seconds"] / deliveries, 1),
                postgres_cpu_us_per_delivery=round(1e6 * result["postgres_cpu_seconds"] / deliveries, 1),
+               redis_server_cpu_us_per_delivery=round(1e6 * result["redis_cpu_seconds"] / deliveries, 1),
                redis_commands_per_delivery=round(worker.get("redis_commands", 0) / deliveries, 3), **common),
         record("fanout.queries_per_delivery", result["statements"] / deliveries, "queries/delivery", deliveries,
                target="< 1 (well under)", met=result["statements"] / deliveries < 1,
@@ -71,7 +74,7 @@ def _child(args: dict) -> dict:
                                     is_material=False)
         publish_statements = []
         postgres = BackendCpu(connection.settings_dict["NAME"])
-        busy_before = machine_cpu()
+        busy_before, redis_before = machine_cpu(), _redis_cpu()
         started_at = timezone.now()
         started = time.perf_counter()
         with connection.execute_wrapper(lambda ex, sql, p, m, c: publish_statements.append(1) or ex(sql, p, m, c)):
@@ -90,7 +93,7 @@ def _child(args: dict) -> dict:
             time.sleep(0.1)
         postgres_seconds = postgres.seconds()
         postgres.close()
-        busy_after = machine_cpu()
+        busy_after, redis_after = machine_cpu(), _redis_cpu()
         sent = NoticeDelivery.objects.filter(version=version, status="sent")
         last = max(sent.values_list("sent_at", flat=True))
         counts = worker.counts()
@@ -100,7 +103,16 @@ def _child(args: dict) -> dict:
             "all_sent": sent.count() == deliveries, "publish_statements": len(publish_statements),
             "statements": counts.get("statements", 0) + len(publish_statements),
             "worker": {k: round(v, 3) for k, v in counts.items()}, "postgres_cpu_seconds": postgres_seconds,
+            "redis_cpu_seconds": redis_after - redis_before,
             "machine_busy_share": round((busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1]), 3)}
+
+
+def _redis_cpu() -> float:
+    """CPU seconds of the Redis server so far (broker and marks; the whole server, so others' use counts too)."""
+    from redis import Redis
+
+    info = Redis.from_url(os.environ["REDIS_URL"]).info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--child"]:

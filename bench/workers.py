@@ -171,20 +171,21 @@ def _count(execute, sql, params, many, context):
 
 
 def _install_counter(**kwargs):
-    """In each pool process: count SQL statements (Django's execute_wrapper) and Redis commands (the task's own
-    Redis clients; the broker connection lives in the worker's main process, not here)."""
+    """In each pool process: count SQL statements (Django's execute_wrapper) and Redis commands (every command the
+    task's own Redis connections write, including those written without waiting for an answer; the broker
+    connection lives in the worker's main process, not here)."""
     from django.db import connection
-    from redis import Redis
+    from redis.connection import AbstractConnection
 
     if _count not in connection.execute_wrappers:
         connection.execute_wrappers.append(_count)
-    plain = Redis.execute_command
+    plain = AbstractConnection.send_packed_command
 
-    def counted(self, *args, **options):
+    def counted(self, command, *args, **options):
         _tally["redis_commands"] = _tally.get("redis_commands", 0) + 1
-        return plain(self, *args, **options)
+        return plain(self, command, *args, **options)
 
-    Redis.execute_command = counted
+    AbstractConnection.send_packed_command = counted
 
 
 def _task_started(**kwargs):

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.demo import synthetic_clients_create
+from amendments.marks import SentMarks
 from amendments.models import NoticeDelivery
-from amendments.notices import SentMarks, _claim, notices_create, notices_recover, notices_send
+from amendments.notices import _claim, notices_create, notices_recover, notices_send
 from amendments.services import policy_draft_save, policy_publish
 from notify import sms
 from tests.conftest import make_client
@@ -128,6 +129,19 @@ def test_a_dead_workers_chunk_is_recovered_sent_rows_stay_sent_the_rest_go_out_o
     assert notices_recover() == {"sent": 1, "requeued": 3}
     assert notices_send(version_id=version.pk)["sent"] == 5
     assert NoticeDelivery.objects.filter(channel="email", status=Status.SENT).count() == 6
+
+
+def test_marks_streamed_without_waiting_are_all_in_redis_when_the_chunk_ends():
+    marks, version_id, ids = SentMarks(), 987654321, list(range(1, 1201))
+    marks.redis.delete(marks.key(version_id))
+    with marks.writer(version_id) as chunk:
+        for pk in ids:
+            chunk.add(pk)
+    assert marks.members(version_id) == set(ids)
+    # The connection went back to the pool answering again: ordinary commands get their own answers.
+    assert marks.redis.scard(marks.key(version_id)) == 1200 and marks.redis.ping()
+    marks.forget(version_id, ids)
+    assert marks.members(version_id) == set()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -18,6 +18,7 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
 
     def handle(self):
         mode = self.server.mode
+        self.server.sessions += 1
         if mode == "busy":
             self.reply("421 4.3.2 Service not available, try later")
             return
@@ -37,7 +38,7 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
             elif verb == "MAIL":
                 self.reply("250 2.1.0 ok")
             elif verb == "RCPT":
-                self.reply("550 5.1.1 no such mailbox" if mode == "reject" else "250 2.1.5 ok")
+                self.reply("550 5.1.1 no such mailbox" if self.server.mode == "reject" else "250 2.1.5 ok")
             elif verb == "DATA":
                 in_data = True
                 self.reply("354 go ahead")
@@ -51,7 +52,7 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
 @pytest.fixture
 def smtp_server(settings):
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.mode, server.received = "accept", 0
+    server.mode, server.received, server.sessions = "accept", 0, 0
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
@@ -107,3 +108,26 @@ def test_a_temporary_failure_puts_the_message_back_in_the_queue(smtp_server):
     assert message_deliver(message_id=message.pk) == OutboundMessage.Status.SENT
     message.refresh_from_db()
     assert message.attempts == 2 and smtp_server.received == 1
+
+
+def test_a_chunk_of_emails_goes_through_one_smtp_session_and_a_refusal_does_not_stop_the_others(smtp_server):
+    with EmailTransport() as transport:
+        transport.send(to="a@example.com", subject="Hi", body="Body")
+        smtp_server.mode = "reject"
+        with pytest.raises(TransportError) as error:
+            transport.send(to="nobody@example.com", subject="Hi", body="Body")
+        assert error.value.permanent
+        smtp_server.mode = "accept"
+        transport.send(to="b@example.com", subject="Hi", body="Body")
+    assert smtp_server.received == 2 and smtp_server.sessions == 1
+
+
+def test_after_a_temporary_failure_in_a_session_the_next_email_opens_a_new_one(smtp_server):
+    smtp_server.mode = "busy"
+    with EmailTransport() as transport:
+        with pytest.raises(TransportError) as error:
+            transport.send(to="a@example.com", subject="Hi", body="Body")
+        assert not error.value.permanent
+        smtp_server.mode = "accept"
+        transport.send(to="a@example.com", subject="Hi", body="Body")
+    assert smtp_server.received == 1 and smtp_server.sessions == 2
