@@ -26,7 +26,7 @@ from .selectors import agreement_in_force, agreements_of, withdrawals_for_affili
 from .services import withdrawals_acknowledge
 
 CURSOR_SALT = "sharing.api.cursor"
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 2000  # a full sync in pages of 2,000 costs ~30 % less than in pages of 500 (issue #9)
 DEFAULT_PAGE_SIZE = 100
 
 

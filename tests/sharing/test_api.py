@@ -10,6 +10,7 @@ from accounts.models import Address, IPObservation
 from accounts.services import address_add, ip_observation_record
 from consent.models import Channel, ConsentAction, Purpose
 from consent.services import consent_record
+from sharing.api import MAX_PAGE_SIZE
 from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, agreement_end, api_key_revoke
 from tests.conftest import make_client
@@ -81,7 +82,7 @@ def test_a_purpose_outside_the_agreement_is_403(client, ads_key, dropship_key):
 @pytest.mark.parametrize("params", [
     {},
     {"purpose": "promotional-sharing", "page_size": "0"},
-    {"purpose": "promotional-sharing", "page_size": "501"},
+    {"purpose": "promotional-sharing", "page_size": str(MAX_PAGE_SIZE + 1)},
     {"purpose": "promotional-sharing", "page_size": "lots"},
     {"purpose": "promotional-sharing", "updated_since": "yesterday"},
     {"purpose": "promotional-sharing", "cursor": "forged"},
