@@ -30,7 +30,7 @@ class SignUpForm(forms.Form):
         help_text=_("With the country code, e.g. +86 138 0013 8000. We send policy-change notices here."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    country = LazyTypedChoiceField(label=_("Country of residence"), choices=[("", "—")] + list(countries))
+    country = LazyTypedChoiceField(label=_("Country of residence"), choices=lambda: [("", "—"), *countries])
     preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=Language.choices, initial=Language.EN)
     password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(

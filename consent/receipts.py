@@ -4,10 +4,18 @@ fields (record id, lawful basis, retention, storage location, withdrawal method,
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import ngettext
 
 from .models import Channel, ConsentAction, ConsentEvent, LegalBasis, RecipientClass
 
 _PURPOSE_CATEGORY = {"promotional-sharing": "Marketing - Third Party", "marketing-messages": "Marketing - Direct"}
+def consent_record_retention() -> str:
+    """How long consent records are kept, in the active language (receipts, "Your data")."""
+    years = settings.CONSENT_RECORD_RETENTION_YEARS
+    return ngettext("For as long as the account exists and %(years)d year after, as proof of consent.",
+                    "For as long as the account exists and %(years)d years after, as proof of consent.", years) % {"years": years}
+
+
 _WITHDRAWAL = "One click in the portal under “Your choices”, or an email or letter to the privacy team."
 
 
@@ -57,7 +65,7 @@ def _receipt(event: ConsentEvent) -> dict:
         # ISO/IEC TS 27560 record fields
         "recordId": f"{client.public_id}#{event.sequence}",
         "lawfulBasis": str(LegalBasis(purpose.legal_basis).label),
-        "retentionPeriod": settings.CONSENT_RECORD_RETENTION,
+        "retentionPeriod": str(consent_record_retention()),
         "storageLocation": settings.PII_CONTROLLER["storage_location"],
         "withdrawalMethod": _WITHDRAWAL,
         "eventTime": event.occurred_at.isoformat(),

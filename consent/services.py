@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Client, IPObservation, User
@@ -306,17 +306,18 @@ def consent_receipt_send(*, event: ConsentEvent):
     from .receipts import consent_receipt
 
     client = event.client
-    state = _("given") if event.action == ConsentAction.GRANT else _("withdrawn")
-    body = _(
-        "Hello %(name)s,\n\nYour consent to “%(purpose)s” was %(state)s on %(when)s (%(channel)s).\n"
-        "The receipt is attached (Kantara Consent Receipt v1.1, JSON). You can change this choice at any time under "
-        "“Your choices” in the privacy portal.\n\nFulfillmen privacy team"
-    ) % {"name": client.full_name, "purpose": event.purpose.title, "state": state,
-         "when": timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M %Z"), "channel": event.get_channel_display()}
+    with translation.override(client.preferred_language):  # the client's language, whoever recorded the change
+        state = _("given") if event.action == ConsentAction.GRANT else _("withdrawn")
+        body = _(
+            "Hello %(name)s,\n\nYour consent to “%(purpose)s” was %(state)s on %(when)s (%(channel)s).\n"
+            "The receipt is attached (Kantara Consent Receipt v1.1, JSON). You can change this choice at any time under "
+            "“Your choices” in the privacy portal.\n\nFulfillmen privacy team"
+        ) % {"name": client.full_name, "purpose": event.purpose.title, "state": state,
+             "when": timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M %Z"), "channel": event.get_channel_display()}
+        subject = _("Your consent receipt: %(purpose)s %(state)s") % {"purpose": event.purpose.title, "state": state}
     return message_queue(
         channel=OutboundMessage.Channel.EMAIL, kind="consent-receipt", client=client, to=client.email,
-        subject=_("Your consent receipt: %(purpose)s %(state)s") % {"purpose": event.purpose.title, "state": state},
-        body=body, idempotency_key=f"consent-receipt:{event.receipt_id}",
+        subject=subject, body=body, idempotency_key=f"consent-receipt:{event.receipt_id}",
         attachment=(f"consent-receipt-{event.receipt_id}.json", json.dumps(consent_receipt(event=event), indent=2), "application/json"),
     )
 

@@ -302,9 +302,8 @@ PII_CONTROLLER = {
     "phone": env.str("CONTROLLER_PHONE", default=""),
     "storage_location": env.str("DATA_STORAGE_LOCATION", default="People's Republic of China"),
 }
-CONSENT_RECORD_RETENTION = env.str(
-    "CONSENT_RECORD_RETENTION", default="For as long as the account exists and 3 years after, as proof of consent."
-)
+# Consent records are kept while the account exists and this many years after, as proof of consent.
+CONSENT_RECORD_RETENTION_YEARS = env.int("CONSENT_RECORD_RETENTION_YEARS", default=3)
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)
 ERASURE_GRACE_DAYS = env.int("ERASURE_GRACE_DAYS", default=7)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)

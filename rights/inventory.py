@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Model, Q, QuerySet, Window
 from django.utils import timezone
@@ -22,6 +21,7 @@ from django_countries import countries
 from accounts.models import Address, Client, IPObservation
 from amendments.models import NoticeDelivery
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
+from consent.receipts import consent_record_retention
 from disclosures.models import Disclosure, DisclosureSubject
 from notify.models import OutboundMessage
 from sharing.models import WithdrawalNotice
@@ -30,7 +30,7 @@ from sharing.selectors import sharing_records_of_client
 from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, RequestMessage
 
 # The consent ledger's retention is a setting (the consent receipt states the same text).
-_consent_retention = lazy(lambda: settings.CONSENT_RECORD_RETENTION, str)()
+_consent_retention = lazy(consent_record_retention, str)()
 _ACCOUNT_RETENTION = _("While your account is open, then 3 years for possible claims about your shipments; erased "
                        "earlier when you ask, unless a legal hold applies.")
 _REQUEST_LOG_RETENTION = _("At least 24 months after the request is closed, as the record of how it was answered "

@@ -11,6 +11,8 @@ from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import formats, timezone, translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from accounts.jurisdictions import Jurisdiction
@@ -25,7 +27,7 @@ Direction = RequestMessage.Direction
 CLOSED = {Status.COMPLETED, Status.REFUSED, Status.CANCELLED}
 AWAITING = {Status.OPEN, Status.IN_PROGRESS}  # what the deadline runs for: overdue / due-this-week markers
 WORK_PERMISSION = "rights.change_datasubjectrequest"
-SIGNATURE = "\n\n-- \nFulfillmen privacy team · privacy@fulfillmen.com"
+SIGNATURE = lazy(lambda: "\n\n-- \n" + gettext("Fulfillmen privacy team · privacy@fulfillmen.com"), str)()
 
 
 def request_reference(request: DataSubjectRequest) -> str:
