@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, PasswordResetForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.template import loader
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import LazyTypedChoiceField
 from django_countries import countries
@@ -76,8 +77,9 @@ class QueuedPasswordResetForm(PasswordResetForm):
     """Django's reset form, but the email becomes a delivery row sent by a worker (and wiped once sent)."""
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None):
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
         client = Client.objects.filter(user=context["user"]).first()
+        with translation.override(client.preferred_language if client else translation.get_language()):
+            subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+            body = loader.render_to_string(email_template_name, context)
         message_queue(channel=OutboundMessage.Channel.EMAIL, kind="password-reset", to=to_email, subject=subject, body=body,
                       client=client, idempotency_key=f"password-reset:{uuid.uuid4()}", wipe_body_after_send=True)

@@ -19,13 +19,14 @@ DRAFT_FIELDS = ["label", "summary", "summary_zh_hans", "body_en", "body_zh_hans"
 
 
 @transaction.atomic
-def policy_first_version_ensure(*, label: str, body_en: str, body_zh_hans: str, summary: str,
+def policy_first_version_ensure(*, label: str, body_en: str, body_zh_hans: str, summary: str, summary_zh_hans: str = "",
                                 effective_at: datetime | None = None) -> PolicyVersion:
     """The first published version (demo data, a fresh installation). Leaves an existing one untouched."""
     at = effective_at or timezone.now()
     version, _ = PolicyVersion.objects.get_or_create(
         label=label,
-        defaults={"body_en": body_en, "body_zh_hans": body_zh_hans, "summary": summary, "published_at": at, "effective_at": at},
+        defaults={"body_en": body_en, "body_zh_hans": body_zh_hans, "summary": summary, "summary_zh_hans": summary_zh_hans,
+                  "published_at": at, "effective_at": at},
     )
     return version
 

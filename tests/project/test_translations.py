@@ -272,6 +272,13 @@ def test_password_reset_mail_asked_for_in_chinese_is_in_chinese(client, zh_clien
     assert "Someone asked" not in message.body
 
 
+def test_password_reset_mail_follows_the_clients_preferred_language_not_the_page(client, zh_client):
+    response = client.post(reverse("password_reset"), {"email": zh_client.email}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    message = OutboundMessage.objects.get(kind="password-reset", to=zh_client.email)
+    assert CJK.search(message.subject) and CJK.search(message.body), f"not in Chinese:\n{message.subject}\n{message.body}"
+
+
 def test_erasure_mail_follows_the_clients_preferred_language_not_the_page(client, zh_client, password):
     client.force_login(zh_client.user)
     response = client.post(reverse("rights:erase"), {"password": password}, HTTP_ACCEPT_LANGUAGE="en")

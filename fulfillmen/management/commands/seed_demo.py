@@ -44,6 +44,7 @@ class Command(BaseCommand):
             body_en=(POLICY_DIR / "policy-1.0.en.md").read_text(),
             body_zh_hans=(POLICY_DIR / "policy-1.0.zh-hans.md").read_text(),
             summary="The privacy policy in plain words, with every promise checkable in the portal.",
+            summary_zh_hans="用平实语言写成的隐私政策，其中每一项承诺都可以在门户中核实。",
         )
         logins = demo_people_ensure(password=password)
         affiliates = demo_affiliates_ensure()
