@@ -222,6 +222,9 @@ REST_FRAMEWORK = {
     # Requests per API key (429 with Retry-After beyond it).
     "DEFAULT_THROTTLE_RATES": {"affiliate": env.str("API_RATE", default="600/minute")},
 }
+# Key guessing: this many rejected API keys from one address in the window, then 429 for the rest of the window.
+API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
+API_KEY_FAILURE_WINDOW = env.int("API_KEY_FAILURE_WINDOW", default=3600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fulfillmen affiliate API",
     "DESCRIPTION": (
