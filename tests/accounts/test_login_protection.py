@@ -1,6 +1,12 @@
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.contrib.auth.password_validation import validate_password
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import PASSWORD
 
@@ -43,3 +49,26 @@ def test_password_reset_for_an_unknown_email_reveals_nothing(client):
     response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
     assert response.status_code == 302 and response["Location"] == reverse("password_reset_done")
     assert mail.outbox == []
+
+
+def test_the_admin_log_in_is_locked_after_five_wrong_passwords_too(client, privacy_officer):
+    for _ in range(5):
+        client.post("/admin/login/", {"username": privacy_officer.email, "password": "wrong-guess-123"})
+    response = client.post("/admin/login/", {"username": privacy_officer.email, "password": PASSWORD, "next": "/admin/"})
+    assert response.status_code == 429 and "_auth_user_id" not in client.session
+
+
+def test_a_session_ends_after_eight_hours(client, owner, settings):
+    assert settings.SESSION_COOKIE_AGE == 8 * 60 * 60
+    client.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(hours=8, minutes=1)):
+        response = client.get(reverse("portal:dashboard"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("weak", ["short1!", "password123", "1234567890123", "owner@example.com"])
+def test_weak_passwords_are_refused_with_a_reason(owner, weak):
+    with pytest.raises(ValidationError) as refused:
+        validate_password(weak, user=owner.user)
+    assert refused.value.messages
