@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Worker:
-    def __init__(self, *, mail_dir: Path, sms_dir: Path, queue: str | None = None):
+    def __init__(self, *, mail_dir: Path, sms_dir: Path, queue: str | None = None, email_url: str | None = None):
         from fulfillmen.celery import app
 
         self.app = app
@@ -22,17 +22,22 @@ class Worker:
         database = connection.settings_dict["NAME"]
         base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
         self.env = {**os.environ, "DATABASE_URL": f"{base}/{database}", "CELERY_QUEUE": self.queue,
-                    "EMAIL_URL": f"filemail://{mail_dir}", "SMS_URL": f"file://{sms_dir}"}
+                    "EMAIL_URL": email_url or f"filemail://{mail_dir}", "SMS_URL": f"file://{sms_dir}",
+                    "LOG_LEVEL": "WARNING"}  # little output: nobody reads the pipe until the worker ends
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.process = None
 
-    def start(self, timeout: float = 30) -> "Worker":
+    def start(self, timeout: float = 30, *, wait: bool = True) -> "Worker":
+        """Start the worker; with `wait`, return once it answers a ping (a solo worker busy with a task answers only
+        after it, so a test that must catch a worker in the middle of its work starts it without waiting)."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "fulfillmen", "worker", "--pool", "solo", "--loglevel", "WARNING",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{self.queue}-{uuid.uuid4().hex[:4]}@%h"],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.app.conf.task_default_queue = self.queue
+        if not wait:
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             replies = self.app.control.ping(timeout=0.5) or []

@@ -19,12 +19,12 @@ def worker_factory(django_db_blocker, notice_dirs):
 
     previous_queue, queue, workers = app.conf.task_default_queue, None, []
 
-    def start():
+    def start(*, wait: bool = True, **options):
         nonlocal queue
         with django_db_blocker.unblock():
-            worker = Worker(mail_dir=notice_dirs[0], sms_dir=notice_dirs[1], queue=queue)
+            worker = Worker(mail_dir=notice_dirs[0], sms_dir=notice_dirs[1], queue=queue, **options)
         queue = worker.queue
-        workers.append(worker.start())
+        workers.append(worker.start(wait=wait))
         return worker
 
     yield start

@@ -1,6 +1,7 @@
 """Notices of a policy change: one per client and channel, sent at most once, none lost."""
 
 import json
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -184,6 +185,43 @@ def test_a_worker_killed_mid_run_and_restarted_sends_no_duplicates_and_leaves_no
     # with the same Message-ID: the recipient sees one message.
     transmissions = emails_transmitted(notice_dirs[0])
     assert len(transmissions) - len(set(transmissions)) <= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_workers_killed_at_random_points_in_a_row_still_send_each_client_one_notice_per_channel(worker_factory,
+                                                                                                   notice_dirs):
+    import random
+
+    from amendments.tasks import send_notices_soon
+    from tests.mailbox import SlowMailbox
+
+    synthetic_clients_create(count=2000, seed=5)
+    mailbox = SlowMailbox(delay=0.003)  # a provider with latency: a worker's run lasts seconds, not milliseconds
+    chance = random.Random()
+    try:
+        worker = worker_factory(email_url=mailbox.url)
+        with transaction.atomic():
+            version = policy_publish(version=draft(), effective_at=timezone.now())
+        for kill in range(5):
+            before = len(mailbox.transmissions)
+            assert wait_for(lambda: len(mailbox.transmissions) > before, timeout=60, interval=0.01), f"kill {kill + 1}"
+            time.sleep(chance.uniform(0, 0.5))  # somewhere in a chunk: claiming, sending, marking or recording
+            worker.kill()
+            assert NoticeDelivery.objects.filter(version=version).exclude(status=Status.SENT).exists(), (
+                f"the run finished before kill {kill + 1}; raise the number of clients")
+            notices_recover(older_than=timedelta(0))  # the sweeper's rule, without waiting for CLAIM_TIMEOUT
+            worker = worker_factory(email_url=mailbox.url, wait=False)  # it starts on the queued senders at once
+            send_notices_soon(version.pk)
+        assert wait_for(lambda: not NoticeDelivery.objects.filter(version=version).exclude(status=Status.SENT).exists(),
+                        timeout=180)
+        transmissions = mailbox.transmissions
+    finally:
+        mailbox.close()
+    recipients = Counter(to for to, _message_id in set(transmissions))  # what the mailboxes show: one per Message-ID
+    assert len(recipients) == 2000 and set(recipients.values()) == {1}, "an email went twice or not at all"
+    assert sum(sms_per_recipient(notice_dirs[1]).values()) == 2000, "an SMS went twice or not at all"
+    # At most the message in flight at each kill was handed over again, and then with the same Message-ID.
+    assert len(transmissions) - len(set(transmissions)) <= 5
 
 
 @pytest.mark.django_db
