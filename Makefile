@@ -12,7 +12,7 @@ RUN_ENV := DEBUG=true
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fulfillmen
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test bench services migrate lock clean
+.PHONY: install run test check bench screenshots services migrate lock clean
 
 install: $(STAMP)
 
@@ -35,6 +35,15 @@ services:
 
 test: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Static checks (issue #10): ruff, bandit on the apps, pip-audit on requirements.lock (see scripts/check-code.sh).
+check: install
+	scripts/check-code.sh
+
+# The README's screenshots (docs/screenshots), taken by the browser test that checks them.
+screenshots: install services
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(PY) -m pytest -p no:cacheprovider tests/browser/test_screenshots.py
 
 # Benchmarks (issue #9): each builds its own database on the PostgreSQL and Redis above, prints a table and writes
 # bench/results.json. BENCH_ARGS="--quick" for small N, "--only affiliate_sync" for one of them.

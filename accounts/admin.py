@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
+from .admin_access import StaffAccessAdminMixin, export_selected_clients
+from .admin_readonly import ReadOnlyAdmin
 from .forms import ClientAdminForm, StaffUserChangeForm, StaffUserCreationForm
-from .models import Address, Client, IPObservation, User
+from .models import Address, Client, IPObservation, StaffAccess, User
 from .services import client_create, client_update
 
 
@@ -27,7 +30,7 @@ class IPObservationInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     form = ClientAdminForm
     list_display = ["full_name", "email", "phone", "country", "jurisdiction", "created_at"]
     list_filter = ["jurisdiction", "preferred_language"]
@@ -38,9 +41,21 @@ class ClientAdmin(admin.ModelAdmin):
     inlines = [AddressInline, IPObservationInline]
     list_per_page = 50
     show_full_result_count = False
+    actions = ["export_selected_csv"]
+
+    def access_client_ids(self, obj, context=None):
+        return [obj.pk]
+
+    def has_export_client_csv_permission(self, request):
+        return request.user.has_perm("accounts.export_client_csv")
+
+    @admin.action(description=_("Export selected clients (CSV)…"), permissions=["export_client_csv"])
+    def export_selected_csv(self, request, queryset):
+        return export_selected_clients(self, request, queryset)
 
     def save_model(self, request, obj, form, change):
-        data = {k: form.cleaned_data[k] for k in ["full_name", "email", "phone", "country", "region", "preferred_language", "user"]}
+        data = {k: form.cleaned_data[k]
+                for k in ["full_name", "email", "phone", "country", "region", "preferred_language", "user"]}
         data["country"] = str(data["country"])
         try:
             if change:
@@ -68,3 +83,26 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "is_staff", "groups"]})]
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ["groups"]
+
+
+@admin.register(StaffAccess)
+class StaffAccessAdmin(ReadOnlyAdmin):
+    """The staff access log: Privacy officers (and superusers) read and filter it; nobody adds, changes or deletes."""
+
+    list_display = ["at", "staff", "action", "client_reference", "shown_fields", "path", "reason"]
+    list_filter = ["action", "at", ("staff", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["=client__public_id"]
+    search_help_text = _("Client reference (UUID).")
+    list_select_related = ["staff", "client"]
+    date_hierarchy = "at"
+    list_per_page = 100
+    show_full_result_count = False
+    fields = readonly_fields = ["at", "staff", "action", "client_reference", "shown_fields", "path", "reason"]
+
+    @admin.display(description=_("client reference"), ordering="client__public_id")
+    def client_reference(self, access):
+        return access.client.public_id  # the UUID, not the name: the log shows no personal data of its own
+
+    @admin.display(description=_("fields"))
+    def shown_fields(self, access):
+        return ", ".join(access.fields)

@@ -30,7 +30,7 @@ def rows_insert(model, fields: Sequence[str], rows: list[tuple]) -> None:
                     copy.write_row(row)
         return
     attnames = [meta.get_field(name).attname for name in fields]
-    model.objects.bulk_create([model(**dict(zip(attnames, row))) for row in rows], batch_size=2000)
+    model.objects.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=2000)
 
 
 def ids_reserve(model, count: int) -> list[int]:
@@ -40,6 +40,6 @@ def ids_reserve(model, count: int) -> list[int]:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
             return [row[0] for row in cursor.fetchall()]
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # nosec B608  # our model's table
         start = cursor.fetchone()[0] + 1
         return list(range(start, start + count))

@@ -115,7 +115,7 @@ def synthetic_clients_create(*, count: int, batch_size: int = 5000, progress: Ca
 
     `on_batch` runs inside each batch's transaction, so the apps above can add their rows for the new clients.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # reproducible synthetic demo data, not a secret
     pools = _country_pools(rng.randrange(1 << 30))
     ips = _public_ipv4_pool(rng, POOL * 4)
     countries = list(LOCALES)
@@ -140,7 +140,8 @@ IP_FIELDS = ["id", "client", "ip_address", "first_seen", "last_seen", "last_cont
 def _synthetic_batch(*, rng, pools, ips, countries, size, now) -> list[Client]:
     client_ids = ids_reserve(Client, size)
     clients, client_rows, address_rows, ip_rows = [], [], [], []
-    for client_id, address_id, ip_id in zip(client_ids, ids_reserve(Address, size), ids_reserve(IPObservation, size)):
+    for client_id, address_id, ip_id in zip(client_ids, ids_reserve(Address, size), ids_reserve(IPObservation, size),
+                                             strict=True):
         country = rng.choice(countries)
         pool = pools[country]
         first, last = rng.choice(pool.first), rng.choice(pool.last)

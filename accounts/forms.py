@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.template import loader
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django_countries.fields import LazyTypedChoiceField
 from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
 
 from notify.models import OutboundMessage
 from notify.services import message_queue
@@ -33,7 +33,8 @@ class SignUpForm(forms.Form):
     )
     country = LazyTypedChoiceField(label=_("Country of residence"), choices=lambda: [("", "—"), *countries])
     preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=Language.choices, initial=Language.EN)
-    password1 = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(label=_("Password"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(
         label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -45,7 +46,7 @@ class SignUpForm(forms.Form):
         return data
 
     def apply_service_errors(self, error: ValidationError):
-        mapping = {"password": "password1"}
+        mapping = {"password": "password1"}  # nosec B105  # form field names, not a password
         for field, messages in error.message_dict.items():
             self.add_error(mapping.get(field, field) if field in self.fields or field in mapping else None, messages)
 

@@ -94,7 +94,8 @@ class Client(models.Model):
     )
     country = CountryField(_("country of residence"), help_text=_("Decides which privacy law applies."))
     region = models.CharField(
-        _("state or province"), max_length=6, blank=True, help_text=_("ISO 3166-2 code, e.g. US-CA; only where the law depends on it.")
+        _("state or province"), max_length=6, blank=True,
+        help_text=_("ISO 3166-2 code, e.g. US-CA; only where the law depends on it."),
     )
     jurisdiction = models.CharField(_("jurisdiction"), max_length=8, choices=Jurisdiction.choices, editable=False)
     preferred_language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.EN)
@@ -108,10 +109,13 @@ class Client(models.Model):
         verbose_name_plural = _("clients")
         constraints = [
             models.UniqueConstraint(
-                Lower("email"), name="client_email_ci_unique", violation_error_message=_("A client with this email already exists.")
+                Lower("email"), name="client_email_ci_unique",
+                violation_error_message=_("A client with this email already exists."),
             )
         ]
-        indexes = [models.Index(fields=["phone"], name="client_phone_idx"), models.Index(Lower("full_name"), name="client_name_lower_idx")]
+        indexes = [models.Index(fields=["phone"], name="client_phone_idx"),
+                   models.Index(Lower("full_name"), name="client_name_lower_idx")]
+        permissions = [("export_client_csv", _("Can export selected clients as CSV, giving a reason"))]
 
     def __str__(self):
         return f"{self.full_name} <{self.email}>"
@@ -168,3 +172,32 @@ class IPObservation(models.Model):
 
     def __str__(self):
         return self.ip_address
+
+
+class StaffAccess(models.Model):
+    """One staff view, export or change of a client's personal data in the admin: append-only (a trigger refuses
+    UPDATE and DELETE). It holds the client reference and the staff identity, never the values seen."""
+
+    class Action(models.TextChoices):
+        VIEW_LIST = "view-list", _("Viewed in a list")
+        VIEW_DETAIL = "view-detail", _("Viewed the record")
+        CHANGE = "change", _("Changed")
+        EXPORT = "export", _("Exported")
+        DISCLOSURE = "disclosure", _("Viewed in a disclosure")
+
+    staff = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("staff user"))
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="staff_accesses", verbose_name=_("client"))
+    action = models.CharField(_("action"), max_length=12, choices=Action.choices)
+    fields = models.JSONField(_("fields"), default=list, blank=True, help_text=_("Names of the fields shown or changed."))
+    path = models.CharField(_("admin page"), max_length=300)
+    reason = models.TextField(_("reason"), blank=True, help_text=_("The reason given for a bulk export."))
+
+    class Meta:
+        verbose_name = _("staff access")
+        verbose_name_plural = _("staff access log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["client", "at"], name="staff_access_client_at_idx")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 _PARSE_ERRORS = {
-    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "the country code is missing or unknown; start the number with + and the country code",
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+        "the country code is missing or unknown; start the number with + and the country code",
     phonenumbers.NumberParseException.NOT_A_NUMBER: "it is not a phone number",
     phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short after the international prefix",
     phonenumbers.NumberParseException.TOO_SHORT_NSN: "it is too short",
@@ -32,11 +33,13 @@ def phone_to_e164(raw: str, *, default_region: str | None = None) -> str:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         reason = _PARSE_ERRORS.get(exc.error_type, "it cannot be read")
-        raise ValidationError(_("“%(value)s” is not a valid phone number: %(reason)s.") % {"value": raw, "reason": _(reason)}, code="invalid_phone") from exc
+        raise ValidationError(_("“%(value)s” is not a valid phone number: %(reason)s.") % {"value": raw, "reason": _(reason)},
+                              code="invalid_phone") from exc
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible not in (phonenumbers.ValidationResult.IS_POSSIBLE, phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
         reason = _POSSIBLE_ERRORS.get(possible, "it is not a possible number")
-        raise ValidationError(_("“%(value)s” is not a valid phone number: %(reason)s.") % {"value": raw, "reason": _(reason)}, code="invalid_phone")
+        raise ValidationError(_("“%(value)s” is not a valid phone number: %(reason)s.") % {"value": raw, "reason": _(reason)},
+                              code="invalid_phone")
     if not phonenumbers.is_valid_number(number):
         where = phonenumbers.region_code_for_number(number) or _("any country")
         raise ValidationError(

@@ -127,7 +127,8 @@ def address_add(
     *, client: Client, kind: str, country: str, line1: str, city: str, line2: str = "", region: str = "", postcode: str = ""
 ) -> Address:
     address = Address(
-        client=client, kind=kind, country=(country or "").upper(), line1=line1, line2=line2, city=city, region=region, postcode=postcode
+        client=client, kind=kind, country=(country or "").upper(), line1=line1, line2=line2, city=city, region=region,
+        postcode=postcode,
     )
     address.full_clean()
     address.save()

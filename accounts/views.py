@@ -1,8 +1,8 @@
+from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.contrib import messages
 from django.views.decorators.debug import sensitive_post_parameters
 
 from .forms import SignUpForm
@@ -14,7 +14,7 @@ from .services import client_register
 def signup(request):
     if request.user.is_authenticated:
         return redirect("portal:dashboard")
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

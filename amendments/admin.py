@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
 
 from . import admin_views
@@ -129,11 +130,11 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     @staticmethod
     def _preview(text):
         # policy_html keeps only harmless tags (nh3): a <script> in a draft never reaches this page.
-        return mark_safe(policy_html(text)) if (text or "").strip() else "—"
+        return mark_safe(policy_html(text)) if (text or "").strip() else "—"  # nosec B308 B703  # nh3-sanitised
 
 
 @admin.register(NoticeDelivery)
-class NoticeDeliveryAdmin(ReadOnlyAdmin):
+class NoticeDeliveryAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_display = ["id", "version", "client_email", "channel", "kind", "status", "attempts", "reason", "created_at", "sent_at"]
     list_filter = ["version", "channel", "status", "kind"]
     list_select_related = ["version", "client"]

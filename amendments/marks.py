@@ -83,7 +83,7 @@ class MarkWriter:
             self.connection.send_packed_command(self.connection.pack_commands(
                 [("CLIENT", "REPLY", "ON"), ("SMISMEMBER", self.key, *self.ids)]))  # one round trip
             self.connection.read_response()
-            missing = [pk for pk, present in zip(self.ids, self.connection.read_response()) if not present]
+            missing = [pk for pk, present in zip(self.ids, self.connection.read_response(), strict=True) if not present]
         except BaseException:
             self._release(broken=True)
             raise

@@ -33,7 +33,8 @@ def _texts(version_id: int, published_at, language: str) -> tuple[NoticeMessage,
     with translation.override(language):
         when = formats.date_format(timezone.localtime(version.effective_at), "DATE_FORMAT")
         summary = version.summary_in(language)
-        subject = _("Fulfillmen privacy policy: version %(label)s takes effect on %(when)s") % {"label": version.label, "when": when}
+        subject = (_("Fulfillmen privacy policy: version %(label)s takes effect on %(when)s")
+                   % {"label": version.label, "when": when})
         lines = [
             _("Our privacy policy changes on %(when)s (version %(label)s).") % {"when": when, "label": version.label},
             "", _("What changes: %(summary)s") % {"summary": summary}, "",

@@ -58,9 +58,10 @@ def _deliveries_insert(*, version, kind, at, client_ids) -> int:
     only = ""
     if client_ids is not None:
         only = " AND id IN (" + ", ".join(str(int(pk)) for pk in client_ids) + ")"
+    # The table is our model's and the ids are written by int(); every value goes as a parameter.
     base = (f"INSERT INTO {table} (version_id, client_id, channel, kind, status, attempts, reason, created_at) "
             f"SELECT %s, id, %s, %s, %s, 0, %s, %s FROM accounts_client WHERE erased_at IS NULL AND {{where}}{only} "
-            f"ON CONFLICT (version_id, client_id, channel, kind) DO NOTHING")
+            f"ON CONFLICT (version_id, client_id, channel, kind) DO NOTHING")  # nosec B608
     made = 0
     with connection.cursor() as cursor:
         for channel, status, reason, where in [
@@ -80,13 +81,14 @@ def _claim(*, version_id: int, kind: str, token: uuid.UUID, size: int) -> list[t
     table, clients = NoticeDelivery._meta.db_table, Client._meta.db_table
     skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     client = f"FROM {clients} c WHERE c.id = {table}.client_id"
+    # Only our models' table names and a fixed clause go into the text; every value is a parameter.
     with connection.cursor() as cursor:  # one statement: atomic by itself
         cursor.execute(
             f"UPDATE {table} SET status = %s, claim_token = %s, claimed_at = %s, attempts = attempts + 1 "
             f"WHERE id IN (SELECT id FROM {table} WHERE version_id = %s AND kind = %s AND status = %s "
             f"AND (retry_at IS NULL OR retry_at <= %s) ORDER BY id LIMIT %s {skip_locked}) RETURNING id, channel, "
             f"(SELECT CASE WHEN {table}.channel = 'email' THEN c.email ELSE c.phone END {client}), "
-            f"(SELECT c.preferred_language {client})",
+            f"(SELECT c.preferred_language {client})",  # nosec B608
             [Status.CLAIMED, token.hex, now, version_id, kind, Status.QUEUED, now, size])
         return sorted(cursor.fetchall())
 
@@ -140,15 +142,17 @@ def _record(outcome: ChunkOutcome, *, version_id: int, marks: SentMarks) -> None
     # Only sent rows (the usual chunk): one statement, atomic on its own. With failures, all in one transaction.
     with transaction.atomic() if outcome.failed or outcome.retry else nullcontext():
         if outcome.sent:
-            with connection.cursor() as cursor:
+            with connection.cursor() as cursor:  # our table; the ids are written by int() in _id_list
                 cursor.execute(f"UPDATE {NoticeDelivery._meta.db_table} SET status = %s, sent_at = %s "
-                               f"WHERE status = %s AND id IN ({_id_list(outcome.sent)})", [Status.SENT, now, Status.CLAIMED])
+                               f"WHERE status = %s AND id IN ({_id_list(outcome.sent)})",  # nosec B608
+                               [Status.SENT, now, Status.CLAIMED])
         for delivery_id, reason in outcome.failed.items():
             NoticeDelivery.objects.filter(pk=delivery_id).update(status=Status.FAILED, reason=reason)
         if outcome.retry:
             give_up = list(NoticeDelivery.objects.filter(pk__in=outcome.retry, attempts__gte=MAX_ATTEMPTS)
                            .values_list("pk", flat=True))
-            NoticeDelivery.objects.filter(pk__in=give_up).update(status=Status.FAILED, reason="Gave up after repeated temporary errors.")
+            NoticeDelivery.objects.filter(pk__in=give_up).update(status=Status.FAILED,
+                                                                 reason="Gave up after repeated temporary errors.")
             for attempts, ids in _by_attempts(set(outcome.retry) - set(give_up)).items():
                 NoticeDelivery.objects.filter(pk__in=ids).update(
                     status=Status.QUEUED, claim_token=None, retry_at=now + RETRY_BASE * 2 ** (attempts - 1))
@@ -186,7 +190,8 @@ def notices_recover(*, older_than: timedelta = CLAIM_TIMEOUT) -> dict:
         with transaction.atomic():
             ids = list(stale.filter(version_id=version_id).select_for_update(skip_locked=True).values_list("pk", flat=True))
             confirmed = [i for i in ids if i in sent]
-            recovered["sent"] += NoticeDelivery.objects.filter(pk__in=confirmed).update(status=Status.SENT, sent_at=timezone.now())
+            recovered["sent"] += NoticeDelivery.objects.filter(pk__in=confirmed).update(status=Status.SENT,
+                                                                                        sent_at=timezone.now())
             recovered["requeued"] += NoticeDelivery.objects.filter(pk__in=set(ids) - set(confirmed)).update(
                 status=Status.QUEUED, claim_token=None)
         marks.forget(version_id, confirmed)

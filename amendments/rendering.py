@@ -17,17 +17,17 @@ def policy_html(text: str) -> str:
                      link_rel="noopener noreferrer")
 
 
-def paragraphs(text: str) -> list[str]:
-    """Blocks separated by blank lines, each with its whitespace folded, so reflowing a line is not a change."""
+def _blocks(text: str) -> list[str]:
+    """Blocks separated by blank lines, as written (a heading, list or table keeps its lines)."""
     blocks, current = [], []
     for line in (text or "").splitlines():
         if line.strip():
-            current.append(line.strip())
+            current.append(line.rstrip())
         elif current:
-            blocks.append(" ".join(current))
+            blocks.append("\n".join(current))
             current = []
     if current:
-        blocks.append(" ".join(current))
+        blocks.append("\n".join(current))
     return blocks
 
 
@@ -38,13 +38,19 @@ class DiffBlock:
 
 
 def policy_diff(old: str, new: str) -> list[DiffBlock]:
-    """Paragraph by paragraph: kept, added or removed, each rendered (sanitised) for the page."""
-    before, after = paragraphs(old), paragraphs(new)
+    """Paragraph by paragraph: kept, added or removed, each rendered (sanitised) for the page. Blocks are compared with
+    their whitespace folded, and rendered as written, so a heading or a list stays one."""
+    before, after = _blocks(old), _blocks(new)
+    matcher = difflib.SequenceMatcher(a=[_folded(b) for b in before], b=[_folded(b) for b in after], autojunk=False)
     blocks = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            blocks += [DiffBlock("same", policy_html(p)) for p in before[i1:i2]]
+            blocks += [DiffBlock("same", policy_html(p)) for p in after[j1:j2]]  # as the new version words it
             continue
         blocks += [DiffBlock("removed", policy_html(p)) for p in before[i1:i2]]
         blocks += [DiffBlock("added", policy_html(p)) for p in after[j1:j2]]
     return blocks
+
+
+def _folded(block: str) -> str:
+    return " ".join(block.split())

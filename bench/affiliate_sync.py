@@ -3,7 +3,8 @@
 N clients are permitted for a consent purpose whose agreement shares three fields (name, email, ip_address). A
 puller in its own process pulls every page from gunicorn, following the cursor; every page writes its sharing
 records. Sides, alternating, several repetitions, median:
-- ours: GET /api/v1/clients/ (page_size 2000, keyset cursor; each page one statement that reads, share-locks, records and builds the JSON);
+- ours: GET /api/v1/clients/ (page_size 2000, keyset cursor; each page one statement that reads, share-locks, records and
+  builds the JSON);
 - naive: bench/naive_api.py (ModelViewSet, page-number pagination, consent and SharingRecord.create per row);
 - floor: COPY (SELECT the same rows) TO STDOUT, then COPY of N sharing records into a scratch table.
 Sharing records are truncated before each pull so every repetition writes into the same table size.
@@ -127,11 +128,13 @@ def _floor(conn, *, purpose_id: int) -> float:
             for chunk in copy:
                 chunks.append(bytes(chunk))
         client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
-        fields, now, request_id = Jsonb(FIELDS), conn.execute("SELECT now()").fetchone()[0], "00000000-0000-0000-0000-000000000000"
+        fields, now = Jsonb(FIELDS), conn.execute("SELECT now()").fetchone()[0]
+        request_id = "00000000-0000-0000-0000-000000000000"
         with cursor.copy("COPY bench_scratch_records (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, "
                          "fields, shared_at, api_key_id, request_id) FROM STDIN") as copy:
             for client_id in client_ids:
-                copy.write_row((client_id, affiliate_id, "Bench Affiliate", "HK", purpose_id, fields, now, api_key_id, request_id))
+                copy.write_row((client_id, affiliate_id, "Bench Affiliate", "HK", purpose_id, fields, now, api_key_id,
+                                request_id))
     return time.perf_counter() - started
 
 

@@ -137,7 +137,7 @@ def _child(args: dict) -> dict:
             outcomes.append(results.get(timeout=0.1))
         except queue.Empty:
             if not any(writer.is_alive() for writer in writers) and results.empty():
-                raise RuntimeError("a writer died without a result")
+                raise RuntimeError("a writer died without a result") from None
     postgres_seconds = postgres.seconds()
     postgres.close()
     for writer in writers:

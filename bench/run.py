@@ -58,7 +58,7 @@ def table(results: list[dict]) -> str:
                      _fmt(r["theirs"]) if "theirs" in r else "", _fmt(r["ratio"]) if "ratio" in r else "",
                      r.get("target", ""), {True: "yes", False: "NO"}.get(r.get("met"), "")])
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

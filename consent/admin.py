@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
 from amendments.models import PolicyVersion
 
@@ -92,7 +93,7 @@ class PolicyObjectionFilter(admin.SimpleListFilter):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyAdmin):
+class ConsentEventAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     change_list_template = "admin/consent/consentevent/change_list.html"
     list_display = ["client", "sequence", "purpose", "action", "channel", "policy_version", "occurred_at", "recorded_by"]
     list_filter = [PolicyObjectionFilter, "purpose", "action", "channel", ("occurred_at", DateFieldListFilter)]
@@ -159,7 +160,7 @@ class ConsentEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConsentState)
-class ConsentStateAdmin(ReadOnlyAdmin):
+class ConsentStateAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_display = ["client", "purpose", "granted", "changed_at"]
     list_filter = ["purpose", "granted"]
     list_select_related = ["client", "purpose"]

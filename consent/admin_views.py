@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .forms import (ConsentCsvConfirmForm, ConsentCsvUploadForm, OfflineConsentForm, import_payload_fits,
-                    sign_import_text)
+from .forms import ConsentCsvConfirmForm, ConsentCsvUploadForm, OfflineConsentForm, import_payload_fits, sign_import_text
 from .imports import consent_import_apply, consent_import_preview, preview_counts
 from .models import ConsentAction, ConsentEventPersonalData
 from .services import Evidence, consent_record

@@ -13,10 +13,19 @@ from accounts.bulk import ids_reserve, rows_insert
 from amendments.selectors import policy_in_force
 
 from . import ledger
-from .models import (POLICY_ACCEPTANCE, Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
-                     ConsentState, LegalBasis, Purpose)
+from .models import (
+    POLICY_ACCEPTANCE,
+    Channel,
+    ConsentAction,
+    ConsentChain,
+    ConsentDefaultRule,
+    ConsentEvent,
+    ConsentEventPersonalData,
+    ConsentState,
+    LegalBasis,
+    Purpose,
+)
 from .services import default_granted
-
 
 EVENT_FIELDS = ["id", "receipt_id", "client", "sequence", "purpose", "action", "channel", "policy_version", "occurred_at",
                 "recorded_at", "recorded_by", "idempotency_key", "personal_digest", "previous_hash", "entry_hash"]

@@ -41,7 +41,8 @@ class OfflineConsentForm(forms.Form):
         help_text=_("Only purposes that rest on consent can be given or withdrawn."),
     )
     action = forms.ChoiceField(
-        label=_("What the client asked for"), initial=ConsentAction.WITHDRAW, widget=AdminRadioSelect(attrs={"class": "radiolist"}),
+        label=_("What the client asked for"), initial=ConsentAction.WITHDRAW,
+        widget=AdminRadioSelect(attrs={"class": "radiolist"}),
         choices=[(ConsentAction.WITHDRAW, _("Withdraw consent (opt out)")), (ConsentAction.GRANT, _("Give consent (opt in)"))],
     )
     channel = forms.ChoiceField(
@@ -76,6 +77,9 @@ class OfflineConsentForm(forms.Form):
                 _("No client has the email address or client ID “%(value)s”. Check the spelling, or search the clients list."),
                 code="unknown_client", params={"value": self.cleaned_data["client"].strip()},
             )
+        if client.erased_at:  # erased on request: there is nobody left whose consent to record
+            raise forms.ValidationError(_("This client's data has already been erased."),
+                                        code="erased_client")
         return client
 
     def clean_received_on(self):

@@ -93,6 +93,9 @@ def consent_import_decode(*, data: bytes) -> str:
 
 def _rows(text: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) per non-blank data row, after checking the header; file-level errors raise."""
+    if "\x00" in text:  # a binary file that happens to decode; the database could not store such a row anyway
+        raise ValidationError(_("The file is not a valid CSV file (line %(line)s: %(error)s).")
+                              % {"line": text[:text.index("\x00")].count("\n") + 1, "error": "NUL character"})
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, None)
@@ -109,7 +112,8 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(rows) == MAX_ROWS:
-                raise ValidationError(_("The file has more than %(max)s rows. Split it into smaller files.") % {"max": f"{MAX_ROWS:,}"})
+                raise ValidationError(_("The file has more than %(max)s rows. Split it into smaller files.")
+                                      % {"max": f"{MAX_ROWS:,}"})
             rows.append((reader.line_num, [cell.strip() for cell in cells]))
     except csv.Error as exc:
         raise ValidationError(_("The file is not a valid CSV file (line %(line)s: %(error)s).")
@@ -188,6 +192,9 @@ def _check_row(line: int, cells: list[str], *, clients, purposes, today: date) -
         row.errors.append(_("missing client"))
     elif row.client is None:
         row.errors.append(_("unknown client “%(value)s”") % {"value": client_value})
+    elif row.client.erased_at:  # nobody is left to withdraw: the row would append to an erased client's ledger
+        row.errors.append(_("This client's data has already been erased."))
+        row.client = None
     _check_purpose(row, code, purposes)
     row.channel = channel.lower()
     if row.channel not in CHANNELS:

@@ -34,7 +34,8 @@ def consent_receipt(*, event: ConsentEvent) -> dict:
 
 def _receipt(event: ConsentEvent) -> dict:
     purpose, client = event.purpose, event.client
-    policy_path = reverse("policy:version", args=[event.policy_version.label]) if event.policy_version else reverse("policy:current")
+    policy_path = (reverse("policy:version", args=[event.policy_version.label]) if event.policy_version
+                   else reverse("policy:current"))
     third_party = purpose.recipient_class != RecipientClass.NONE
     return {
         "version": "KI-CR-v1.1.0",

@@ -16,8 +16,18 @@ from amendments.models import PolicyVersion
 from amendments.selectors import POLICY_IN_FORCE_SQL, policy_in_force
 
 from . import ledger
-from .models import (POLICY_ACCEPTANCE, Channel, ConsentAction, ConsentChain, ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData,
-                     ConsentState, LegalBasis, Purpose)
+from .models import (
+    POLICY_ACCEPTANCE,
+    Channel,
+    ConsentAction,
+    ConsentChain,
+    ConsentDefaultRule,
+    ConsentEvent,
+    ConsentEventPersonalData,
+    ConsentState,
+    LegalBasis,
+    Purpose,
+)
 
 # Channels through which staff record what a client said elsewhere: evidence is worth keeping even when the
 # state does not change (a second letter saying the same thing is still a letter received).
@@ -49,21 +59,28 @@ class _State:
     last_event_id: int
 
 
-# PostgreSQL, one round trip: lock the chain, then the state of (client, purpose) -- in that order, as everywhere (the
-# MATERIALIZED CTE is scanned before the LATERAL subquery that refers to it), so a withdrawal waiting for a sharing
-# page's share lock on the state already holds the chain -- and read the policy in force at `at` on the way.
+# PostgreSQL, one round trip: key-share the client row, lock the chain, then the state of (client, purpose) -- in that
+# order, as everywhere (each MATERIALIZED CTE is scanned before what refers to it), so a withdrawal waiting for a
+# sharing page's share lock on the state already holds the chain -- and read the policy in force at `at` on the way.
+# The client row's lock is the one the event's foreign key takes anyway, taken first: an erasure holding the row makes
+# the write wait, and the row then read is the erased one (a locked row is re-read after the wait), so the write is
+# refused rather than leaving personal values beside an event after the erasure deleted them.
 _LOCK_SQL = f"""
-WITH chain AS MATERIALIZED (
-    SELECT client_id, length, head_hash FROM consent_consentchain WHERE client_id = %(client)s FOR UPDATE
+WITH owner AS MATERIALIZED (
+    SELECT id, erased_at FROM accounts_client WHERE id = %(client)s FOR KEY SHARE
+), chain AS MATERIALIZED (
+    SELECT client_id, length, head_hash FROM consent_consentchain WHERE client_id = (SELECT id FROM owner) FOR UPDATE
 )
-SELECT chain.length, chain.head_hash, state.granted, state.last_event_id, policy.id, policy.label, policy.until
+SELECT chain.length, chain.head_hash, state.granted, state.last_event_id, policy.id, policy.label, policy.until,
+    owner.erased_at
 FROM chain
+JOIN owner ON owner.id = chain.client_id
 LEFT JOIN LATERAL (
     SELECT s.granted, s.last_event_id FROM consent_consentstate s
     WHERE s.client_id = chain.client_id AND s.purpose_id = %(purpose)s FOR UPDATE
 ) AS state ON true
 CROSS JOIN ({POLICY_IN_FORCE_SQL}) AS policy
-"""
+"""  # nosec B608  # the only text spliced in is the constant POLICY_IN_FORCE_SQL; values are parameters
 _STATE_SQL = ("SELECT granted, last_event_id FROM consent_consentstate WHERE client_id = %s AND purpose_id = %s "
               "FOR UPDATE")
 
@@ -82,7 +99,9 @@ def _lock(*, client: Client, purpose: Purpose, at: datetime) -> tuple[_Head, _St
             ConsentChain.objects.bulk_create([ConsentChain(client=client)], ignore_conflicts=True)
             cursor.execute(_LOCK_SQL, {"client": client.pk, "purpose": purpose.pk, "at": at})
             row = cursor.fetchone()
-        length, head_hash, granted, last_event_id, *policy = row
+        length, head_hash, granted, last_event_id, *policy, erased_at = row
+        if erased_at is not None:
+            raise ValidationError(_("This client's data has already been erased."))
         if last_event_id is None:
             # That statement saw the states as of its start: a first state for this purpose committed while it
             # waited for the chain is invisible to it. Look again, now that the chain is ours.
@@ -284,7 +303,8 @@ def consent_gpc_honour(*, client: Client, ip_address: str | None, user_agent: st
     "Once": a purpose the client re-granted in the portal after an earlier GPC opt-out stays as the client chose.
     """
     already = set(ConsentEvent.objects.filter(client=client, channel=Channel.GPC).values_list("purpose_id", flat=True))
-    granted = ConsentState.objects.filter(client=client, granted=True, purpose__opted_out_by_gpc=True).exclude(purpose_id__in=already)
+    granted = (ConsentState.objects.filter(client=client, granted=True, purpose__opted_out_by_gpc=True)
+               .exclude(purpose_id__in=already))
     events = []
     for state in granted.select_related("purpose"):
         event, created = consent_record(client=client, purpose=state.purpose, action=ConsentAction.WITHDRAW,
@@ -318,7 +338,8 @@ def consent_receipt_send(*, event: ConsentEvent):
     return message_queue(
         channel=OutboundMessage.Channel.EMAIL, kind="consent-receipt", client=client, to=client.email,
         subject=subject, body=body, idempotency_key=f"consent-receipt:{event.receipt_id}",
-        attachment=(f"consent-receipt-{event.receipt_id}.json", json.dumps(consent_receipt(event=event), indent=2), "application/json"),
+        attachment=(f"consent-receipt-{event.receipt_id}.json", json.dumps(consent_receipt(event=event), indent=2),
+                    "application/json"),
     )
 
 

@@ -74,7 +74,7 @@ def _check_heads(report: LedgerReport, heads: dict) -> None:
             report.problems.append(f"client id {client_id}: chain head says {length} events, the ledger has none")
         elif seen and (seen[0], seen[1]) != (length, head_hash):
             report.problems.append(f"client {seen[2]}: chain head (length {length}) does not match the last event (#{seen[0]})")
-    for client_id, (length, _hash, public_id) in heads.items():
+    for length, _hash, public_id in heads.values():
         report.problems.append(f"client {public_id}: {length} events but no chain head")
 
 

@@ -17,6 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
 
+from accounts.access_log import Action
+from accounts.admin_access import StaffAccessAdminMixin
+
 from . import admin_views
 from .forms import DisclosureForm
 from .models import Disclosure
@@ -51,21 +54,30 @@ class ReceivedYearFilter(admin.SimpleListFilter):
         return queryset
 
 @admin.register(Disclosure)
-class DisclosureAdmin(admin.ModelAdmin):
+class DisclosureAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     form = DisclosureForm
     change_form_template = "admin/disclosures/disclosure/change_form.html"
-    list_display = ["reference_number", "authority_name", "authority_country", "request_type", "status", "deadline", "clients_count"]
+    list_display = ["reference_number", "authority_name", "authority_country", "request_type", "status", "deadline",
+                    "clients_count"]
     list_filter = ["status", "authority_country", "request_type", ReceivedYearFilter]
     search_fields = ["reference_number", "authority_name", "subjects__client__email", "=subjects__client__public_id"]
     ordering = [DEADLINE_ORDER, "id"]
     list_per_page = 50
     actions = ["submit_for_review", "approve_one", "reject_one", "disclose_one"]
+    access_list_logged = False  # the queue shows no client's data; a record's page lists its clients
+    access_detail_action = Action.DISCLOSURE
 
     class Media:
         css = {"all": ["css/admin-disclosures.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(clients_count=Count("subjects"))
+
+    def access_client_ids(self, disclosure, context=None):
+        return [subject.client_id for subject in (context or {}).get("subjects", [])]
+
+    def access_fields_shown(self, context):
+        return ["full_name", "email", "categories_requested", "categories_disclosed"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None or self.has_change_permission(request, obj):
@@ -143,7 +155,8 @@ class DisclosureAdmin(admin.ModelAdmin):
         ]
 
     def decision_view(self, request, object_id, step_name):
-        return admin_views.disclosure_decision_page(request, object_id, model_admin=self, step_name=step_name)
+        return self.access_record_page(
+            request, admin_views.disclosure_decision_page(request, object_id, model_admin=self, step_name=step_name))
 
     def note_add_view(self, request, object_id):
         return admin_views.disclosure_note_add_view(request, object_id, model_admin=self)

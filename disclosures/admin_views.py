@@ -91,7 +91,8 @@ def step_open(disclosure: Disclosure, step: DecisionStep) -> bool:
 def is_overdue(disclosure: Disclosure, *, today=None) -> bool:
     """Still open and past the authority's deadline."""
     today = today or timezone.localdate()
-    return disclosure.status in OPEN_STATUSES and disclosure.response_deadline is not None and disclosure.response_deadline < today
+    return (disclosure.status in OPEN_STATUSES and disclosure.response_deadline is not None
+            and disclosure.response_deadline < today)
 
 
 def category_labels(codes) -> str:

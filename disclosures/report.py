@@ -211,7 +211,7 @@ def _summary(half_year: HalfYear, value: str, outcomes: list[int], banded: int) 
     else:
         text = _("%(period)s: %(value)s requests received, all in groups too small to show exactly.")
     return text % {"period": half_year.label, "value": value, "known": sum(outcomes),
-                   **dict(zip(OUTCOMES, outcomes))}
+                   **dict(zip(OUTCOMES, outcomes, strict=True))}
 
 
 def transparency_chart(periods: list[ReportPeriod]) -> Chart | None:
@@ -232,7 +232,7 @@ def transparency_chart(periods: list[ReportPeriod]) -> Chart | None:
     bars = []
     for index, (half_year, known, banded) in enumerate(stacks):
         segments, level = [], 0
-        for kind, count in [*zip(OUTCOMES, known), ("band", banded * band_top)]:
+        for kind, count in [*zip(OUTCOMES, known, strict=True), ("band", banded * band_top)]:
             if count:
                 segments.append(ChartSegment(kind, f"{y(level + count):.1f}", f"{y(level) - y(level + count):.1f}"))
                 level += count

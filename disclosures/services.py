@@ -37,13 +37,15 @@ EDITABLE_STATUSES = {Status.RECEIVED, Status.UNDER_REVIEW}
 def _categories(values) -> list[str]:
     unknown = set(values) - set(DataCategory.values)
     if unknown or not values:
-        raise ValidationError(_("Data categories must be chosen from: %(allowed)s.") % {"allowed": ", ".join(DataCategory.values)})
+        raise ValidationError(_("Data categories must be chosen from: %(allowed)s.")
+                              % {"allowed": ", ".join(DataCategory.values)})
     return sorted(set(values))
 
 
 def _check_withholding(withhold_until: date | None, withhold_reference: str) -> None:
     if withhold_until and not withhold_reference.strip():
-        raise ValidationError({"withhold_reference": _("A delayed notice needs the reference of the authority's written requirement.")})
+        raise ValidationError(
+            {"withhold_reference": _("A delayed notice needs the reference of the authority's written requirement.")})
     if withhold_reference.strip() and not withhold_until:
         raise ValidationError({"withhold_until": _("Give the date until which the client must not be told.")})
 
@@ -173,7 +175,8 @@ def disclosure_update(*, disclosure: Disclosure, actor: User, changes: dict, cli
         raise ValidationError(_("A disclosure that is “%(now)s” cannot be edited; append a note instead.")
                               % {"now": locked.get_status_display()})
     if set(changes) - set(EDITABLE_FIELDS):
-        raise ValidationError(_("These fields cannot be edited: %(fields)s.") % {"fields": ", ".join(sorted(set(changes) - set(EDITABLE_FIELDS)))})
+        raise ValidationError(_("These fields cannot be edited: %(fields)s.")
+                              % {"fields": ", ".join(sorted(set(changes) - set(EDITABLE_FIELDS)))})
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
     for name in changed:
         setattr(locked, name, changes[name])

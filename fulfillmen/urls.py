@@ -1,10 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
+from accounts.two_factor import StaffLoginForm
 from sharing.api_urls import v1
 
 from . import views
 from .cookies import cookies_page
+
+# Staff need a second factor (TOTP, django-otp): the admin's log-in asks for the token, and the admin and every view
+# wrapped in admin.site.admin_view (oversight, disclosures, rights, amendments, consent) refuse a session without a
+# verified device. Enrol with `manage.py staff_totp_enrol <email>`.
+admin.site.__class__ = OTPAdminSite
+
+
+admin.site.login_form = StaffLoginForm
 
 portal_patterns = ([path("", views.dashboard, name="dashboard")], "portal")
 

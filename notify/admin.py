@@ -4,13 +4,14 @@ from django.contrib import admin
 from django.template.defaultfilters import truncatechars
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
 
 from .models import OutboundMessage
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(ReadOnlyAdmin):
+class OutboundMessageAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_display = ["kind", "channel", "to", "status", "attempts", "created_at", "finished_at", "short_error"]
     list_filter = ["status", "kind", "channel"]
     search_fields = ["to", "=public_id", "kind"]

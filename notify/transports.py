@@ -47,7 +47,7 @@ class EmailTransport:
         if connection is not None:
             try:
                 connection.close()
-            except Exception:  # closing a broken SMTP session: nothing left to lose
+            except Exception:  # nosec B110  # closing a broken SMTP session: nothing left to lose
                 pass
 
     def send(self, *, to: str, subject: str, body: str, attachment: tuple[str, str, str] | None = None,

@@ -119,8 +119,8 @@ def _short(text: str) -> str:
 
 def _describe(categories: list[str], series: list[str], values: list[list[float]], unit: str) -> str:
     parts = []
-    for name, row in zip(categories, values):
-        cells = ", ".join(f"{label} {_value(v, unit)}" for label, v in zip(series, row)) if len(series) > 1 \
+    for name, row in zip(categories, values, strict=True):
+        cells = ", ".join(f"{label} {_value(v, unit)}" for label, v in zip(series, row, strict=True)) if len(series) > 1 \
             else _value(row[0], unit)
         parts.append(f"{name}: {cells}.")
     return " ".join(parts)
@@ -151,7 +151,7 @@ def column_chart(*, slug: str, title: str, categories: list[tuple[str, str]], se
         chart.rules.append(Rule(str(COL_LEFT), _n(y(tick)), str(width - COL_RIGHT), _n(y(tick)), "grid"))
         chart.texts.append(Text(str(COL_LEFT - 8), _n(y(tick)), str(tick), "tick", "end"))
     bar = slot * 0.6
-    for index, ((short, full), row) in enumerate(zip(categories, values)):
+    for index, ((short, full), row) in enumerate(zip(categories, values, strict=True)):
         x = COL_LEFT + index * slot + (slot - bar) / 2
         level = 0
         for s, count in enumerate(row):
@@ -185,7 +185,7 @@ def bar_chart(*, slug: str, title: str, categories: list[str], series: list[str]
     for tick in range(0, int(top) + 1, step):
         chart.rules.append(Rule(_n(x(tick)), str(BAR_TOP - 4), _n(x(tick)), str(plot_bottom), "grid"))
         chart.texts.append(Text(_n(x(tick)), str(plot_bottom + 18), f"{tick}{unit}", "tick"))
-    for index, (name, row) in enumerate(zip(categories, values)):
+    for index, (name, row) in enumerate(zip(categories, values, strict=True)):
         y = BAR_TOP + index * (BAR_HEIGHT + BAR_GAP) + BAR_GAP / 2
         level = 0
         for s, amount in enumerate(row):
@@ -218,11 +218,11 @@ def line_chart(*, slug: str, title: str, categories: list[tuple[str, str]], seri
         chart.texts.append(Text(str(COL_LEFT - 8), _n(y(tick)), str(tick), "tick", "end"))
     centres = [COL_LEFT + index * slot + slot / 2 for index in range(len(categories))]
     for s, name in enumerate(series):
-        coordinates = [(cx, y(row[s])) for cx, row in zip(centres, values)]
+        coordinates = [(cx, y(row[s])) for cx, row in zip(centres, values, strict=True)]
         chart.polylines.append(Polyline(" ".join(f"{_n(px)},{_n(py)}" for px, py in coordinates), s))
-        for (px, py), (__, full), row in zip(coordinates, categories, values):
+        for (px, py), (__, full), row in zip(coordinates, categories, values, strict=True):
             chart.points.append(Point(_n(px), _n(py), s, f"{full}: {name} {row[s]}"))
-    for cx, (short, __) in zip(centres, categories):
+    for cx, (short, __) in zip(centres, categories, strict=True):
         chart.texts.append(Text(_n(cx), _n(y(0) + 20), short, "label"))
     chart.rules.append(Rule(str(COL_LEFT), _n(y(0)), str(width - COL_RIGHT), _n(y(0)), "axis"))
     return chart

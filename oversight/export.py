@@ -6,18 +6,18 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from accounts.spreadsheet import spreadsheet_text
 
 
 def csv_cell(value) -> str:
-    """A text cell that a spreadsheet would run as a formula (=, +, -, @, or a tab/CR first) gets a leading
-    apostrophe, e.g. an affiliate named "=HYPERLINK(…)". Numbers are written as they are."""
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (accounts/spreadsheet.py), e.g.
+    an affiliate named "=HYPERLINK(…)". Numbers are written as they are."""
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return spreadsheet_text(text)
 
 
 def csv_response(*, slug: str, header: list[str], rows: list[list]) -> HttpResponse:

@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import logging
-import re
 import tempfile
 import zipfile
 from datetime import date, datetime, timedelta
@@ -31,6 +30,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Client
+from accounts.spreadsheet import spreadsheet_text
 from notify.models import OutboundMessage
 from notify.services import message_queue
 
@@ -81,9 +81,6 @@ def export_document(*, client: Client, generated_at: datetime) -> dict:
     }
 
 
-_NUMBER = re.compile(r"^[+-][\d\s().]*$")
-
-
 def _csv_text(value) -> str:
     if value is None:
         return ""
@@ -91,11 +88,7 @@ def _csv_text(value) -> str:
         return _("yes") if value else _("no")
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    text = str(value)
-    # A spreadsheet runs a cell that starts like a formula; phone numbers (+49 …) stay as they are.
-    if text[:1] in ("=", "@", "\t", "\r") or (text[:1] in ("+", "-") and not _NUMBER.match(text)):
-        text = "'" + text
-    return text
+    return spreadsheet_text(str(value))
 
 
 def _csv(category: dict) -> bytes:

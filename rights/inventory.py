@@ -12,12 +12,13 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Model, Q, QuerySet, Window
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import Promise, lazy
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from accounts.access_log import staff_access_months
 from accounts.models import Address, Client, IPObservation
 from amendments.models import NoticeDelivery
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
@@ -66,8 +67,11 @@ class Category:
 
     def first_rows(self, client: Client, *, limit: int) -> tuple[list[dict], int]:
         """The newest `limit` rows and how many there are in all, in one query whatever the history's length."""
-        objects = list(self.read(client).annotate(_category_total=Window(Count("pk")))[:limit])
-        return [self.row(o) for o in objects], (objects[0]._category_total if objects else 0)
+        objects = list(self.read(client).annotate(_category_total=Window(Count("*")))[:limit])  # "*": grouped reads too
+        if not objects:
+            return [], 0
+        first = objects[0]
+        return [self.row(o) for o in objects], (first["_category_total"] if isinstance(first, dict) else first._category_total)
 
     def all_rows(self, client: Client) -> Iterable[dict]:
         return (self.row(o) for o in self.read(client).iterator(chunk_size=2000))
@@ -202,6 +206,11 @@ def _rectification_row(r: Rectification) -> dict:
 
 
 _CLIENT_FIELDS = {f.name for f in Client._meta.concrete_fields}
+
+
+def _staff_access_row(month: dict) -> dict:
+    return {"month": formats.date_format(month["month"], "YEAR_MONTH_FORMAT"), "looked_at": month["looked_at"],
+            "changed": month["changed"], "exported": month["exported"], "last_at": month["last_at"]}
 
 
 CATEGORIES: tuple[Category, ...] = (
@@ -371,6 +380,19 @@ CATEGORIES: tuple[Category, ...] = (
         read=lambda c: Rectification.objects.filter(client=c).order_by("-at", "-pk"), row=_rectification_row,
         empty=_("None of your details has been corrected."),
         note=_("Old and new values are kept only as one-way digests, never in clear."),
+    ),
+    Category(
+        code="staff_access", title=_("Staff access to your record"),
+        purpose=_("To keep a record of every time our staff looked at, changed or exported your data, so that "
+                  "access can be checked."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention=_("As long as your client reference is kept, also after erasure; nobody can change or delete it."),
+        models=("accounts.StaffAccess",),
+        columns=(("month", _("Month")), ("looked_at", _("Times looked at")), ("changed", _("Times changed")),
+                 ("exported", _("Times exported")), ("last_at", _("Last access"))),
+        read=staff_access_months, row=_staff_access_row, empty=_("Our staff have not accessed your record."),
+        note=_("Counted per month. Which member of staff it was is not shown; our privacy officer can tell you why "
+               "your record was accessed if you ask."),
     ),
 )
 

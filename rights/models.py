@@ -19,7 +19,9 @@ class ResponseDeadlineRule(models.Model):
     extension_days = models.PositiveSmallIntegerField(default=0)
 
     def __str__(self):
-        return f"{self.get_jurisdiction_display()}: {self.months or ''}{' month(s) ' if self.months else ''}{self.days or ''}{' days' if self.days else ''}".strip()
+        months = f"{self.months} month(s) " if self.months else ""
+        days = f"{self.days} days" if self.days else ""
+        return f"{self.get_jurisdiction_display()}: {months}{days}".strip()
 
 
 class DataSubjectRequest(models.Model):

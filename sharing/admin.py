@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
 from consent.models import DataCategory
 
@@ -201,7 +202,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SharingRecord)
-class SharingRecordAdmin(ReadOnlyAdmin):
+class SharingRecordAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_display = ["shared_at", "client", "recipient_name", "recipient_country", "purpose", "data_shared",
                     "key_prefix", "request_id"]
     list_filter = ["affiliate", "purpose", ("shared_at", DateFieldListFilter)]
@@ -241,7 +242,7 @@ class AcknowledgementFilter(admin.SimpleListFilter):
 
 
 @admin.register(WithdrawalNotice)
-class WithdrawalNoticeAdmin(ReadOnlyAdmin):
+class WithdrawalNoticeAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_display = ["occurred_at", "affiliate", "client", "purpose", "reason", "acknowledged_at", "overdue"]
     list_filter = [AcknowledgementFilter, "affiliate", "purpose", "reason", ("occurred_at", DateFieldListFilter)]
     list_select_related = ["affiliate", "client", "purpose"]

@@ -13,5 +13,6 @@ v1 = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="sharing/api_docs.html"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="sharing/api_docs.html"),
+         name="api-docs"),
 ]

@@ -83,7 +83,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, key = header.partition(" ")
         key = key.strip()
         if scheme != self.keyword or not key:
-            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <your API key>'.", code="bad_authorization_header")
+            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <your API key>'.",
+                                                  code="bad_authorization_header")
         prefix = key_prefix(key)
         api_key = ApiKey.objects.select_related("affiliate").filter(prefix=prefix).first() if prefix else None
         if api_key is None or not hashes_match(api_key.key_hash, key):

@@ -73,12 +73,13 @@ class SharedPage:
         return json.loads(self.items_json)
 
 
-def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_key: ApiKey | None, request_id: uuid.UUID, at: datetime,
-                      after_id: int = 0, updated_since: datetime | None = None, limit: int = 100,
+def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_key: ApiKey | None, request_id: uuid.UUID,
+                      at: datetime, after_id: int = 0, updated_since: datetime | None = None, limit: int = 100,
                       public_id: uuid.UUID | None = None) -> SharedPage:
     """The next `limit` clients the agreement's affiliate may receive, with only the agreed fields, each with its
     sharing record written. Call inside the transaction that builds the response."""
-    assert agreement.affiliate_id == affiliate.pk, "an agreement of another affiliate"
+    if agreement.affiliate_id != affiliate.pk:
+        raise ValueError("an agreement of another affiliate")
     if connection.vendor != "postgresql":
         page = clients_for_affiliate(affiliate=affiliate, agreement=agreement, after_id=after_id,
                                      updated_since=updated_since, limit=limit, public_id=public_id)

@@ -61,7 +61,8 @@ def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, 
     Keyset pagination on the client id: a client who withdraws between pages simply stops appearing, and no
     other client moves, so nothing is skipped or repeated.
     """
-    assert agreement.affiliate_id == affiliate.pk, "an agreement of another affiliate"
+    if agreement.affiliate_id != affiliate.pk:
+        raise ValueError("an agreement of another affiliate")
     fields = set(agreement.fields)
     clients = _permitted_clients(agreement=agreement).filter(pk__gt=after_id)
     if public_id is not None:
@@ -83,7 +84,8 @@ def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, 
         for a in Address.objects.filter(client_id__in=ids).order_by("client_id", "id"):
             addresses.setdefault(a.client_id, []).append(_address(a))
     if "ip_address" in fields and ids:
-        for client_id, ip in IPObservation.objects.filter(client_id__in=ids).order_by("client_id", "-last_seen").values_list("client_id", "ip_address"):
+        observed = IPObservation.objects.filter(client_id__in=ids).order_by("client_id", "-last_seen")
+        for client_id, ip in observed.values_list("client_id", "ip_address"):
             ips.setdefault(client_id, []).append(ip)
     items = []
     for r in rows:

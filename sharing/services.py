@@ -171,5 +171,5 @@ def sharing_records_write_to_recipient(*, recipient_name: str, recipient_country
     rows_insert(SharingRecord, [*SHARING_RECORD_FIELDS, "withheld_until"], [
         (record_id, client_id, affiliate.pk if affiliate else None, recipient_name, recipient_country, purpose.pk,
          fields, at, api_key.pk if api_key else None, request_id, withheld_until)
-        for record_id, client_id in zip(ids, client_ids)
+        for record_id, client_id in zip(ids, client_ids, strict=True)
     ])

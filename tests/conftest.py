@@ -1,6 +1,7 @@
 import importlib
 
 import pytest
+from django.test import Client as TestClient
 
 from accounts.models import Language
 from accounts.services import client_register, staff_user_ensure
@@ -42,6 +43,29 @@ def support_agent(db):
     return staff_user_ensure(email="support@example.com", password=PASSWORD, groups=["Support agents"])
 
 
+# Django's own force_login, kept before the shim below replaces it: the password factor only, no verified device.
+password_only_force_login = TestClient.force_login
+
+
+@pytest.fixture(autouse=True)
+def force_login_passes_the_second_factor(monkeypatch):
+    """force_login bypasses both factors, as it bypasses the password: a staff user's session is also verified by
+    their TOTP device (created if need be), so the admin (an OTPAdminSite) lets them in. The tests that prove the
+    second factor log in through the form, or with `password_only_force_login(client, user)`."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts.two_factor import staff_totp_device_ensure
+
+    def force_login(self, user, backend=None):
+        password_only_force_login(self, user, backend)
+        if user.is_staff:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = staff_totp_device_ensure(user).persistent_id
+            session.save()
+
+    monkeypatch.setattr(TestClient, "force_login", force_login)
+
+
 @pytest.fixture(autouse=True)
 def tasks_run_in_process(request):
     """Most tests run Celery tasks in-process; tests using `celery_worker` or `worker_factory` use real workers."""
@@ -58,6 +82,7 @@ def tasks_run_in_process(request):
 # re-creates content types and permissions only; these loaders (idempotent) put the rest back.
 REFERENCE_DATA = [
     ("accounts.migrations.0002_staff_groups", "create_groups"),
+    ("accounts.migrations.0006_staff_access_permissions", "grant"),
     ("amendments.migrations.0004_staff_permissions", "grant"),
     ("amendments.migrations.0006_notice_delivery_permissions", "grant"),
     ("consent.migrations.0002_purpose_catalogue", "load"),

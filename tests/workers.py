@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Worker:
-    def __init__(self, *, mail_dir: Path, sms_dir: Path, queue: str | None = None, email_url: str | None = None):
+    def __init__(self, *, mail_dir: Path, sms_dir: Path, queue: str | None = None, email_url: str | None = None,
+                 redis_url: str | None = None):
         from fulfillmen.celery import app
 
         self.app = app
@@ -24,6 +25,8 @@ class Worker:
         self.env = {**os.environ, "DATABASE_URL": f"{base}/{database}", "CELERY_QUEUE": self.queue,
                     "EMAIL_URL": email_url or f"filemail://{mail_dir}", "SMS_URL": f"file://{sms_dir}",
                     "LOG_LEVEL": "WARNING"}  # little output: nobody reads the pipe until the worker ends
+        if redis_url:
+            self.env["REDIS_URL"] = redis_url
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.process = None
 

@@ -5,7 +5,9 @@ removes it that way.
 Kept on purpose: the client row (UUID, country and jurisdiction — which law the request log answers to; neither
 identifies anyone alone), consent events and chain (their hashes cover only a salted digest of the personal
 values, which are deleted here, so `verify_ledger` still passes), sharing records and withdrawal notices, the
-request log with its outcome, and disclosure records (a legal obligation).
+request log with its outcome, and disclosure records (a legal obligation). The staff access log is kept too and not
+touched (its trigger refuses UPDATE and DELETE): a row holds the client reference, the staff member, the field names
+and the admin path, never a value, so once the client row is anonymised it is pseudonymous, like a sharing record.
 """
 
 import json

@@ -46,7 +46,8 @@ def erasure_request(*, client: Client, actor: User, channel: str = DataSubjectRe
     """The client (re-authenticated by the caller) asks for erasure, or staff record a request received elsewhere.
 
     Returns the scheduled request (the client is e-mailed the date and how to cancel), or a refused one when a legal
-    hold keeps the data (the client is e-mailed the reasons and until when the data is kept). Asking again while an erasure is scheduled returns that one.
+    hold keeps the data (the client is e-mailed the reasons and until when the data is kept). Asking again while an
+    erasure is scheduled returns that one.
     """
     if not (actor.is_staff or actor.pk == client.user_id):
         raise PermissionDenied(_("Only the client, or staff on their behalf, can ask to erase their data."))

@@ -17,6 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.access_log import staff_access_summary
 from accounts.models import Client
 from consent.views import client_required
 
@@ -76,7 +77,7 @@ class Section:
     @property
     def fields(self) -> list[tuple[str, Cell]]:
         """A one-row category (who you are) as label/value pairs."""
-        return list(zip(self.labels, self.rows[0])) if self.rows else []
+        return list(zip(self.labels, self.rows[0], strict=True)) if self.rows else []
 
     @property
     def more(self) -> bool:
@@ -116,7 +117,7 @@ def url_if_built(name: str) -> str | None:
 def your_data(request, client):
     # Correct, erase, object and ask are built by other parts of the rights work: each is linked once its URL resolves.
     return render(request, "rights/data/your_data.html", {
-        "client": client, "sections": sections_for(client=client),
+        "client": client, "sections": sections_for(client=client), "staff_access": staff_access_summary(client),
         "correct_url": url_if_built("rights:correct"), "erase_url": url_if_built("rights:erase"),
         "object_url": url_if_built("rights:object"), "question_url": url_if_built("rights:question_new"),
     })

@@ -30,7 +30,7 @@ def _shown(moment) -> str:
 @client_required
 def erase(request, client):
     scheduled = scheduled_erasure_of(client=client)
-    form = PasswordConfirmForm(request.POST or None, user=request.user, request=request)
+    form = PasswordConfirmForm(request.POST if request.method == "POST" else None, user=request.user, request=request)
     if request.method == "POST" and scheduled is None and form.is_valid():
         try:
             erasure = erasure_request(client=client, actor=request.user)

@@ -24,7 +24,7 @@ RECENT_EXPORTS = 5
 @never_cache
 @client_required
 def export_ask(request, client):
-    form = PasswordConfirmForm(request.POST or None, user=request.user, request=request)
+    form = PasswordConfirmForm(request.POST if request.method == "POST" else None, user=request.user, request=request)
     if request.method == "POST" and form.is_valid():
         try:
             export_request(client=client)

@@ -94,7 +94,7 @@ def request_verify(request, token):
 @require_http_methods(["GET", "POST"])
 @client_required
 def question_new(request, client):
-    form = ClientQuestionForm(request.POST or None)
+    form = ClientQuestionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             dsr = client_question_ask(client=client, subject=form.cleaned_data["subject"], body=form.cleaned_data["body"])

@@ -13,7 +13,8 @@ def test_anonymous_visitor_is_sent_to_log_in(client):
 
 
 def test_client_sees_their_own_data_and_nobody_elses(client, owner, outsider):
-    address_add(client=owner, kind=Address.Kind.RESIDENTIAL, country="DE", line1="Unter den Linden 1", city="Berlin", postcode="10117")
+    address_add(client=owner, kind=Address.Kind.RESIDENTIAL, country="DE", line1="Unter den Linden 1", city="Berlin",
+                postcode="10117")
     address_add(client=outsider, kind=Address.Kind.OFFICE, country="FR", line1="1 Rue de Rivoli", city="Paris", postcode="75001")
     ip_observation_record(client=outsider, ip_address="192.0.2.99", context=IPObservation.Context.LOGIN)
     client.force_login(owner.user)

@@ -97,7 +97,8 @@ def test_resend_puts_failed_deliveries_back_in_the_queue_without_new_rows(client
     assert started == [(version.pk, "notice")]
     assert NoticeDelivery.objects.count() == rows_before
     assert not NoticeDelivery.objects.filter(status=Status.FAILED).exists()
-    again = NoticeDelivery.objects.filter(version=version, channel="email", client__email__in=["client0@example.com", "client1@example.com"])
+    again = NoticeDelivery.objects.filter(version=version, channel="email",
+                                          client__email__in=["client0@example.com", "client1@example.com"])
     assert {(d.status, d.attempts, d.reason) for d in again} == {(Status.QUEUED, 0, "")}
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -131,7 +132,8 @@ def test_a_draft_has_no_notices_page(client, privacy_officer):
     draft = policy_draft_save(label="3.0", body_en="Draft.")
     client.force_login(privacy_officer)
     response = client.get(deliveries_url(draft))
-    assert response.status_code == 302 and response["Location"] == reverse("admin:amendments_policyversion_change", args=[draft.pk])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:amendments_policyversion_change", args=[draft.pk])
     assert client.post(resend_url(draft)).status_code == 404
 
 

@@ -152,8 +152,8 @@ def test_a_thousand_clients_get_exactly_a_thousand_emails_and_an_sms_per_phone(w
     worker_factory()
     with transaction.atomic():
         version = policy_publish(version=draft(), effective_at=timezone.now())
-    assert wait_for(lambda: not NoticeDelivery.objects.filter(version=version, status__in=[Status.QUEUED, Status.CLAIMED]).exists(),
-                    timeout=120)
+    unsettled = NoticeDelivery.objects.filter(version=version, status__in=[Status.QUEUED, Status.CLAIMED])
+    assert wait_for(lambda: not unsettled.exists(), timeout=120)
     emails, texts = emails_per_recipient(notice_dirs[0]), sms_per_recipient(notice_dirs[1])
     assert len(emails) == 1001 and set(emails.values()) == {1}
     assert sum(texts.values()) == 1000
@@ -204,7 +204,8 @@ def test_five_workers_killed_at_random_points_in_a_row_still_send_each_client_on
             version = policy_publish(version=draft(), effective_at=timezone.now())
         for kill in range(5):
             before = len(mailbox.transmissions)
-            assert wait_for(lambda: len(mailbox.transmissions) > before, timeout=60, interval=0.01), f"kill {kill + 1}"
+            assert wait_for(lambda before=before: len(mailbox.transmissions) > before, timeout=60, interval=0.01), \
+                f"kill {kill + 1}"
             time.sleep(chance.uniform(0, 0.5))  # somewhere in a chunk: claiming, sending, marking or recording
             worker.kill()
             assert NoticeDelivery.objects.filter(version=version).exclude(status=Status.SENT).exists(), (

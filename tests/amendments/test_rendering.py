@@ -17,3 +17,11 @@ def test_diff_marks_added_and_removed_paragraphs_and_ignores_reflowed_lines():
     assert ("removed", "<p>We share your IP address.</p>") in kinds
     assert ("added", "<p>We share nothing for promotions.</p>") in kinds
     assert ("added", "<p>You can object.</p>") in kinds
+
+
+def test_a_heading_with_its_text_and_a_list_keep_their_shape_in_the_diff():
+    old = "## Who receives your data\nOur carriers.\n\n- name\n- phone"
+    new = "## Who receives your data\nOur carriers and one new partner.\n\n- name\n- phone"
+    html = [b.html for b in policy_diff(old, new)]
+    assert "<h2>Who receives your data</h2>\n<p>Our carriers and one new partner.</p>" in html
+    assert "<ul>\n<li>name</li>\n<li>phone</li>\n</ul>" in html

@@ -59,7 +59,8 @@ def test_client_withdraws_and_gives_consent_again_in_one_click_each_and_download
     expect(promo.locator(".badge")).to_have_text("Granted")
     expect(page.get_by_role("button", name=f"Withdraw consent: {PROMO}", exact=True)).to_be_visible()
 
-    events = list(ConsentEvent.objects.filter(client=client, channel=Channel.PORTAL).select_related("personal").order_by("sequence"))
+    events = list(ConsentEvent.objects.filter(client=client, channel=Channel.PORTAL).select_related("personal")
+                  .order_by("sequence"))
     assert [e.action for e in events] == ["withdraw", "grant"]
     assert all(e.personal.ip_address == "127.0.0.1" and "Chrome" in e.personal.user_agent for e in events)
     assert ConsentState.objects.get(client=client, purpose__code="promotional-sharing").granted is True

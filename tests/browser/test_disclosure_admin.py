@@ -7,6 +7,8 @@ from accounts.services import staff_user_ensure
 from disclosures.models import Disclosure
 from tests.conftest import PASSWORD, make_client
 
+from .a11y import admin_log_in_fill
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -21,8 +23,7 @@ def csp_violations(page):
 def admin_log_in(page, email):
     page.context.clear_cookies()
     page.goto("/admin/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
+    admin_log_in_fill(page, email)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#user-tools")).to_contain_text(email)
 

@@ -130,7 +130,8 @@ def test_privacy_officer_edits_a_purpose_title_but_not_its_code_or_legal_basis(c
     response = client.post(reverse("admin:consent_purpose_change", args=[purpose.pk]), data)
     assert response.status_code == 302
     purpose.refresh_from_db()
-    assert (purpose.title_en, purpose.code, purpose.legal_basis) == ("Sharing with our affiliates", "promotional-sharing", "consent")
+    assert (purpose.title_en, purpose.code, purpose.legal_basis) == (
+        "Sharing with our affiliates", "promotional-sharing", "consent")
     assert client.get(reverse("admin:consent_purpose_delete", args=[purpose.pk])).status_code == 403
     client.force_login(support_agent)  # may read the catalogue, not change it
     assert client.post(reverse("admin:consent_purpose_change", args=[purpose.pk]), data).status_code == 403

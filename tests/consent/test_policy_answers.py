@@ -10,8 +10,13 @@ from django.utils import timezone
 from amendments.models import NoticeDelivery
 from amendments.services import policy_draft_save, policy_publish
 from consent.models import Channel, ConsentAction, ConsentEvent
-from consent.policy_answers import (POLICY_ACCEPTANCE, pending_material_version, policy_answer_record, policy_objections,
-                                    policy_reminders_create)
+from consent.policy_answers import (
+    POLICY_ACCEPTANCE,
+    pending_material_version,
+    policy_answer_record,
+    policy_objections,
+    policy_reminders_create,
+)
 from consent.tasks import send_policy_reminders
 from tests.conftest import make_client
 

@@ -407,7 +407,8 @@ def test_a_privacy_officer_reads_disclosures_but_cannot_change_or_decide(client,
     assert not re.search(r'<(input|select|textarea)(?![^>]*type="hidden")', form)
     assert step_url(disclosure, "approve") not in page and 'name="text"' not in page and 'name="file"' not in page
     assert client.post(step_url(disclosure, "approve"), {"reason": "Fine"}).status_code == 403
-    assert client.post(reverse("admin:disclosures_disclosure_add"), request_form([make_client("x@example.com")])).status_code == 403
+    add_url = reverse("admin:disclosures_disclosure_add")
+    assert client.post(add_url, request_form([make_client("x@example.com")])).status_code == 403
     assert Disclosure.objects.get(pk=disclosure.pk).status == Status.UNDER_REVIEW and Disclosure.objects.count() == 1
 
 

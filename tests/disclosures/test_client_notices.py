@@ -8,8 +8,7 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
-from disclosures.services import (disclosure_approve, disclosure_mark_disclosed, disclosure_record,
-                                  disclosure_submit_for_review)
+from disclosures.services import disclosure_approve, disclosure_mark_disclosed, disclosure_record, disclosure_submit_for_review
 from disclosures.tasks import reveal_withheld_disclosures
 from notify.models import OutboundMessage
 from tests.conftest import make_client

@@ -49,7 +49,8 @@ def request_made(legal, legal2):
         if outcome == "rejected":
             return disclosure_reject(disclosure=disclosure, reviewer=legal2, reason="No legal basis")
         if outcome != "under-review":
-            disclosure = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="Valid", prc_approval_reference="MOJ-1")
+            disclosure = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="Valid",
+                                            prc_approval_reference="MOJ-1")
         if outcome in ("disclosed", "partially-disclosed"):
             categories = ["name", "phone"] if outcome == "disclosed" else ["name"]
             disclosure = disclosure_mark_disclosed(disclosure=disclosure, actor=legal2,
@@ -64,7 +65,7 @@ def reported(request_made, clients):
     client, and two requests of "other" types from Germany. 2025 H2: five US subpoenas about the same two clients
     (1 partly produced, 4 open)."""
     outcomes = ["disclosed", "partially-disclosed", "disclosed", "rejected", "rejected", "under-review"]
-    for i, (client, outcome) in enumerate(zip(clients, outcomes)):
+    for i, (client, outcome) in enumerate(zip(clients, outcomes, strict=True)):
         request_made([client], received_on=date(2025, 1 + i, 30 if i == 5 else 10), outcome=outcome)  # last: 30 June
     for _ in range(2):
         request_made([clients[0]], received_on=date(2025, 3, 1), country="CN", request_type="warrant", outcome="approved")

@@ -5,9 +5,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from disclosures.models import Disclosure, DisclosureAuditEntry
-from disclosures.services import (client_on_legal_hold, disclosure_approve, disclosure_document_add,
-                                  disclosure_mark_disclosed, disclosure_note_add, disclosure_record, disclosure_reject,
-                                  disclosure_submit_for_review, disclosure_update, legal_hold_reason)
+from disclosures.services import (
+    client_on_legal_hold,
+    disclosure_approve,
+    disclosure_document_add,
+    disclosure_mark_disclosed,
+    disclosure_note_add,
+    disclosure_record,
+    disclosure_reject,
+    disclosure_submit_for_review,
+    disclosure_update,
+    legal_hold_reason,
+)
 from sharing.models import SharingRecord
 from tests.conftest import make_client
 
@@ -63,7 +72,8 @@ def test_a_foreign_authority_needs_the_prc_approval_reference(legal, legal2):
     with pytest.raises(ValidationError, match="PRC approval"):
         disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="US subpoena")
     assert Disclosure.objects.get(pk=disclosure.pk).status == Status.UNDER_REVIEW
-    approved = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="US subpoena", prc_approval_reference="MOJ-2026-7")
+    approved = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="US subpoena",
+                                  prc_approval_reference="MOJ-2026-7")
     assert approved.prc_approval_obtained and approved.prc_approval_reference == "MOJ-2026-7"
 
 

@@ -70,6 +70,12 @@ def test_an_unreachable_twilio_is_a_temporary_failure():
     assert not error.value.permanent
 
 
+@pytest.mark.parametrize("scheme", ["file", "ftp", "gopher"])
+def test_twilio_accepts_only_https_or_http(scheme):
+    with pytest.raises(ValueError, match="https or http"):
+        sms_backend_from_url(f"twilio://AC1:t@127.0.0.1:9?from=%2B15005550006&scheme={scheme}")
+
+
 def test_file_backend_writes_one_json_file_per_message(tmp_path):
     sms_backend_from_url(f"file://{tmp_path}").send(to="+447400123456", body="你好")
     [path] = tmp_path.iterdir()

@@ -244,7 +244,8 @@ def test_csv_downloads_have_a_header_and_escape_formulas(client, privacy_officer
     assert len(rows) == 13 and rows[-1][0] == THIS_MONDAY.isoformat()
 
 
-@pytest.mark.parametrize("value, cell", [("=1+1", "'=1+1"), ("+33", "'+33"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+@pytest.mark.parametrize("value, cell", [("=1+1", "'=1+1"), ("+33 6 1234", "+33 6 1234"), ("-2", "-2"), ("-2+A1", "'-2+A1"),
+                                         ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("@SUM(A1)", "'@SUM(A1)"),
                                          ("\tx", "'\tx"), ("plain", "plain"), (-2, "-2"), (None, "")])
 def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(value, cell):
     assert csv_cell(value) == cell

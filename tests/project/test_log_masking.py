@@ -22,14 +22,18 @@ def configured_log():
     handlers = [h for h in root.handlers if isinstance(h.formatter, MaskingFormatter)]
     assert handlers, "settings.LOGGING has no handler with the masking formatter"
     buffer, level = io.StringIO(), root.level
-    previous = [h.setStream(buffer) for h in handlers if isinstance(h, logging.StreamHandler)]
+    streams = [h for h in handlers if isinstance(h, logging.StreamHandler)]
+    # The stream is swapped by hand: setStream() would first flush the old one, which pytest may have closed already.
+    previous = [h.stream for h in streams]
+    for handler in streams:
+        handler.stream = buffer
     root.setLevel(logging.DEBUG)
     try:
         yield buffer
     finally:
         root.setLevel(level)
-        for handler, stream in zip(handlers, previous):
-            handler.setStream(stream)
+        for handler, stream in zip(streams, previous, strict=True):
+            handler.stream = stream
 
 
 def test_a_whole_journey_leaves_no_email_phone_or_ip_address_in_the_logs(client, configured_log):

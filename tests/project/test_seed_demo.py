@@ -6,7 +6,8 @@ from accounts.models import Address, Client, IPObservation, User
 
 pytestmark = pytest.mark.django_db
 
-STAFF = {"privacy@demo.test": "Privacy officers", "legal@demo.test": "Legal", "legal2@demo.test": "Legal", "support@demo.test": "Support agents"}
+STAFF = {"privacy@demo.test": "Privacy officers", "legal@demo.test": "Legal", "legal2@demo.test": "Legal",
+         "support@demo.test": "Support agents"}
 
 
 def seed(*args):
@@ -26,9 +27,13 @@ def test_seed_demo_creates_the_demo_logins_with_the_given_password():
 
 def test_seed_demo_twice_changes_nothing_but_the_password():
     seed("--password", "first-pass-123")
-    counts = (User.objects.count(), Client.objects.count(), Address.objects.count(), IPObservation.objects.count(), Group.objects.count())
+
+    def counts():
+        return [model.objects.count() for model in (User, Client, Address, IPObservation, Group)]
+
+    before = counts()
     seed("--password", "second-pass-456")
-    assert counts == (User.objects.count(), Client.objects.count(), Address.objects.count(), IPObservation.objects.count(), Group.objects.count())
+    assert counts() == before
     assert User.objects.get(email="legal2@demo.test").check_password("second-pass-456")
 
 
@@ -85,7 +90,8 @@ def test_seed_demo_twice_leaves_the_two_demo_affiliates_with_one_agreement_each(
     dropship = Affiliate.objects.get(name="Demo Dropship Partner")
     assert (ads.kind, ads.country, dropship.kind, dropship.country) == (
         Affiliate.Kind.AFFILIATED_COMPANY, "HK", Affiliate.Kind.DROPSHIP_PARTNER, "CN")
-    agreements = {(a.affiliate.name, a.purpose.code, tuple(a.fields)) for a in SharingAgreement.objects.select_related("affiliate", "purpose")}
+    agreements = {(a.affiliate.name, a.purpose.code, tuple(a.fields))
+                  for a in SharingAgreement.objects.select_related("affiliate", "purpose")}
     assert agreements == {("Demo Ads Network", "promotional-sharing", ("email", "ip_address")),
                           ("Demo Dropship Partner", "order-fulfilment", ("name", "phone", "shipping_address"))}
     assert Affiliate.objects.count() == 2 and SharingAgreement.objects.count() == 2

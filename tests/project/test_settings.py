@@ -15,8 +15,9 @@ PRODUCTION = {
 
 
 def manage(*args, **env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_COOKIES",
-                                                             "ALLOWED_HOSTS", "STATICFILES_MANIFEST", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    configured = {"DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "ALLOWED_HOSTS", "STATICFILES_MANIFEST",
+                  "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in configured}
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
@@ -30,7 +31,8 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_secret_key_can_come_from_a_file(tmp_path):
     key_file = tmp_path / "secret_key"
     key_file.write_text(PRODUCTION["SECRET_KEY"] + "\n")
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "SECRET_KEY": "", "SECRET_KEY_FILE": str(key_file)})
+    result = manage("check", "--deploy", "--fail-level", "WARNING",
+                    **{**PRODUCTION, "SECRET_KEY": "", "SECRET_KEY_FILE": str(key_file)})
     assert result.returncode == 0, result.stderr
 
 

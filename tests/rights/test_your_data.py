@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.access_log import staff_access_record
 from accounts.services import address_add, ip_observation_record, staff_user_ensure
 from amendments.models import NoticeDelivery, PolicyVersion
 from consent.models import Channel, Purpose
@@ -82,6 +83,7 @@ def give_history(client, *, times=1, disclosures=True):
         DataExport.objects.create(request=export_request, client=client, status="failed")
         LegalHold.objects.create(client=client, reason=f"Customs investigation {n}", set_by=officer)
         Rectification.objects.create(client=client, field="phone", old_digest="a" * 64, new_digest="b" * 64, request=request)
+        staff_access_record(staff=officer, client_ids=[client.pk], action="view-detail", path="/admin/")
     if disclosures:
         disclose(client)
     return client

@@ -13,8 +13,7 @@ from accounts.services import staff_user_ensure
 from consent.models import Purpose
 from sharing.keys import key_hash
 from sharing.models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
-from sharing.services import (affiliate_key_create, agreement_create, agreement_end, sharing_records_write,
-                              withdrawals_acknowledge)
+from sharing.services import affiliate_key_create, agreement_create, agreement_end, sharing_records_write, withdrawals_acknowledge
 from tests.conftest import PASSWORD, make_client
 
 from .conftest import bearer, make_affiliate
@@ -160,7 +159,8 @@ def test_records_are_searchable_by_client_email_and_id_and_filterable(client, pr
     assert shown(q=outsider.email) == {(outsider.email, "Ads Network")}
     assert shown(q=str(owner.public_id)) == {(owner.email, "Ads Network"), (owner.email, "Dropship Partner")}
     assert shown(affiliate__id__exact=dropship.pk) == {(owner.email, "Dropship Partner")}
-    assert shown(purpose__id__exact=purpose("promotional-sharing").pk) == {(owner.email, "Ads Network"), (outsider.email, "Ads Network")}
+    assert shown(purpose__id__exact=purpose("promotional-sharing").pk) == {(owner.email, "Ads Network"),
+                                                                          (outsider.email, "Ads Network")}
     assert shown(shared_at__gte=(timezone.now() + timedelta(days=1)).isoformat()) == set()
 
 

@@ -128,7 +128,8 @@ def test_sharing_records_equal_what_was_returned(client, ads, ads_key):
     assert {str(r.client.public_id) for r in records} == returned == {str(c.public_id) for c in clients}
     assert {tuple(r.fields) for r in records} == {("email", "ip_address")}
     assert {str(r.request_id) for r in records} == {response["X-Request-Id"]}
-    assert {r.recipient_name for r in records} == {"Ads Network"} and all(r.purpose.code == "promotional-sharing" for r in records)
+    assert {r.recipient_name for r in records} == {"Ads Network"}
+    assert all(r.purpose.code == "promotional-sharing" for r in records)
 
 
 def test_a_failed_record_write_sends_no_data(client, ads_key):
@@ -174,9 +175,10 @@ def test_acknowledging_marks_only_the_affiliates_own_notices(client, ads, ads_ke
     notice = WithdrawalNotice.objects.get(affiliate=ads)
     assert notice.reason == WithdrawalNotice.Reason.GPC
     other_key = affiliate_key_create(affiliate=__import__("tests.sharing.conftest", fromlist=["x"]).make_affiliate("Other Co"))[1]
-    response = client.post("/api/v1/withdrawals/ack", {"ids": [str(notice.public_id)]}, content_type="application/json", **bearer(other_key))
+    ack = {"ids": [str(notice.public_id)]}
+    response = client.post("/api/v1/withdrawals/ack", ack, content_type="application/json", **bearer(other_key))
     assert response.json() == {"acknowledged": 0}
-    response = client.post("/api/v1/withdrawals/ack", {"ids": [str(notice.public_id)]}, content_type="application/json", **bearer(ads_key))
+    response = client.post("/api/v1/withdrawals/ack", ack, content_type="application/json", **bearer(ads_key))
     assert response.json() == {"acknowledged": 1}
     assert WithdrawalNotice.objects.get(pk=notice.pk).acknowledged_at is not None
 
@@ -193,7 +195,8 @@ def test_updated_since_returns_only_clients_changed_since(client, ads_key):
     californian(1)
     cutoff = timezone.now()
     changed = californian(2)
-    ids = [i["id"] for i in get(client, ads_key, purpose="promotional-sharing", updated_since=cutoff.isoformat()).json()["results"]]
+    page = get(client, ads_key, purpose="promotional-sharing", updated_since=cutoff.isoformat()).json()
+    ids = [i["id"] for i in page["results"]]
     assert ids == [str(changed.public_id)]
 
 

@@ -4,7 +4,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = {

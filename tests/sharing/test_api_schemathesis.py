@@ -3,7 +3,8 @@
 The schema is read from the running application (/api/schema/) and the requests go through Django's WSGI handler
 in this process, inside the test's transaction, with a real API key of an affiliate that has clients to receive
 and withdrawals to learn of. For any input: never a 5xx, only documented status codes, and bodies, headers and
-content types as documented — the schema is what affiliates generate their clients from.
+content types as documented — the schema is what affiliates generate their clients from. The stateful test at the
+end runs sequences of calls that follow OpenAPI links (agreement → clients → one client; withdrawals → ack).
 
 Schemathesis' own pytest integration (`schemathesis.pytest.from_fixture`) does not run under pytest 9.2 (it
 writes `Function._nodeid`, which pytest no longer has), so the cases come from its public Hypothesis strategies.
@@ -17,7 +18,7 @@ from datetime import timedelta
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -166,3 +167,132 @@ def test_a_time_without_offset_before_the_calendar_begins_in_utc_is_refused_not_
         response = client.get(path, data, **bearer(ads_key))
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {name: ["Datetime value out of range."]}
+
+
+# --- Stateful: sequences of calls, each using what an earlier answer returned ----------------------------------------
+
+# The OpenAPI links an affiliate's integration follows: the agreement names the purposes to ask for, a list page's
+# ids fetch one client, and a withdrawal's id is acknowledged. drf-spectacular 0.30 has no way to declare links
+# (no OpenApiLink), so they are added here to the schema the application serves, before schemathesis reads it.
+LINKS = {
+    ("/api/v1/agreement/", "get"): {
+        "ClientsOfAgreedPurpose": {"operationId": "clients_list",
+                                   "parameters": {"query.purpose": "$response.body#/agreements/0/purpose"}},
+        "WithdrawalsSinceTheAgreement": {"operationId": "withdrawals_list",
+                                         "parameters": {"query.purpose": "$response.body#/agreements/0/purpose",
+                                                        "query.since": "$response.body#/agreements/0/valid_from"}},
+    },
+    ("/api/v1/clients/", "get"): {
+        "OneClient": {"operationId": "clients_retrieve",
+                      "parameters": {"path.public_id": "$response.body#/results/0/id",
+                                     "query.purpose": "$request.query.purpose"}},
+        "NextPage": {"operationId": "clients_list",
+                     "parameters": {"query.purpose": "$request.query.purpose",
+                                    "query.cursor": "$response.body#/next_cursor"}},
+    },
+    ("/api/v1/withdrawals/", "get"): {
+        "Acknowledge": {"operationId": "withdrawals_ack", "requestBody": {"ids": ["$response.body#/results/0/id"]}},
+    },
+}
+
+
+@pytest.fixture
+def linked_api_schema(client, monkeypatch):
+    from fulfillmen.wsgi import application
+
+    monkeypatch.setattr(ApiKeyThrottle, "THROTTLE_RATES", {"affiliate": "100000/minute"})
+    raw = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for (path, method), links in LINKS.items():
+        raw["paths"][path][method]["responses"]["200"]["links"] = links
+    config = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
+    schema = schemathesis.openapi.from_dict(raw, config=config)
+    schema.app = in_this_transaction(application)
+    schema.location = "/api/schema/"
+    return schema
+
+
+def test_sequences_of_calls_following_the_links_answer_as_documented(linked_api_schema, ads_with_clients):
+    key, _client_id = ads_with_clients
+    followed = Counter()
+
+    class Affiliate(linked_api_schema.as_state_machine()):
+        """Each sequence starts from the fixture's data: its writes (acknowledgements) are a rolled-back savepoint."""
+
+        def setup(self):
+            self.savepoint = transaction.atomic()
+            self.savepoint.__enter__()
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self.savepoint.__exit__(None, None, None)
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {key}"}}
+
+        def step(self, input):
+            output = super().step(input)
+            if input.transition is not None and input.is_applied:
+                followed[(input.transition.id, output.response.status_code)] += 1
+            return output
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
+
+    # Derandomized: the same sequences on every run, so whether each link is reached does not depend on luck.
+    Affiliate.run(settings=settings(max_examples=50, stateful_step_count=6, deadline=None, database=None,
+                                    derandomize=True, phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+    succeeded = {transition.split(" ")[-4] for (transition, status) in followed if status == 200}
+    # Random sequences reach the clients' links; the acknowledgement (a POST whose body comes from a non-empty
+    # withdrawals page) is rarely drawn, so the next test follows every link on purpose.
+    assert {"ClientsOfAgreedPurpose", "OneClient"} <= succeeded, dict(followed)
+
+
+def _resolve(value, *, request_query: dict, body):
+    """An OpenAPI runtime expression ($response.body#/json/pointer, $request.query.name) in `value`, resolved."""
+    if isinstance(value, dict):
+        return {k: _resolve(v, request_query=request_query, body=body) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, request_query=request_query, body=body) for v in value]
+    if value.startswith("$request.query."):
+        return request_query[value.removeprefix("$request.query.")]
+    for part in value.removeprefix("$response.body#/").split("/"):
+        body = body[int(part)] if isinstance(body, list) else body[part]
+    return body
+
+
+def test_each_link_followed_from_a_real_answer_leads_to_a_documented_success(linked_api_schema, ads_with_clients):
+    key, _client_id = ads_with_clients
+    auth = {"Authorization": f"Bearer {key}"}
+    ops = {op.definition.raw.get("operationId"): op for op in (r.ok() for r in linked_api_schema.get_all_operations())}
+
+    def call(operation_id, **parts):
+        case = ops[operation_id].Case(headers=auth, **parts)
+        response = case.call_and_validate(checks=CHECKS)
+        assert response.status_code == 200, (operation_id, response.status_code, response.text)
+        return case, response.json()
+
+    def follow(source: tuple[str, str], name: str, case, body):
+        link = LINKS[source][name]
+        query = dict(case.query or {})
+        parts = {}
+        for where, expression in link.get("parameters", {}).items():
+            location, parameter = where.split(".")
+            parts.setdefault({"path": "path_parameters", "query": "query"}[location], {})[parameter] = _resolve(
+                expression, request_query=query, body=body)
+        if "requestBody" in link:
+            parts["body"] = _resolve(link["requestBody"], request_query=query, body=body)
+        return call(link["operationId"], **parts)
+
+    agreement_case, agreement = call("agreement_retrieve")
+    for name in ("ClientsOfAgreedPurpose", "WithdrawalsSinceTheAgreement"):
+        follow(("/api/v1/agreement/", "get"), name, agreement_case, agreement)
+    clients_case, clients = call("clients_list", query={"purpose": "order-fulfilment", "page_size": 1})
+    assert clients["next_cursor"]
+    _case, one = follow(("/api/v1/clients/", "get"), "OneClient", clients_case, clients)
+    assert one["id"] == clients["results"][0]["id"]
+    follow(("/api/v1/clients/", "get"), "NextPage", clients_case, clients)
+    withdrawals_case, withdrawals = call("withdrawals_list",
+                                         query={"purpose": "promotional-sharing", "since": "2000-01-01T00:00:00Z"})
+    assert withdrawals["results"]
+    _case, acknowledged = follow(("/api/v1/withdrawals/", "get"), "Acknowledge", withdrawals_case, withdrawals)
+    assert acknowledged == {"acknowledged": 1}

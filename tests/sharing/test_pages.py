@@ -87,6 +87,17 @@ def test_the_sql_page_records_each_client_it_sends_and_no_other():
         (affiliate.pk, "Ads Network", "HK", "promotional-sharing", ("email", "ip_address"))}
 
 
+def test_an_agreement_of_another_affiliate_is_refused_and_nothing_is_recorded():
+    _clients_with_every_kind_of_data()
+    ads, other = make_affiliate("Ads Network"), make_affiliate("Other Co")
+    agreement = agreement_in_force(affiliate=other, purpose_code="promotional-sharing")
+    with pytest.raises(ValueError, match="another affiliate"):
+        clients_for_affiliate(affiliate=ads, agreement=agreement)
+    with pytest.raises(ValueError, match="another affiliate"):
+        client_page_share(affiliate=ads, agreement=agreement, api_key=None, request_id=uuid.uuid4(), at=timezone.now())
+    assert not SharingRecord.objects.exists()
+
+
 def test_updated_since_and_one_client_by_public_id_agree_with_the_orm_page():
     clients = _clients_with_every_kind_of_data()
     affiliate = make_affiliate("Ads Network")

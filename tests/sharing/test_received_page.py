@@ -40,7 +40,8 @@ def test_client_sees_their_records_grouped_by_recipient_and_purpose_newest_first
     response = client.get(RECEIVED)
     assert response.status_code == 200
     groups = [(g.recipient_name, g.country_name, g.purpose.code, len(g.disclosures)) for g in response.context["groups"]]
-    assert groups == [("Dropship Partner", "China", "order-fulfilment", 1), ("Ads Network", "Hong Kong", "promotional-sharing", 2)]
+    assert groups == [("Dropship Partner", "China", "order-fulfilment", 1),
+                      ("Ads Network", "Hong Kong", "promotional-sharing", 2)]
     ads_group = response.context["groups"][1]
     assert ads_group.disclosures[0].shared_at > ads_group.disclosures[1].shared_at
     page = response.content.decode()

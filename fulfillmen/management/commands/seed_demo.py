@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.demo import demo_people_ensure, synthetic_clients_create
+from accounts.models import User
+from accounts.two_factor import staff_totp_device_ensure, totp_uri
 from amendments.services import policy_first_version_ensure
 from consent.bulk import consent_defaults_bulk_record
 from sharing.demo import demo_affiliates_ensure
@@ -56,4 +58,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo logins (password: %s)" % password))
         for email, role in logins:
             self.stdout.write(f"  {email:<22} {role}")
+        self._staff_second_factors_ensure(logins)
         self.stdout.write("Demo affiliates (API key: manage.py create_affiliate_key \"<name>\"): " + ", ".join(affiliates))
+
+    def _staff_second_factors_ensure(self, logins):
+        """Each demo staff login keeps one TOTP device (the admin asks for its code); its URI goes into an app."""
+        staff = {user.email: user for user in User.objects.filter(email__in=[email for email, _ in logins], is_staff=True)}
+        self.stdout.write("Staff also type a code from an authenticator app at /admin/login/: add each URI to the app "
+                          "(as a QR code, or type its secret=…):")
+        for email in (email for email, _ in logins if email in staff):
+            self.stdout.write(f"  {email:<22} {totp_uri(staff_totp_device_ensure(staff[email]))}")
