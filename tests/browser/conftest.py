@@ -38,6 +38,14 @@ def page(browser, live_server, request):
     context.close()
 
 
+@pytest.fixture
+def csp_violations(page):
+    """Console reports of anything the Content-Security-Policy blocked (inline script or style, foreign hosts)."""
+    seen = []
+    page.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
+    return seen
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

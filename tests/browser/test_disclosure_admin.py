@@ -12,14 +12,6 @@ from .a11y import admin_log_in_fill
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def csp_violations(page):
-    """Console reports of anything the Content-Security-Policy blocked (inline script or style, foreign hosts)."""
-    seen = []
-    page.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
-    return seen
-
-
 def admin_log_in(page, email):
     page.context.clear_cookies()
     page.goto("/admin/login/")

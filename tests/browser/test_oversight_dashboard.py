@@ -22,13 +22,6 @@ from .a11y import admin_log_in_fill
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def csp_violations(page):
-    seen = []
-    page.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
-    return seen
-
-
 def test_a_privacy_officer_opens_the_dashboard_from_the_admin_index(page, csp_violations):
     staff_user_ensure(email="officer@demo.test", password=PASSWORD, groups=["Privacy officers"])
     owner = make_client("li.na@example.com", country="CN", phone="+86 138 0013 8000", full_name="Li Na")

@@ -1,38 +1,15 @@
 """Real parallel transactions on PostgreSQL: each thread has its own database connection."""
 
-import threading
-
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from accounts.services import staff_user_ensure
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentState, Purpose
 from consent.services import Evidence, consent_record
 from tests.conftest import PASSWORD, make_client
+from tests.threads import run_in_parallel
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_in_parallel(jobs):
-    barrier = threading.Barrier(len(jobs))
-    errors = []
-
-    def worker(job):
-        try:
-            barrier.wait(timeout=10)
-            job()
-        except Exception as exc:  # collected and re-raised in the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
 
 
 def test_two_simultaneous_withdrawals_for_one_client_both_land_in_order(capsys):

@@ -30,6 +30,7 @@ from consent.services import Evidence, consent_gpc_honour, consent_record
 from consent.verification import ledger_verify
 from rights.erasure import erasure_perform, erasure_request
 from tests.conftest import PASSWORD, make_client
+from tests.threads import run_in_parallel
 
 PURPOSES = ["promotional-sharing", "marketing-messages"]  # the consent purposes a client can change
 GPC_PURPOSES = {"promotional-sharing"}
@@ -289,25 +290,13 @@ def test_concurrent_consent_changes_to_the_same_clients_lose_nothing(plans):
                    for n, (country, region, phone) in enumerate(CLIENTS)]
     staff = staff_user_ensure(email=f"staff-{run}@example.com", password=PASSWORD, groups=["Support agents"])
     before = ConsentEvent.objects.filter(client__in=client_list).count()
-    barrier = threading.Barrier(THREADS)
-    created, errors = [], []
+    created = []
 
     def worker(plan):
-        try:
-            barrier.wait(timeout=10)
-            for operation in plan:
-                created.append(_apply(client_list, staff, operation))
-        except Exception as exc:  # collected and re-raised below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for operation in plan:
+            created.append(_apply(client_list, staff, operation))
 
-    threads = [threading.Thread(target=worker, args=(plan,)) for plan in plans]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    run_in_parallel([lambda plan=plan: worker(plan) for plan in plans])
     assert ConsentEvent.objects.filter(client__in=client_list).count() == before + sum(created)
     report = ledger_verify()
     assert report.intact, report.problems

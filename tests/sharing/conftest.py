@@ -1,8 +1,6 @@
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from consent.models import Purpose
@@ -44,18 +42,3 @@ def dropship_key(dropship):
 
 def bearer(key):
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
-
-
-def run_side_by_side(*targets, timeout: float = 30) -> None:
-    """Run each function in its own thread, on its own database connection, and wait for all of them."""
-    def on_own_connection(target):
-        try:
-            target()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=on_own_connection, args=(t,)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)

@@ -14,8 +14,9 @@ from sharing.models import WithdrawalNotice
 from sharing.pages import client_page_share
 from sharing.selectors import agreement_in_force
 from tests.conftest import make_client
+from tests.threads import run_in_parallel
 
-from .conftest import make_affiliate, run_side_by_side
+from .conftest import make_affiliate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +44,7 @@ def test_a_withdrawal_during_a_page_waits_for_it_and_then_tells_the_affiliate():
         consent_record(client=ca, purpose=promo, action=ConsentAction.WITHDRAW, channel=Channel.PORTAL)
         finished["withdrawal"] = time.monotonic()
 
-    run_side_by_side(affiliate_page, withdrawal)
+    run_in_parallel([affiliate_page, withdrawal], together=False)
     assert finished["sent"] == [ca.pk]
     assert finished["withdrawal"] > finished["page"], "the withdrawal did not wait for the page's records"
     assert WithdrawalNotice.objects.filter(affiliate=ads, client=ca, purpose=promo).count() == 1

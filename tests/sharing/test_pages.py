@@ -18,8 +18,9 @@ from sharing.models import SharingRecord
 from sharing.pages import client_page_share
 from sharing.selectors import agreement_in_force, clients_for_affiliate
 from tests.conftest import make_client
+from tests.threads import run_in_parallel
 
-from .conftest import make_affiliate, run_side_by_side
+from .conftest import make_affiliate
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +129,6 @@ def test_a_withdrawal_in_flight_when_the_page_is_read_keeps_the_client_out_of_it
             out["page"] = client_page_share(affiliate=affiliate, agreement=agreement, api_key=None,
                                             request_id=uuid.uuid4(), at=timezone.now())
 
-    run_side_by_side(withdrawal, page)
+    run_in_parallel([withdrawal, page], together=False)
     assert out["page"].items == []
     assert not SharingRecord.objects.filter(client=client).exists()
