@@ -1,9 +1,13 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from .access_log import staff_access_visible
 from .admin_access import StaffAccessAdminMixin, export_selected_clients
+from .admin_email_change import email_change_history, email_change_page
 from .admin_readonly import ReadOnlyAdmin
 from .forms import ClientAdminForm, StaffUserChangeForm, StaffUserCreationForm
 from .models import Address, Client, IPObservation, StaffAccess, User
@@ -37,8 +41,8 @@ class ClientAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     search_fields = ["full_name", "email", "phone", "=public_id"]
     ordering = ["full_name", "id"]
     readonly_fields = ["public_id", "jurisdiction", "created_at", "updated_at"]
-    raw_id_fields = ["user"]
     inlines = [AddressInline, IPObservationInline]
+    change_form_template = "admin/accounts/client/change_form.html"
     list_per_page = 50
     show_full_result_count = False
     actions = ["export_selected_csv"]
@@ -53,10 +57,43 @@ class ClientAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     def export_selected_csv(self, request, queryset):
         return export_selected_clients(self, request, queryset)
 
+    # Adding a client takes an e-mail address (and never a login); on an existing client the address and the login
+    # are shown, never edited — for anyone, superusers included (issue #16.5).
+    ADD_FIELDS = ["full_name", "email", "phone", "country", "region", "preferred_language"]
+    SHOWN_ONLY = ["email", "email_changes", "user"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.ADD_FIELDS
+        return ["full_name", "email", "email_changes", "phone", "country", "region", "preferred_language", "user",
+                *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if obj is None else [*readonly, *self.SHOWN_ONLY]
+
+    @admin.display(description=_("e-mail address changes"))
+    def email_changes(self, client):
+        return email_change_history(client)
+
+    def get_urls(self):
+        return [path("<path:object_id>/email-change/", self.admin_site.admin_view(self.email_change_view),
+                     name="accounts_client_email_change"), *super().get_urls()]
+
+    def email_change_view(self, request, object_id):
+        return email_change_page(self, request, object_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        may_ask = self.has_change_permission(request)
+        extra_context = {**(extra_context or {}), "email_change_url": reverse(
+            "admin:accounts_client_email_change", args=[object_id]) if may_ask else None}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
-        data = {k: form.cleaned_data[k]
-                for k in ["full_name", "email", "phone", "country", "region", "preferred_language", "user"]}
+        data = {k: form.cleaned_data[k] for k in self.ADD_FIELDS if k in form.cleaned_data}
         data["country"] = str(data["country"])
+        if change:
+            data.pop("email", None)  # never a form field here; a crafted POST is ignored, not applied
         try:
             if change:
                 client_update(client=Client.objects.get(pk=obj.pk), **data)
@@ -84,6 +121,22 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ["groups"]
 
+    @staticmethod
+    def _is_client_login(user_id) -> bool:
+        return str(user_id).isdigit() and Client.objects.filter(user_id=int(user_id)).exists()
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self._is_client_login(obj.pk):
+            # A client's login: its address changes only by the client's confirmed link, and it is never staff.
+            readonly += ["email", "is_staff", "is_superuser", "groups"]
+        return readonly
+
+    def user_change_password(self, request, id, form_url=""):
+        if self._is_client_login(unquote(id)):
+            raise PermissionDenied  # a client sets their password themselves, by the reset link sent to their address
+        return super().user_change_password(request, id, form_url)
+
 
 @admin.register(StaffAccess)
 class StaffAccessAdmin(ReadOnlyAdmin):
@@ -98,6 +151,9 @@ class StaffAccessAdmin(ReadOnlyAdmin):
     list_per_page = 100
     show_full_result_count = False
     fields = readonly_fields = ["at", "staff", "action", "client_reference", "shown_fields", "path", "reason"]
+
+    def get_queryset(self, request):
+        return staff_access_visible(super().get_queryset(request), viewer=request.user)
 
     @admin.display(description=_("client reference"), ordering="client__public_id")
     def client_reference(self, access):

@@ -44,8 +44,19 @@ class StaffAccessAdminMixin:
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         if getattr(request.resolver_match, "url_name", None) != "autocomplete":
             return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        action = self._autocomplete_action(request)
         return _ShownPaginator(queryset, per_page, orphans, allow_empty_first_page, shown=lambda objects: self.access_record(
-            request, objects, Action.VIEW_LIST, fields=self.access_autocomplete_fields))
+            request, objects, action, fields=self.access_autocomplete_fields))
+
+    def _autocomplete_action(self, request) -> str:
+        """An autocomplete answers a field of another form (app_label.model_name in the query). The admin that owns
+        that form may say what the search is part of: the disclosure form's client search is a look in a disclosure,
+        sealed like one (`access_autocomplete_sources`, `access_autocomplete_action`)."""
+        source = f"{request.GET.get('app_label', '')}.{request.GET.get('model_name', '')}".lower()
+        for model_admin in self.admin_site._registry.values():
+            if source in getattr(model_admin, "access_autocomplete_sources", ()):
+                return model_admin.access_autocomplete_action
+        return Action.VIEW_LIST
 
     def access_client_ids(self, obj, context=None) -> list[int]:
         return [obj.client_id] if getattr(obj, "client_id", None) else []

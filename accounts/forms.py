@@ -1,8 +1,11 @@
 """Forms that turn the services' ValidationErrors into messages next to the right field."""
 
 import uuid
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, PasswordResetForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.template import loader
@@ -51,15 +54,53 @@ class SignUpForm(forms.Form):
             self.add_error(mapping.get(field, field) if field in self.fields or field in mapping else None, messages)
 
 
+class SignupConfirmForm(forms.Form):
+    """The sign-up link asks for the password again: only who chose it can turn the sign-up into an account."""
+
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}))
+
+
 class ClientAdminForm(forms.ModelForm):
-    """Staff edit clients with the same phone validation as the portal."""
+    """Staff edit clients with the same phone validation as the portal. The e-mail address is typed only when a
+    client is added; on an existing client it changes only through a confirmed link (EmailChangeStartForm). The
+    linked login is no field at all: nobody links a login to a client in the admin (issue #16.5)."""
 
     class Meta:
         model = Client
-        fields = ["full_name", "email", "phone", "country", "region", "preferred_language", "user"]
+        fields = ["full_name", "email", "phone", "country", "region", "preferred_language"]
 
     def clean_phone(self):
         return phone_to_e164(self.cleaned_data.get("phone", ""), default_region=str(self.data.get("country") or ""))
+
+
+class EmailChangeStartForm(forms.Form):
+    """The admin's "Change the e-mail address…" page: staff ask for a change; only the client's link applies it."""
+
+    new_email = forms.EmailField(label=_("New e-mail address"), max_length=254, help_text=_(
+        "A link goes to this address and a notice to the current one. The address changes only when the client "
+        "opens the link and confirms with their password."))
+
+
+class EmailChangeConfirmForm(forms.Form):
+    """The confirmation page: the account's password, so that whoever reads the new mailbox cannot confirm alone.
+    A client without a login has no password to give; their link alone confirms."""
+
+    password = forms.CharField(label=_("Your password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, user, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.request = user, request
+        if user is None:
+            del self.fields["password"]
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        # Through authenticate(), so that django-axes counts and locks out guesses as on the log-in page.
+        if authenticate(self.request, username=self.user.email, password=password) != self.user:
+            raise ValidationError(_("That is not the password of this account."), code="wrong_password")
+        return password
 
 
 class StaffUserCreationForm(AdminUserCreationForm):
@@ -75,7 +116,16 @@ class StaffUserChangeForm(UserChangeForm):
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
-    """Django's reset form, but the email becomes a delivery row sent by a worker (and wiped once sent)."""
+    """Django's reset form, but the email becomes a delivery row sent by a worker (and wiped once sent).
+
+    The link is built from SITE_URL, never from the request's Host (or X-Forwarded-Host): a forged header would
+    otherwise mail the victim a genuine token on a link to the attacker's site (issue #16.7)."""
+
+    def save(self, **kwargs):
+        site = urlsplit(settings.SITE_URL)
+        kwargs.update(domain_override=site.netloc, use_https=site.scheme == "https",
+                      extra_email_context={**(kwargs.get("extra_email_context") or {}), "site_url": settings.SITE_URL})
+        return super().save(**kwargs)
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None):
         client = Client.objects.filter(user=context["user"]).first()

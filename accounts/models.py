@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -71,6 +72,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         if (self.is_staff or self.is_superuser) and self.pk and Client.objects.filter(user_id=self.pk).exists():
             raise ValidationError({"is_staff": _("This login belongs to a client; clients are never staff.")})
 
+    def _get_session_auth_hash(self, secret=None):
+        """Django's hash of the password, with the e-mail address too: a changed address (the login) ends every
+        session made with the old one, as a changed password does (issue #16.5)."""
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(key_salt, f"{self.password}\x00{self.email.lower()}", secret=secret,
+                           algorithm="sha256").hexdigest()
+
 
 class Language(models.TextChoices):
     EN = "en", "English"
@@ -119,6 +127,12 @@ class Client(models.Model):
 
     def __str__(self):
         return f"{self.full_name} <{self.email}>"
+
+    def clean(self):
+        super().clean()
+        if self.user_id and User.objects.filter(pk=self.user_id).filter(
+                models.Q(is_staff=True) | models.Q(is_superuser=True)).exists():
+            raise ValidationError({"user": _("A staff login can never belong to a client.")})
 
 
 class Address(models.Model):
@@ -201,3 +215,74 @@ class StaffAccess(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class EmailChangeRequest(models.Model):
+    """A change of a client's e-mail address (their login), waiting for the new address to confirm it.
+
+    Support agents and the client may start one; only the link sent to the new address, opened with the account's
+    password, applies it. The link's token is kept only as a SHA-256 digest. The row stays as the record of who
+    asked, when and whether it was confirmed; the new address goes with an erasure.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        EXPIRED = "expired", _("Expired")
+        REPLACED = "replaced", _("Replaced by a later request")
+        REFUSED = "refused", _("Refused: the address belongs to another account")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="email_changes", verbose_name=_("client"))
+    new_email = models.EmailField(_("new e-mail address"), max_length=254, blank=True)
+    token_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    started_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("asked by"))
+    started_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("link expires"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail address change")
+        verbose_name_plural = _("e-mail address changes")
+        ordering = ["-started_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["client"], condition=models.Q(status="pending"),
+                                               name="email_change_one_pending_per_client")]
+
+    def __str__(self):
+        return f"{self.get_state_display()} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def state(self) -> str:
+        """The status as the client reads it: a pending request past its expiry is expired, swept or not."""
+        if self.status == self.Status.PENDING and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.status
+
+    def get_state_display(self) -> str:
+        return str(self.Status(self.state).label)
+
+
+class PendingSignup(models.Model):
+    """A sign-up waiting for its e-mail address to confirm it (issue #16.9): until the link is used, no login and no
+    client exist, so an address nobody confirmed never gets an account and sign-up never says whether one exists.
+
+    Holds the sign-up form as validated and the password already hashed, never the clear password; the link's token
+    only as a SHA-256 digest, so a copy of the table opens nothing. Deleted when used, when the address gets an
+    account some other way, and once expired (accounts.tasks.sweep_pending_signups).
+    """
+
+    email = models.EmailField(max_length=254)
+    full_name = models.CharField(max_length=200)
+    phone = models.CharField(max_length=20, blank=True)
+    country = CountryField()
+    preferred_language = models.CharField(max_length=8, choices=Language.choices)
+    password_hash = models.CharField(max_length=128)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(Lower("email"), name="pending_signup_email_idx")]
+
+    def __str__(self):
+        return f"sign-up waiting for confirmation until {self.expires_at:%Y-%m-%d %H:%M}"

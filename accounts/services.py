@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,7 +69,10 @@ def client_create(
     preferred_language: str = Language.EN,
     user: User | None = None,
 ) -> Client:
-    """A client record without a login (staff entry, imports). Validates exactly like sign-up."""
+    """A client record without a login (staff entry, imports), or with the login sign-up has just made for it.
+    Validates exactly like sign-up. A staff login never belongs to a client (nor a client's login to staff)."""
+    if user is not None and _is_staff_login(user):
+        raise ValidationError({"user": _("A staff login can never belong to a client.")})
     fields = _validated_client_fields(
         full_name=full_name, email=email, phone=phone, country=country, region=region, preferred_language=preferred_language
     )
@@ -164,21 +168,40 @@ def staff_user_ensure(*, email: str, password: str, groups: list[str], superuser
     return user
 
 
+def _is_staff_login(user: User) -> bool:
+    """Read from the database: an unsaved or stale object must not hide a staff flag."""
+    if user.is_staff or user.is_superuser:
+        return True
+    return bool(user.pk) and User.objects.filter(pk=user.pk).filter(Q(is_staff=True) | Q(is_superuser=True)).exists()
+
+
+# What staff and the client may change directly. The e-mail address is the login: it changes only when the new
+# address confirms it (accounts/email_change.py); the linked login never changes after sign-up (issue #16.5).
+CLIENT_UPDATABLE_FIELDS = ("full_name", "phone", "country", "region", "preferred_language")
+
+
 @transaction.atomic
 def client_update(*, client: Client, **changes) -> Client:
-    """Change a client's own fields with the sign-up validation; the jurisdiction follows the country."""
-    current = {f: getattr(client, f) for f in ("full_name", "email", "phone", "country", "region", "preferred_language")}
-    current["country"] = str(current["country"])
-    unknown = set(changes) - set(current) - {"user"}
+    """Change a client's own fields with the sign-up validation; the jurisdiction follows the country.
+
+    Not the e-mail address nor the linked login: a support agent who could set either could reset the password to
+    an address they read and log in as the client."""
+    unknown = set(changes) - set(CLIENT_UPDATABLE_FIELDS)
     if unknown:
         raise ValueError(f"client_update cannot change {sorted(unknown)}")
-    user = changes.pop("user", client.user)
+    return _client_fields_save(client=client, changes=changes)
+
+
+def _client_fields_save(*, client: Client, changes: dict) -> Client:
+    """Validate `changes` over the client's current values as sign-up does, then save the client and keep the
+    login's e-mail address equal to the client's (call inside a transaction)."""
+    current = {f: getattr(client, f) for f in ("full_name", "email", "phone", "country", "region", "preferred_language")}
+    current["country"] = str(current["country"])
     fields = _validated_client_fields(**{**current, **changes})
     if fields["email"].lower() != client.email.lower() and _email_taken(fields["email"], exclude_client=client):
         raise ValidationError({"email": _("A client with this email already exists.")})
     for name, value in fields.items():
         setattr(client, name, value)
-    client.user = user
     try:
         with transaction.atomic():
             client.save()

@@ -8,9 +8,9 @@ from urllib.parse import quote, urlencode
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 from django_otp.admin import OTPAdminAuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -56,26 +56,42 @@ def totp_uri(device: TOTPDevice) -> str:
     return f"otpauth://totp/{label}?{params}&issuer={quote(issuer)}"
 
 
+# One answer for every refused admin log-in (issue #16.6): "invalid code" after a right password would confirm it.
+REFUSED = _("Please enter a correct email address, password and 6-digit code for a staff account. "
+            "If the code keeps failing, check the time on your phone.")
+
+
 class StaffLoginForm(OTPAdminAuthenticationForm):
     """Password and code on one form: a staff login has one TOTP device (staff_totp_enrol), so none is chosen.
-    A login without a device is refused like a wrong code (enrol it with `manage.py staff_totp_enrol`)."""
+    A login without a device is refused like a wrong code (enrol it with `manage.py staff_totp_enrol`).
+
+    Whatever is wrong — the password, the code, both, a missing code, a throttled device, no device, not staff — the
+    page comes back the same, with REFUSED: no device list, no password echoed back, no word about which factor
+    failed. A refusal after a right password is reported to django-axes as a failed log-in, so wrong codes count
+    towards the lock-out of that (e-mail, address) pair like wrong passwords."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["otp_token"].label = _("6-digit code from your authenticator app")
-        self.otp_error_messages = {
-            **self.otp_error_messages,
-            "token_required": _("Enter the 6-digit code from your authenticator app."),
-            "invalid_token": _("Invalid code. Check the time on your phone and try again."),
-            "n_failed_attempts": ngettext_lazy(
-                "Too many wrong codes (%(failure_count)d): wait a little before you try again.",
-                "Too many wrong codes (%(failure_count)d): wait a little before you try again.", "failure_count"),
-        }
+        self.error_messages = {**self.error_messages, "invalid_login": REFUSED}
 
     def clean_otp(self, user):
         device = staff_totp_device(user) if user is not None else None
         if user is not None and device is None:
-            raise forms.ValidationError(self.otp_error_messages["invalid_token"], code="no_device")
+            raise forms.ValidationError(REFUSED, code="no_device")
         if device is not None and not self.cleaned_data.get("otp_device"):
             self.cleaned_data["otp_device"] = device.persistent_id
         super().clean_otp(user)
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError as refused:
+            if self.user_cache is not None:  # the password was right: the second factor (or staff status) was not
+                user_login_failed.send(sender=__name__, request=self.request,
+                                       credentials={"username": self.cleaned_data.get("username")})
+                self.user_cache = None
+            raise forms.ValidationError(REFUSED, code="invalid_login") from refused
+
+    def _update_form(self, user):
+        """django-otp would list the user's devices and echo the password back once the password is right."""

@@ -23,6 +23,7 @@ from accounts.admin_access import StaffAccessAdminMixin
 from . import admin_views
 from .forms import DisclosureForm
 from .models import Disclosure
+from .selectors import sees_withheld_disclosures, withheld_q
 from .services import EDITABLE_STATUSES, disclosure_submit_for_review
 
 Status = Disclosure.Status
@@ -46,7 +47,8 @@ class ReceivedYearFilter(admin.SimpleListFilter):
     parameter_name = "received_year"
 
     def lookups(self, request, model_admin):
-        return [(str(d.year), str(d.year)) for d in Disclosure.objects.dates("received_on", "year", order="DESC")]
+        years = model_admin.get_queryset(request).dates("received_on", "year", order="DESC")  # withheld ones: Legal's
+        return [(str(d.year), str(d.year)) for d in years]
 
     def queryset(self, request, queryset):
         if self.value() and self.value().isdigit():
@@ -66,12 +68,16 @@ class DisclosureAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     actions = ["submit_for_review", "approve_one", "reject_one", "disclose_one"]
     access_list_logged = False  # the queue shows no client's data; a record's page lists its clients
     access_detail_action = Action.DISCLOSURE
+    # Choosing the clients of a request (the form's client search) is a look in a disclosure.
+    access_autocomplete_sources, access_autocomplete_action = ("disclosures.disclosuresubject",), Action.DISCLOSURE
 
     class Media:
         css = {"all": ["css/admin-disclosures.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(clients_count=Count("subjects"))
+        """Withheld requests are Legal's alone: absent from the queue, its search, filters and counts for others."""
+        queryset = super().get_queryset(request).annotate(clients_count=Count("subjects"))
+        return queryset if sees_withheld_disclosures(request.user) else queryset.exclude(withheld_q())
 
     def access_client_ids(self, disclosure, context=None):
         return [subject.client_id for subject in (context or {}).get("subjects", [])]
@@ -111,6 +117,18 @@ class DisclosureAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    # Refused before the record is looked up: who may not read disclosures gets the same answer for a withheld one,
+    # a visible one and an id that does not exist, so no answer tells which ids are Legal's alone.
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -154,7 +154,7 @@ def disclosure_decision_page(request, object_id, *, model_admin, step_name):
     step = STEPS[step_name]
     if not request.user.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied
-    disclosure = get_object_or_404(Disclosure.objects.select_related("recorded_by", "reviewed_by"), pk=object_id)
+    disclosure = get_object_or_404(model_admin.get_queryset(request).select_related("recorded_by", "reviewed_by"), pk=object_id)
     change_url = _change_url(disclosure.pk)
     if request.method != "POST" and not step_open(disclosure, step):
         messages.info(request, _("This request is “%(status)s”: “%(step)s” is not possible now.")
@@ -193,7 +193,7 @@ def disclosure_note_add_view(request, object_id, *, model_admin):
     """Corrections after the fact are appended notes; the record itself does not change."""
     if not (model_admin.has_view_permission(request) and request.user.has_perm(NOTE_PERMISSION)):
         raise PermissionDenied
-    disclosure = get_object_or_404(Disclosure, pk=object_id)
+    disclosure = get_object_or_404(model_admin.get_queryset(request), pk=object_id)
     form = DisclosureNoteForm(request.POST)
     try:
         if not form.is_valid():
@@ -210,7 +210,7 @@ def disclosure_note_add_view(request, object_id, *, model_admin):
 def disclosure_document_add_view(request, object_id, *, model_admin):
     if not (model_admin.has_view_permission(request) and request.user.has_perm(DOCUMENT_ADD_PERMISSION)):
         raise PermissionDenied
-    disclosure = get_object_or_404(Disclosure, pk=object_id)
+    disclosure = get_object_or_404(model_admin.get_queryset(request), pk=object_id)
     form = DisclosureDocumentForm(request.POST, request.FILES)
     try:
         if not form.is_valid():
@@ -228,7 +228,8 @@ def disclosure_document_download(request, object_id, document_id, *, model_admin
     """Files live under MEDIA_ROOT, which no URL serves: staff who may read the record download them here."""
     if not (model_admin.has_view_permission(request) and request.user.has_perm(DOCUMENT_VIEW_PERMISSION)):
         raise PermissionDenied
-    document = get_object_or_404(DisclosureDocument, pk=document_id, disclosure_id=object_id)
+    document = get_object_or_404(DisclosureDocument, pk=document_id,
+                                 disclosure__in=model_admin.get_queryset(request).filter(pk=object_id))
     try:
         handle = document.file.open("rb")
     except FileNotFoundError as exc:

@@ -1,6 +1,7 @@
 """Disclosures to law enforcement, courts, regulators and claimants: recorded, reviewed by a second person, audited."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -56,6 +57,10 @@ class Disclosure(models.Model):
 
     def __str__(self):
         return f"{self.authority_name} · {self.reference_number}"
+
+    def is_withheld(self, today=None) -> bool:
+        """Under a non-disclosure requirement today: invisible to everyone but Legal, on every surface."""
+        return bool(self.withhold_until) and self.withhold_until > (today or timezone.localdate())
 
 
 class DisclosureSubject(models.Model):
@@ -123,3 +128,27 @@ class DisclosureDocument(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.original_name}"
+
+
+class TransparencyPeriod(models.Model):
+    """A half-year of the public transparency report, published once it has ended; what it says never changes."""
+
+    year = models.PositiveSmallIntegerField()
+    half = models.PositiveSmallIntegerField()
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["year", "half"]
+        constraints = [models.UniqueConstraint(fields=["year", "half"], name="transparency_period_unique")]
+
+
+class TransparencyEntry(models.Model):
+    """One request as a published half-year counts it, frozen at publication: a request enters the report once, in
+    the first half-year published after it was received and after any non-disclosure requirement has ended."""
+
+    period = models.ForeignKey(TransparencyPeriod, on_delete=models.PROTECT, related_name="entries")
+    disclosure = models.OneToOneField(Disclosure, on_delete=models.PROTECT, related_name="transparency_entry")
+    country = models.CharField(max_length=2)
+    process = models.CharField(max_length=20)
+    client_ids = models.JSONField(default=list)  # to count distinct clients per row; never published
+    outcome = models.CharField(max_length=10)  # produced, rejected or open, as it stood at publication

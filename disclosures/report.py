@@ -3,31 +3,25 @@
 An outsider learns only what the aggregates say. Every count below `TRANSPARENCY_BAND_BELOW` is published as a band
 ("0-4"); a row whose request count is banded shows no shares, since a share of a small number gives the number away;
 and nothing is totalled across rows, so a banded value cannot be recovered by subtraction. Only half-years that have
-ended are reported: a request received last week must not show up while the authority may still forbid telling the
-client. The page, the CSV and the chart are all built from `ReportRow`s, which hold a count below the threshold only
-as its band.
+ended are reported, and a published half-year never changes: `report_publish.py` decides once which requests it
+counts, leaving out any whose notice to the client is still withheld (they enter a later half-year). The page,
+the CSV and the chart are all built from `ReportRow`s, which hold a count below the threshold only as its band.
 """
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, Q, Value, When
-from django.db.models.functions import ExtractYear
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from .models import Disclosure
+from .models import Disclosure, TransparencyEntry
+from .report_publish import OTHER, HalfYear, transparency_report_publish
 
-Status, RequestType = Disclosure.Status, Disclosure.RequestType
-# The legal processes the report names; any other request type (illegal activity, prevention of claims) is "other".
-NAMED_PROCESSES = [RequestType.COURT_ORDER, RequestType.SUBPOENA, RequestType.WARRANT, RequestType.REGULATORY,
-                   RequestType.EMERGENCY]
-OTHER = "other"
-PRODUCED = [Status.DISCLOSED, Status.PARTIALLY_DISCLOSED]
+RequestType = Disclosure.RequestType
 
 
 def band_below() -> int:
@@ -43,45 +37,23 @@ def process_label(process: str) -> str:
     return _("Other") if process == OTHER else str(RequestType(process).label)
 
 
-@dataclass(frozen=True, order=True)
-class HalfYear:
-    year: int
-    half: int
-
-    @property
-    def key(self) -> str:
-        return f"{self.year}-H{self.half}"
-
-    @property
-    def short(self) -> str:
-        return _("%(year)s H%(half)s") % {"year": self.year, "half": self.half}
-
-    @property
-    def label(self) -> str:
-        text = _("January–June %(year)s") if self.half == 1 else _("July–December %(year)s")
-        return text % {"year": self.year}
-
-
-def reported_until(today: date | None = None) -> date:
-    """The first day of the current half-year: everything received before it is in the report."""
-    today = today or timezone.localdate()
-    return date(today.year, 1 if today.month <= 6 else 7, 1)
-
-
-def transparency_counts(*, before: date) -> list[dict]:
-    """The exact counts, in one grouped query: per half-year of `received_on`, requesting country and legal process."""
-    process = Case(*[When(request_type=t, then=Value(t.value)) for t in NAMED_PROCESSES], default=Value(OTHER),
-                   output_field=CharField())
-    return list(
-        Disclosure.objects.filter(received_on__lt=before)
-        .annotate(year=ExtractYear("received_on"), process=process,
-                  half=Case(When(received_on__month__lte=6, then=Value(1)), default=Value(2)))
-        .values("year", "half", "authority_country", "process")
-        .annotate(requests=Count("pk", distinct=True), clients=Count("subjects__client", distinct=True),
-                  produced=Count("pk", filter=Q(status__in=PRODUCED), distinct=True),
-                  rejected=Count("pk", filter=Q(status=Status.REJECTED), distinct=True))
-        .order_by("-year", "-half", "authority_country", "process")
-    )
+def transparency_counts(*, today: date | None = None) -> list[dict]:
+    """The exact counts of the published half-years (publishing any that have just ended), per half-year,
+    requesting country and legal process: one query for the entries, grouped here (clients counted distinct)."""
+    transparency_report_publish(today=today)
+    groups: dict[tuple, dict] = defaultdict(lambda: {"requests": 0, "clients": set(), "produced": 0, "rejected": 0})
+    entries = (TransparencyEntry.objects.values_list("period__year", "period__half", "country", "process", "client_ids",
+                                                     "outcome"))
+    for year, half, country, process, client_ids, outcome in entries:
+        group = groups[(year, half, country, process)]
+        group["requests"] += 1
+        group["clients"].update(client_ids)
+        group["produced"] += outcome == "produced"
+        group["rejected"] += outcome == "rejected"
+    return [{"year": year, "half": half, "authority_country": country, "process": process, **group,
+             "clients": len(group["clients"])}
+            for (year, half, country, process), group in sorted(groups.items(), key=lambda kv: (
+                -kv[0][0], -kv[0][1], kv[0][2], kv[0][3]))]
 
 
 def _shown(count: int) -> str:
@@ -132,7 +104,7 @@ class ReportPeriod:
 def transparency_report(*, today: date | None = None) -> list[ReportPeriod]:
     """The published report, newest half-year first."""
     periods: dict[HalfYear, list[ReportRow]] = {}
-    for counts in transparency_counts(before=reported_until(today)):
+    for counts in transparency_counts(today=today):
         row = _row(counts)
         periods.setdefault(row.half_year, []).append(row)
     return [ReportPeriod(half_year, rows) for half_year, rows in periods.items()]

@@ -21,9 +21,10 @@ from consent.models import DataCategory, Purpose
 
 from .client_notices import disclosure_clients_notify
 from .models import Disclosure, DisclosureAuditEntry, DisclosureDocument, DisclosureNote, DisclosureSubject
+from .selectors import LEGAL_GROUP
+from .signals import disclosure_scope_changed
 
 Status = Disclosure.Status
-LEGAL_GROUP = "Legal"
 TRANSITIONS = {
     Status.RECEIVED: {Status.UNDER_REVIEW},
     Status.UNDER_REVIEW: {Status.APPROVED, Status.REJECTED},
@@ -82,6 +83,7 @@ def disclosure_record(*, recorded_by: User, clients: list[Client], authority_nam
     disclosure.save()
     DisclosureSubject.objects.bulk_create([DisclosureSubject(disclosure=disclosure, client=c) for c in clients])
     DisclosureAuditEntry.objects.create(disclosure=disclosure, actor=recorded_by, to_status=Status.RECEIVED)
+    disclosure_scope_changed.send(sender=Disclosure, disclosure=disclosure, actor=recorded_by)
     return disclosure
 
 
@@ -129,6 +131,7 @@ def disclosure_reject(*, disclosure: Disclosure, reviewer: User, reason: str) ->
     locked = _move(disclosure, to=Status.REJECTED, actor=reviewer, note=reason)
     locked.reviewed_by, locked.decision_reason = reviewer, reason
     locked.save(update_fields=["status", "reviewed_by", "decision_reason"])
+    disclosure_scope_changed.send(sender=Disclosure, disclosure=locked, actor=reviewer)
     return locked
 
 
@@ -158,6 +161,7 @@ def disclosure_mark_disclosed(*, disclosure: Disclosure, actor: User, disclosed:
                                            purpose=purpose, fields=_categories(categories), client_ids=[client_id],
                                            request_id=request_id, at=locked.disclosed_at,
                                            withheld_until=locked.withhold_until)
+    disclosure_scope_changed.send(sender=Disclosure, disclosure=locked, actor=actor)
     disclosure_clients_notify(disclosure=locked)
     return locked
 
@@ -194,6 +198,7 @@ def disclosure_update(*, disclosure: Disclosure, actor: User, changes: dict, cli
             locked.subjects.exclude(client_id__in=wanted).delete()
             DisclosureSubject.objects.bulk_create([DisclosureSubject(disclosure=locked, client_id=pk) for pk in wanted - now])
             changed.append("clients")
+            disclosure_scope_changed.send(sender=Disclosure, disclosure=locked, actor=actor)
     if changed:
         locked.save()
         DisclosureAuditEntry.objects.create(disclosure=locked, actor=actor, from_status=locked.status, to_status=locked.status,
@@ -210,16 +215,8 @@ def disclosure_note_add(*, disclosure: Disclosure, author: User, text: str) -> D
 
 
 def client_on_legal_hold(*, client: Client) -> list[Disclosure]:
-    """Open disclosures concerning the client: its data is on hold (erasure must wait), with the reason to show."""
+    """Open disclosures concerning the client: its data is on hold (rights keeps a LegalHold row for each)."""
     return list(Disclosure.objects.filter(subjects__client=client, status__in=OPEN_STATUSES))
-
-
-def legal_hold_reason(disclosure: Disclosure) -> str:
-    """What the client may be told about a hold: never the authority while the notice is withheld."""
-    if disclosure.withhold_until:
-        return _("A legal request concerning your data is being handled; your data must be kept until it is closed.")
-    return _("A request from %(authority)s (%(type)s) concerning your data is being handled; your data must be kept "
-             "until it is closed.") % {"authority": disclosure.authority_name, "type": disclosure.get_request_type_display()}
 
 
 @transaction.atomic

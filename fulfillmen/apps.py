@@ -12,6 +12,9 @@ class FulfillmenConfig(AppConfig):
 
     def ready(self):
         from . import cookies  # noqa: F401  (registers the system check on non-essential cookies)
+        from .rate_limits import rate_limit_mode_log  # (registers the system check on per-process rate limits)
+
+        rate_limit_mode_log()
 
         if settings.CELERY_TASK_ALWAYS_EAGER:
             logger.warning(

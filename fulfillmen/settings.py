@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.text_input import text_fields_refuse_control_characters
 from fulfillmen import logmasking
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,12 +77,16 @@ MIDDLEWARE = [
     "fulfillmen.cookies.UndeclaredCookieMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before anything reads the URL (inside CSP, so its 400 carries the headers): control characters are refused.
+    "accounts.text_input.ControlCharactersRefusedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the admin needs the second factor
+    # Inside authentication, so it sees who asked: a response to a logged-in user or an API key is never stored.
+    "accounts.no_store.PersonalResponsesNotStoredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ClientIPObservationMiddleware",
@@ -143,10 +148,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The address a failure is counted against is the one every other component sees (issue #16.6): axes' own
+# ipware reading believed any X-Forwarded-For, so rotating that header escaped the lock-out.
+AXES_CLIENT_IP_CALLABLE = "accounts.ip.request_ip"
 
-# Client IP addresses (django-ipware). Behind a proxy, list it (or count the hops) so that
+# Client IP addresses (accounts/ip.py). Behind a proxy, list it (or count the hops) so that
 # X-Forwarded-For is trusted only from it; otherwise REMOTE_ADDR is used.
 IP_TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 IP_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -208,8 +214,12 @@ CELERY_BEAT_SCHEDULE = {
     "policy-reminders": {"task": "consent.tasks.send_policy_reminders", "schedule": 3600.0},
     # Disclosures kept from the client under a non-disclosure requirement: shown and e-mailed once the date comes.
     "reveal-withheld-disclosures": {"task": "disclosures.tasks.reveal_withheld_disclosures", "schedule": 3600.0},
+    # The transparency report's half-year that has just ended: published once, never changed afterwards.
+    "publish-transparency-report": {"task": "disclosures.tasks.publish_transparency_report", "schedule": 86400.0},
     # Erasures whose grace period is over: performed, or refused when a legal hold now keeps the data.
     "perform-due-erasures": {"task": "rights.tasks.perform_due_erasures", "schedule": 3600.0},
+    # Sign-ups nobody confirmed within 48 hours: deleted with the name, phone and password hash they held.
+    "sweep-pending-signups": {"task": "accounts.tasks.sweep_pending_signups", "schedule": 3600.0},
     # Exports whose build never started are queued again; expired export files are deleted.
     "sweep-exports": {"task": "rights.export.sweep_exports", "schedule": 600.0},
 }
@@ -305,6 +315,8 @@ CONTENT_SECURITY_POLICY = {
 # No personal data in logs (fulfillmen/logmasking.py): every record's message is masked when it is made, in any
 # process that loads these settings, and every line our handlers write is masked again (tracebacks included).
 logmasking.install()
+# Every form text field refuses control characters (issue #16.12): set before any form class is built.
+text_fields_refuse_control_characters()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from amendments.models import NoticeDelivery, PolicyVersion
 from consent.models import Channel, ConsentAction, ConsentEvent, ConsentState, Purpose
 from disclosures.models import Disclosure
+from disclosures.selectors import withheld_q
 from rights.models import DataSubjectRequest
 from rights.services import AWAITING
 from sharing.models import SharingRecord
@@ -159,9 +160,11 @@ class SharingVolume:
 
 def sharing_per_affiliate(today: date | None = None) -> list[SharingVolume]:
     """Records written (= client data sent) in the last 12 weeks per affiliate; other recipients (authorities a
-    disclosure went to) in one row. Largest first."""
+    disclosure went to) in one row. Largest first. A withheld disclosure's records are left out until released:
+    the dashboard is for privacy officers, and only Legal may know of it."""
     since = _start_of(weeks_shown(today)[0])
     rows = (SharingRecord.objects.filter(shared_at__gte=since)
+            .exclude(withheld_until__gt=today or timezone.localdate())
             .values("affiliate_id", "affiliate__name")
             .annotate(records=Count("pk"), clients=Count("client_id", distinct=True)).order_by())
     volumes = sorted((SharingVolume(r["affiliate__name"], True, r["records"], r["clients"])
@@ -270,6 +273,7 @@ class StatusCount:
 
 
 def disclosures_by_status() -> list[StatusCount]:
-    """Every disclosure ever recorded, per current status, in the workflow's order."""
-    counted = dict(Disclosure.objects.values("status").annotate(n=Count("pk")).order_by().values_list("status", "n"))
+    """Every disclosure ever recorded, per current status, in the workflow's order; withheld ones are Legal's alone."""
+    counted = dict(Disclosure.objects.exclude(withheld_q()).values("status").annotate(n=Count("pk")).order_by()
+                   .values_list("status", "n"))
     return [StatusCount(value, str(label), counted.get(value, 0)) for value, label in Disclosure.Status.choices]

@@ -22,9 +22,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
+from disclosures.selectors import sees_withheld_disclosures, withheld_q
 
 from . import admin_views
 from .forms import DeadlineRuleForm, LegalHoldForm, LegalHoldReleaseForm, RequestAddForm, RequestAssignForm, service_error_add
+from .holds import hold_reason
 from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, ResponseDeadlineRule
 from .services import AWAITING, CLOSED, deadline_rule_save, legal_hold_release, request_assign, request_reference
 
@@ -215,10 +217,18 @@ class LegalHoldAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/rights/legalhold/change_form.html"
     list_display = ["client", "short_reason", "keep_until", "set_by", "set_at", "active"]
     list_filter = [ActiveHoldFilter]
-    list_select_related = ["client", "set_by"]
+    list_select_related = ["client", "set_by", "disclosure"]
     search_fields = ["client__email", "client__full_name", "^client__public_id", "reason"]
-    readonly_fields = ["client", "reason", "keep_until", "set_by", "set_at", "released_by", "released_at", "release_reason"]
+    readonly_fields = ["client", "reason", "disclosure", "keep_until", "set_by", "set_at", "released_by", "released_at",
+                       "release_reason"]
     actions = None
+
+    def get_queryset(self, request):
+        """A hold that comes from a withheld disclosure is Legal's alone: absent for everyone else, not greyed."""
+        queryset = super().get_queryset(request)
+        if sees_withheld_disclosures(request.user):
+            return queryset
+        return queryset.exclude(withheld_q("disclosure__"))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -243,7 +253,7 @@ class LegalHoldAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["release_url"] = reverse("admin:rights_legalhold_release", args=[obj.pk]) \
-                if obj.released_at is None and self._may_release(request) else ""
+                if obj.released_at is None and obj.disclosure_id is None and self._may_release(request) else ""
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_urls(self):
@@ -256,7 +266,7 @@ class LegalHoldAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     def release_view(self, request, object_id):
         if not self._may_release(request):
             raise PermissionDenied
-        hold = get_object_or_404(LegalHold.objects.select_related("client", "set_by"), pk=object_id)
+        hold = get_object_or_404(self.get_queryset(request).select_related("client", "set_by"), pk=object_id)
         change_url = reverse("admin:rights_legalhold_change", args=[hold.pk])
         form = LegalHoldReleaseForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -274,7 +284,8 @@ class LegalHoldAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("reason"))
     def short_reason(self, hold):
-        return hold.reason if len(hold.reason) <= 80 else hold.reason[:79] + "…"
+        reason = hold_reason(hold)
+        return reason if len(reason) <= 80 else reason[:79] + "…"
 
     @admin.display(description=_("active"), boolean=True)
     def active(self, hold):

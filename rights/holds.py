@@ -1,9 +1,13 @@
 """Legal holds as the client sees them: every reason their data must be kept now, and until when.
 
 Erasure yields to a legal obligation or to legal claims (GDPR Art. 17(3)(b),(e); PIPL Art. 47; CCPA §1798.145):
-an open disclosure to an authority, or a hold a privacy officer or Legal sets with a reason. The client is told
-the reason (never more than `legal_hold_reason` allows while a disclosure is withheld) and until when the data is
-expected to be kept. Holds are set and released by `legal_hold_set` / `legal_hold_release` (rights/services.py).
+an open disclosure to an authority, or a hold a privacy officer or Legal sets. Both are `LegalHold` rows — the
+disclosure's kept in step by `disclosure_holds_sync` — so every surface (the erase page, "Your data", the export,
+the refusal e-mail and the request log) reads holds one way.
+
+A hold that comes from a disclosure under a non-disclosure requirement reads exactly like an ordinary
+legal-obligation hold (`LEGAL_OBLIGATION_REASON`, no date): no authority, no request type, no "legal request".
+Once the requirement has passed, the hold names the authority, as it does for a disclosure nobody withholds.
 """
 
 from datetime import date
@@ -11,11 +15,14 @@ from typing import NamedTuple
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Client
-from disclosures.services import client_on_legal_hold, legal_hold_reason
 
 from .models import LegalHold
+
+LEGAL_OBLIGATION_REASON = gettext_lazy(
+    "We must keep your personal data to meet a legal obligation. It will be erased when that obligation ends.")
 
 
 class HoldReason(NamedTuple):
@@ -25,17 +32,26 @@ class HoldReason(NamedTuple):
     keep_until: date | None
 
 
+def hold_reason(hold: LegalHold) -> str:
+    """What the client may read about one hold (its disclosure, if any, joined by the caller)."""
+    disclosure = hold.disclosure if hold.disclosure_id else None
+    if disclosure is not None and not disclosure.is_withheld():
+        return _("A request from %(authority)s (%(type)s) concerning your data is being handled; your data must be "
+                 "kept until it is closed.") % {"authority": disclosure.authority_name,
+                                                "type": disclosure.get_request_type_display()}
+    return hold.reason or str(LEGAL_OBLIGATION_REASON)
+
+
 def active_legal_holds(*, client: Client):
-    """The privacy officer's holds on this client that nobody has released (a passed keep-until date releases
-    nothing by itself: a person lifts a hold)."""
-    return LegalHold.objects.filter(client=client, released_at__isnull=True).order_by("set_at", "id")
+    """The holds on this client that have not ended (a passed keep-until date releases nothing by itself: a person
+    lifts a hold; a disclosure's hold ends when the request is closed)."""
+    return (LegalHold.objects.filter(client=client, released_at__isnull=True).select_related("disclosure")
+            .order_by("set_at", "id"))
 
 
 def client_legal_holds(*, client: Client) -> list[HoldReason]:
-    """Every reason the client's data must be kept now: active holds first, then open disclosures."""
-    reasons = [HoldReason(hold.reason, hold.keep_until) for hold in active_legal_holds(client=client)]
-    reasons += [HoldReason(legal_hold_reason(disclosure), None) for disclosure in client_on_legal_hold(client=client)]
-    return reasons
+    """Every reason the client's data must be kept now, oldest first."""
+    return [HoldReason(hold_reason(hold), hold.keep_until) for hold in active_legal_holds(client=client)]
 
 
 def holds_text(holds: list[HoldReason]) -> str:

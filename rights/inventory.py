@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.access_log import staff_access_months
-from accounts.models import Address, Client, IPObservation
+from accounts.models import Address, Client, EmailChangeRequest, IPObservation
 from amendments.models import NoticeDelivery
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
 from consent.receipts import consent_record_retention
@@ -28,6 +28,7 @@ from notify.models import OutboundMessage
 from sharing.models import WithdrawalNotice
 from sharing.selectors import sharing_records_of_client
 
+from .holds import hold_reason
 from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, RequestMessage
 
 # The consent ledger's retention is a setting (the consent receipt states the same text).
@@ -197,7 +198,7 @@ def _export_row(e: DataExport) -> dict:
 
 
 def _hold_row(h: LegalHold) -> dict:
-    return {"reason": h.reason, "keep_until": h.keep_until, "set_at": h.set_at, "released_at": h.released_at}
+    return {"reason": hold_reason(h), "keep_until": h.keep_until, "set_at": h.set_at, "released_at": h.released_at}
 
 
 def _rectification_row(r: Rectification) -> dict:
@@ -206,6 +207,11 @@ def _rectification_row(r: Rectification) -> dict:
 
 
 _CLIENT_FIELDS = {f.name for f in Client._meta.concrete_fields}
+
+
+def _email_change_row(r: EmailChangeRequest) -> dict:
+    return {"new_email": r.new_email, "status": r.get_state_display(), "asked_at": r.started_at,
+            "asked_by_staff": r.started_by.is_staff, "link_expires_at": r.expires_at, "closed_at": r.closed_at}
 
 
 def _staff_access_row(month: dict) -> dict:
@@ -369,7 +375,8 @@ CATEGORIES: tuple[Category, ...] = (
         models=("rights.LegalHold",),
         columns=(("reason", _("Reason")), ("keep_until", _("Kept until")), ("set_at", _("Since")),
                  ("released_at", _("Released"))),
-        read=lambda c: LegalHold.objects.filter(client=c).order_by("-set_at", "-pk"), row=_hold_row,
+        read=lambda c: LegalHold.objects.filter(client=c).select_related("disclosure").order_by("-set_at", "-pk"),
+        row=_hold_row,
         empty=_("No legal hold applies to your data."),
     ),
     Category(
@@ -380,6 +387,19 @@ CATEGORIES: tuple[Category, ...] = (
         read=lambda c: Rectification.objects.filter(client=c).order_by("-at", "-pk"), row=_rectification_row,
         empty=_("None of your details has been corrected."),
         note=_("Old and new values are kept only as one-way digests, never in clear."),
+    ),
+    Category(
+        code="email_changes", title=_("Changes of your e-mail address"),
+        purpose=_("To change the address we write to and you log in with only once the new address confirms it, and "
+                  "to know who asked for each change."),
+        legal_basis=LegalBasis.CONTRACT, retention=_ACCOUNT_RETENTION, models=("accounts.EmailChangeRequest",),
+        columns=(("new_email", _("New e-mail address")), ("status", _("Status")), ("asked_at", _("Asked")),
+                 ("asked_by_staff", _("Asked through our staff")), ("link_expires_at", _("Link expires")),
+                 ("closed_at", _("Closed"))),
+        read=lambda c: EmailChangeRequest.objects.filter(client=c).select_related("started_by")
+        .order_by("-started_at", "-pk"),
+        row=_email_change_row, empty=_("No change of your e-mail address has been asked for."),
+        note=_("The confirmation link is kept only as a one-way digest, so it is not shown."),
     ),
     Category(
         code="staff_access", title=_("Staff access to your record"),

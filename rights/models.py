@@ -123,10 +123,19 @@ class DataExport(models.Model):
 
 
 class LegalHold(models.Model):
-    """A privacy officer's hold on a client's data (besides open disclosures): erasure waits while it is active."""
+    """A hold on a client's data: erasure waits while it is active. Set by a privacy officer or Legal, or kept by
+    `disclosure_holds_sync` for each client an open disclosure concerns (`disclosure` set; it ends with the request).
+
+    An empty `reason` tells the client the standard legal-obligation wording (`rights.holds.LEGAL_OBLIGATION_REASON`,
+    in their language): it is also what a disclosure under a non-disclosure requirement reads like, so the two
+    cannot be told apart."""
 
     client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="legal_holds")
-    reason = models.TextField(help_text=_("Shown to the client when they ask for erasure."))
+    disclosure = models.ForeignKey("disclosures.Disclosure", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    reason = models.TextField(blank=True, help_text=_(
+        "Shown to the client as written. Leave it empty to show the standard legal-obligation wording in the "
+        "client's language."))
     keep_until = models.DateField(null=True, blank=True, help_text=_("Until when the data is expected to be kept."))
     set_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     set_at = models.DateTimeField(auto_now_add=True)

@@ -8,10 +8,12 @@ and not kept in clear anywhere — and every affiliate that received that field 
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.email_change import client_email_changed
 from accounts.models import Address, Client, User
 from accounts.services import address_add as accounts_address_add
 from accounts.services import client_update
@@ -91,6 +93,18 @@ def client_rectify(*, client: Client, changes: dict, actor: User | None,
     for field in IDENTITY_FIELDS + ("updated_at",):
         setattr(client, field, getattr(locked, field))
     return _record(client=locked, changes=changed, actor=actor, channel=channel) if changed else []
+
+
+@receiver(client_email_changed, dispatch_uid="rights.email_rectified")
+def email_rectified(sender, *, client: Client, old_email: str, new_email: str, actor: User | None, **kwargs) -> None:
+    """A confirmed change of e-mail address (accounts/email_change.py) is a correction like the others: a
+    Rectification with digests only, and a `rectified` notice to every affiliate that received the address (GDPR
+    Art. 19), in the confirming transaction. Its request record is the EmailChangeRequest itself."""
+    salt = ledger.new_salt()
+    Rectification.objects.create(client=client, field="email", by=actor,
+                                 old_digest=ledger.salted_digest(salt=salt, field="email", value=old_email),
+                                 new_digest=ledger.salted_digest(salt=salt, field="email", value=new_email))
+    rectified_notices_create(client=client, categories={DataCategory.EMAIL}, at=timezone.now())
 
 
 def _client_touched(client: Client) -> None:

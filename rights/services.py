@@ -346,12 +346,12 @@ def client_with_email_exists(*, email: str) -> bool:
 
 @transaction.atomic
 def legal_hold_set(*, client: Client, reason: str, keep_until: date | None, actor: User) -> LegalHold:
-    """Keep a client's data for a legal obligation or claim (GDPR Art. 17(3)(b),(e); CCPA §1798.145): erasure waits."""
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("Say why the data must be kept; the client is told when they ask for erasure.")})
+    """Keep a client's data for a legal obligation or claim (GDPR Art. 17(3)(b),(e); CCPA §1798.145): erasure waits.
+
+    An empty reason shows the client the standard legal-obligation wording (rights.holds.LEGAL_OBLIGATION_REASON)."""
     if keep_until is not None and keep_until < timezone.localdate():
         raise ValidationError({"keep_until": _("This date has passed.")})
-    hold = LegalHold(client=client, reason=reason.strip(), keep_until=keep_until, set_by=actor)
+    hold = LegalHold(client=client, reason=(reason or "").strip(), keep_until=keep_until, set_by=actor)
     hold.full_clean()
     hold.save()
     return hold
@@ -362,6 +362,8 @@ def legal_hold_release(*, hold: LegalHold, reason: str, actor: User) -> LegalHol
     locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
     if locked.released_at is not None:
         raise ValidationError(_("This hold was already released."))
+    if locked.disclosure_id is not None:
+        raise ValidationError(_("This hold ends when the disclosure request it comes from is closed."))
     if not (reason or "").strip():
         raise ValidationError({"release_reason": _("Say why the hold ends.")})
     locked.released_by, locked.released_at, locked.release_reason = actor, timezone.now(), reason.strip()

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
+from accounts.roles import sees_withheld_disclosures
 from consent.models import DataCategory
 
 from . import admin_views
@@ -213,6 +214,14 @@ class SharingRecordAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_per_page = 50
     fields = readonly_fields = ["client", "affiliate", "recipient_name", "recipient_country", "purpose", "data_shared",
                                 "shared_at", "api_key", "request_id"]
+
+    def get_queryset(self, request):
+        """A record of a withheld disclosure is Legal's alone: absent from lists, search, filters and counts for
+        everyone else (support agents, privacy officers) until its notice is released."""
+        queryset = super().get_queryset(request)
+        if sees_withheld_disclosures(request.user):
+            return queryset
+        return queryset.exclude(withheld_until__gt=timezone.localdate())
 
     @admin.display(description=_("data shared"))
     def data_shared(self, record):

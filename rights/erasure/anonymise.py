@@ -23,7 +23,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
 
-from accounts.models import Address, Client, IPObservation, User
+from accounts.models import Address, Client, EmailChangeRequest, IPObservation, User
 from amendments.models import NoticeDelivery
 from consent.models import ConsentEventPersonalData
 from notify.models import OutboundMessage
@@ -222,6 +222,13 @@ def _login_disable(client: Client) -> None:
     _sessions_end(user.pk)
 
 
+def _email_changes_wipe(client: Client) -> None:
+    """Who asked for each change of address and when stays; the addresses and the links go (a pending one with them)."""
+    EmailChangeRequest.objects.filter(client=client, status=EmailChangeRequest.Status.PENDING).update(
+        status=EmailChangeRequest.Status.EXPIRED)
+    EmailChangeRequest.objects.filter(client=client).update(new_email="", token_digest=None)
+
+
 def _affiliates_notify(client: Client, *, at) -> int:
     return withdrawal_notices_for_erasure(client=client, at=at)
 
@@ -247,6 +254,7 @@ def client_anonymise(*, client: Client, final_message: OutboundMessage, at) -> t
     files = _files_of_exports(client) + _ledger_personal_values_drop(client)
     Address.objects.filter(client=client).delete()
     IPObservation.objects.filter(client=client).delete()
+    _email_changes_wipe(client)
     _login_disable(client)
     Client.objects.filter(pk=client.pk).update(full_name=ERASED_NAME, email=erased_email(client), phone="", region="",
                                                erased_at=at, updated_at=at)

@@ -1,5 +1,6 @@
-"""Client pages that change data: correcting name, phone and addresses (/portal/data/correct/) and objecting to
-direct marketing (/portal/data/object/).
+"""Client pages that change data: correcting name, phone and addresses (/portal/data/correct/), asking for a new
+e-mail address (/portal/data/correct/email/, applied by the link sent to it) and objecting to direct marketing
+(/portal/data/object/).
 
 A correction needs the password again (11 CCR 7060-7062: a stolen session alone must not rewrite where parcels
 and notices go); the objection does not (an opt-out needs no verification). Errors stay next to their field and
@@ -13,12 +14,15 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from accounts.email_change import VALID_FOR, client_email_change_start
 from accounts.forms import SignUpForm
 from accounts.ip import request_ip
 from accounts.models import Address
+from accounts.selectors import email_change_waiting
 from consent.models import Channel, ConsentState
 from consent.views import client_required
 
@@ -63,6 +67,14 @@ class AddressForm(ServiceErrorsMixin, PasswordConfirmForm, forms.ModelForm):
     field_order = [*ADDRESS_FIELDS, "password"]
 
 
+class EmailChangeForm(ServiceErrorsMixin, PasswordConfirmForm):
+    """The new address; the change waits for the link sent to it (accounts/email_change.py)."""
+
+    new_email = forms.EmailField(label=gettext_lazy("New e-mail address"), max_length=254,
+                                 widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    field_order = ["new_email", "password"]
+
+
 def _corrected_message(rows) -> str:
     fields = ", ".join(dict.fromkeys(str(FIELD_LABELS[row.field]) for row in rows))
     return _("Corrected: %(fields)s. Any partner that received the old value has been told to fetch the new one "
@@ -92,6 +104,29 @@ def correct(request, client):
             return redirect("rights:correct")
     return render(request, "rights/changes/correct.html", {
         "client": client, "form": form, "addresses": client.addresses.all(),
+    }, status=400 if form.errors else 200)
+
+
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+@client_required
+def email_change(request, client):
+    """Ask for a new e-mail address (the login): nothing changes until the link sent to it is confirmed."""
+    form = EmailChangeForm(**_form_kwargs(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = client_email_change_start(client=client, new_email=form.cleaned_data["new_email"],
+                                               started_by=request.user)
+        except ValidationError as exc:
+            form.apply_service_errors(exc)
+        else:
+            messages.success(request, _(
+                "We sent a link to %(email)s. Open it within %(hours)s hours and confirm with your password; until "
+                "then your address stays %(current)s.") % {"email": change.new_email, "current": client.email,
+                                                           "hours": int(VALID_FOR.total_seconds() // 3600)})
+            return redirect("rights:correct")
+    return render(request, "rights/changes/email_change.html", {
+        "client": client, "form": form, "waiting": email_change_waiting(client=client),
     }, status=400 if form.errors else 200)
 
 
@@ -181,6 +216,7 @@ def object_to_marketing(request, client):
 
 urlpatterns = [
     path("portal/data/correct/", correct, name="correct"),
+    path("portal/data/correct/email/", email_change, name="email_change"),
     path("portal/data/correct/addresses/new/", address_new, name="address_add"),
     path("portal/data/correct/addresses/<int:address_id>/", address_edit, name="address_edit"),
     path("portal/data/correct/addresses/<int:address_id>/remove/", address_delete, name="address_remove"),

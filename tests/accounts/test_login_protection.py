@@ -72,3 +72,19 @@ def test_weak_passwords_are_refused_with_a_reason(owner, weak):
     with pytest.raises(ValidationError) as refused:
         validate_password(weak, user=owner.user)
     assert refused.value.messages
+
+
+@pytest.mark.parametrize("headers", [{"HTTP_HOST": "localhost"},
+                                     {"HTTP_HOST": "testserver", "HTTP_X_FORWARDED_HOST": "localhost"}],
+                         ids=["forged-host", "forged-x-forwarded-host"])
+def test_a_reset_asked_with_a_forged_host_mails_a_link_to_the_site_url(client, owner, settings, headers,
+                                                                       django_capture_on_commit_callbacks):
+    settings.SITE_URL = "https://privacy.fulfillmen.example"
+    settings.USE_X_FORWARDED_HOST = "HTTP_X_FORWARDED_HOST" in headers  # even a proxy set-up that believes the header
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": owner.email}, **headers)
+    assert response.status_code == 302
+    body = mail.outbox[0].body
+    links = [word for word in body.split() if "://" in word]
+    assert links and all(link.startswith("https://privacy.fulfillmen.example/accounts/reset/") for link in links), body
+    assert "localhost" not in body and "testserver" not in body

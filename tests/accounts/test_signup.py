@@ -4,7 +4,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from accounts.jurisdictions import Jurisdiction
-from accounts.models import Client, User
+from accounts.models import Client, PendingSignup, User
+from notify.models import OutboundMessage
+from tests.accounts.signup_links import sign_up_and_confirm
 from tests.conftest import PASSWORD, make_client
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +26,8 @@ def signup_data(**overrides):
     return data
 
 
-def test_signup_creates_a_logged_in_client_with_e164_phone_and_jurisdiction(client):
-    response = client.post(reverse("signup"), signup_data())
+def test_signup_creates_a_logged_in_client_with_e164_phone_and_jurisdiction_once_the_link_is_followed(client):
+    response = sign_up_and_confirm(client, signup_data())
     assert response.status_code == 302 and response["Location"] == reverse("portal:dashboard")
     created = Client.objects.get(email__iexact="li.wei@example.com")
     assert created.phone == "+8613800138000"
@@ -38,7 +40,7 @@ def test_signup_with_bad_phone_says_why_and_creates_nothing(client):
     response = client.post(reverse("signup"), signup_data(phone="+86 138"))
     assert response.status_code == 400
     assert "is not a valid phone number: it is too short" in response.content.decode()
-    assert not Client.objects.exists() and not User.objects.exists()
+    assert not Client.objects.exists() and not User.objects.exists() and not PendingSignup.objects.exists()
 
 
 def test_signup_with_bad_email_says_why(client):
@@ -49,11 +51,13 @@ def test_signup_with_bad_email_says_why(client):
 
 
 def test_email_is_unique_whatever_its_case(client):
+    """Sign-up no longer says so (issue #16.9): the owner is told by e-mail, and no second login appears."""
     make_client("li.wei@example.com")
     response = client.post(reverse("signup"), signup_data(email="LI.WEI@EXAMPLE.COM"))
-    assert response.status_code == 400
-    assert "This email is already registered." in response.content.decode()
-    assert User.objects.count() == 1
+    assert response.status_code == 302 and response["Location"] == reverse("signup_sent")
+    assert "already registered" not in client.get(response["Location"]).content.decode()
+    assert User.objects.count() == 1 and not PendingSignup.objects.exists()
+    assert OutboundMessage.objects.filter(kind="signup-attempt", to="li.wei@example.com").count() == 1
 
 
 def test_database_refuses_a_second_login_differing_only_in_case():

@@ -5,13 +5,14 @@ only): the conftest shim makes `client.force_login` pass both factors for the re
 """
 
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command, load_command_class
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.two_factor import staff_totp_device, staff_totp_enrol, totp_secret
+from accounts.two_factor import REFUSED, staff_totp_device, staff_totp_enrol, totp_secret
 from tests.conftest import PASSWORD, password_only_force_login
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,7 @@ def test_staff_with_the_right_password_and_code_reach_the_admin_and_the_oversigh
 
 def test_staff_without_a_device_stay_out(client, privacy_officer):
     response = admin_log_in(client, privacy_officer, "123456")
-    assert response.status_code == 200 and "Invalid code. Check the time on your phone" in response.content.decode()
+    assert response.status_code == 200 and str(REFUSED) in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert_kept_out(client)
 
@@ -152,3 +153,57 @@ def test_seed_demo_gives_each_demo_staff_login_a_device_and_prints_its_uri(capsy
         assert f"secret={totp_secret(device)}" in out and device.confirmed
     call_command("seed_demo", "--password", "demo-pass-123")
     assert {d.user.email: d.key for d in TOTPDevice.objects.select_related("user")} == {e: d.key for e, d in devices.items()}
+
+
+def refusal_page(response) -> str:
+    """The page as the attacker compares it: without the per-response CSRF token and the code they typed themselves."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+    return re.sub(r'(name="otp_token"[^>]*?) value="[^"]*"', r"\1", page)
+
+
+@pytest.mark.parametrize("typed", ["", "not-a-code", "wrong", "right"])
+def test_a_wrong_code_after_the_right_password_reads_exactly_like_a_wrong_password(client, privacy_officer, typed):
+    device = staff_totp_enrol(user=privacy_officer)
+    right = code(device)
+    token = {"wrong": "999999" if right == "000000" else "000000", "right": right}.get(typed, typed)
+    wrong_password = client.post("/admin/login/", {"username": privacy_officer.email, "password": "wrong-guess-123",
+                                                   "otp_token": token, "next": "/admin/"})
+    wrong_code = admin_log_in(client, privacy_officer, "999999" if right == "000000" else "000000")
+    assert wrong_password.status_code == wrong_code.status_code == 200
+    assert refusal_page(wrong_password) == refusal_page(wrong_code)
+    page = refusal_page(wrong_code)
+    assert str(REFUSED) in page and "Invalid" not in page and PASSWORD not in page and "otp_device" not in page
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_login_without_a_device_or_a_client_reads_like_a_wrong_password_too(client, privacy_officer, owner):
+    wrong_password = client.post("/admin/login/", {"username": privacy_officer.email, "password": "wrong-guess-123",
+                                                   "otp_token": "123456", "next": "/admin/"})
+    no_device = admin_log_in(client, privacy_officer, "123456")
+    assert refusal_page(wrong_password) == refusal_page(no_device)
+    client_page = refusal_page(admin_log_in(client, owner.user, "123456"))
+    assert client_page == refusal_page(client.post("/admin/login/", {"username": owner.email, "password": "wrong-guess-1",
+                                                                     "otp_token": "123456", "next": "/admin/"}))
+
+
+def test_wrong_codes_count_towards_the_lock_out_like_wrong_passwords(client, privacy_officer, settings):
+    device = staff_totp_enrol(user=privacy_officer)
+    wrong = "999999" if code(device) == "000000" else "000000"
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        password = PASSWORD if attempt % 2 else "wrong-guess-123"
+        client.post("/admin/login/", {"username": privacy_officer.email, "password": password, "otp_token": wrong})
+    device.refresh_from_db()
+    device.throttle_reset()  # django-otp's own throttle aside: the lock-out is what refuses the right code now
+    response = admin_log_in(client, privacy_officer, code(device))
+    assert response.status_code == 429 and "locked" in response.content.decode().lower()
+    assert "_auth_user_id" not in client.session
+
+
+def test_only_wrong_codes_lock_the_staff_login_out_too(client, privacy_officer, settings):
+    device = staff_totp_enrol(user=privacy_officer)
+    wrong = "999999" if code(device) == "000000" else "000000"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        admin_log_in(client, privacy_officer, wrong)
+    device.refresh_from_db()
+    device.throttle_reset()
+    assert admin_log_in(client, privacy_officer, code(device)).status_code == 429

@@ -123,7 +123,8 @@ def test_the_client_autocomplete_of_the_disclosure_form_writes_a_row_per_client_
     response = client.get(reverse("admin:autocomplete"), {
         "app_label": "disclosures", "model_name": "disclosuresubject", "field_name": "client", "term": owner.email})
     assert [r["id"] for r in response.json()["results"]] == [str(owner.pk)]
-    assert [(r.client_id, r.action, r.fields) for r in rows()] == [(owner.pk, Action.VIEW_LIST, ["full_name", "email"])]
+    # a look in a disclosure: sealed from the client while a withheld disclosure concerns them (issue #16.4)
+    assert [(r.client_id, r.action, r.fields) for r in rows()] == [(owner.pk, Action.DISCLOSURE, ["full_name", "email"])]
 
 
 def test_staff_pages_without_client_data_write_nothing(client, privacy_officer, owner):

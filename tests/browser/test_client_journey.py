@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Client, IPObservation
+from tests.accounts.signup_links import signup_link_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,6 +25,15 @@ def test_client_signs_up_logs_out_logs_in_and_sees_their_dashboard(page):
     page.goto("/")
     page.get_by_role("link", name="Sign up").first.click()
     fill_sign_up_form(page, name="Zhang Wei", email="Zhang.Wei@Example.com", phone="+86 138 0013 8000", country="CN")
+
+    # Confirm-first (issue #16.9): no account until the e-mailed link is opened with the password chosen.
+    expect(page).to_have_url(re.compile(r"/accounts/signup/sent/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Check your email")
+    assert not Client.objects.exists()
+    page.goto(signup_link_path("zhang.wei@example.com"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Finish creating your account")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
 
     expect(page).to_have_url(re.compile(r"/portal/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Your privacy dashboard")

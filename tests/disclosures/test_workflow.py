@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from disclosures.models import Disclosure, DisclosureAuditEntry
 from disclosures.services import (
@@ -15,7 +16,6 @@ from disclosures.services import (
     disclosure_reject,
     disclosure_submit_for_review,
     disclosure_update,
-    legal_hold_reason,
 )
 from sharing.models import SharingRecord
 from tests.conftest import make_client
@@ -165,11 +165,13 @@ def test_documents_must_be_real_pdf_png_or_jpeg_within_the_size_limit(legal, set
 
 
 def test_legal_hold_reason_never_names_the_authority_while_the_notice_is_withheld(legal):
-    owner = make_client()
-    open_request = record(legal, [owner])
-    assert "Shenzhen Public Security Bureau" in legal_hold_reason(open_request)
-    gagged = disclosure_record(recorded_by=legal, clients=[owner], authority_name="Secret Court", authority_country="CN",
-                               authority_kind="court", request_type="court-order", reference_number="C-9",
-                               received_on=date(2026, 11, 20), categories_requested=["name"],
-                               withhold_until=date(2027, 1, 1), withhold_reference="Order 12")
-    assert "Secret Court" not in legal_hold_reason(gagged)
+    from rights.holds import LEGAL_OBLIGATION_REASON, client_legal_holds
+
+    owner, gagged_client = make_client(), make_client("gagged@example.com", phone="+49 151 23456780")
+    record(legal, [owner])
+    assert "Shenzhen Public Security Bureau" in client_legal_holds(client=owner)[0].reason
+    disclosure_record(recorded_by=legal, clients=[gagged_client], authority_name="Secret Court", authority_country="CN",
+                      authority_kind="court", request_type="court-order", reference_number="C-9",
+                      received_on=timezone.localdate(), categories_requested=["name"],
+                      withhold_until=timezone.localdate() + timedelta(days=60), withhold_reference="Order 12")
+    assert client_legal_holds(client=gagged_client) == [(str(LEGAL_OBLIGATION_REASON), None)]

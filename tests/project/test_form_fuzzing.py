@@ -18,10 +18,11 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Address, Client, User
+from accounts.models import Address, Client, EmailChangeRequest, PendingSignup, User
 from accounts.services import address_add
 from consent.models import ConsentEvent
 from rights.models import DataExport, DataSubjectRequest, Rectification
+from tests.accounts.signup_links import signup_link_path
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -98,13 +99,19 @@ SIGNUP = {
 @given(data=field_values(SIGNUP))
 @example(data={name: values[0] for name, values in SIGNUP.items()})  # accepted, at least once
 def test_sign_up_with_any_input_creates_a_user_only_when_it_succeeds(client, data):
+    """Sign-up is confirm-first (issue #16.9): an accepted form creates a user once its e-mailed link is followed."""
     with rolled_back():
         before = (User.objects.count(), Client.objects.count(), ConsentEvent.objects.count())
         accepted = assert_answered(post(client, "/accounts/signup/", data))
+        assert (User.objects.count(), Client.objects.count(), ConsentEvent.objects.count()) == before
         if accepted:
+            assert PendingSignup.objects.count() == 1
+            sent = {name: value[-1] if isinstance(value, list) else value for name, value in data.items()}  # as read
+            assert_answered(client.post(signup_link_path(sent["email"].strip()), {"password": sent["password1"]},
+                                        REMOTE_ADDR=fresh_ip()))
             assert (User.objects.count(), Client.objects.count()) == (before[0] + 1, before[1] + 1)
         else:
-            assert (User.objects.count(), Client.objects.count(), ConsentEvent.objects.count()) == before
+            assert not PendingSignup.objects.exists()
         client.logout()
 
 
@@ -229,3 +236,15 @@ def test_a_consent_choice_with_any_input_changes_it_or_says_why_not(logged_in, c
         assert ConsentEvent.objects.filter(client=owner).count() in (before, before + 1)
         assert ConsentEvent.objects.filter(client=owner).count() == before or data.get("action") in ("grant", "withdraw")
 
+
+@FUZZ
+@given(data=field_values({"new_email": ["owner.new@example.org", "OWNER@example.com"], "password": [PASSWORD, "wrong"]}))
+@example(data={"new_email": "owner.new@example.org", "password": PASSWORD})
+def test_asking_for_a_new_email_address_with_any_input_asks_only_when_accepted_and_changes_no_address(logged_in, data):
+    browser, owner = logged_in
+    with rolled_back():
+        before = EmailChangeRequest.objects.count()
+        accepted = assert_answered(post(browser, "/portal/data/correct/email/", data))
+        assert EmailChangeRequest.objects.count() == before + accepted
+        owner.refresh_from_db()
+        assert owner.email == "owner@example.com"  # only the link sent to the new address can change it

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from fulfillmen.logmasking import MaskingFormatter, mask
+from tests.accounts.signup_links import sign_up_and_confirm
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +38,9 @@ def configured_log():
 
 
 def test_a_whole_journey_leaves_no_email_phone_or_ip_address_in_the_logs(client, configured_log):
-    client.post(reverse("signup"), {"full_name": "Mei Lin", "email": EMAIL, "phone": "139 1234 5678", "country": "CN",
-                                    "preferred_language": "en", "password1": PASSWORD, "password2": PASSWORD},
-                REMOTE_ADDR=IP)
+    sign_up_and_confirm(client, {"full_name": "Mei Lin", "email": EMAIL, "phone": "139 1234 5678", "country": "CN",
+                                 "preferred_language": "en", "password1": PASSWORD, "password2": PASSWORD},
+                        REMOTE_ADDR=IP)
     client.post(reverse("logout"))
     client.post(reverse("login"), {"username": EMAIL, "password": "not the password"}, REMOTE_ADDR=IP)  # axes logs it
     client.post(reverse("login"), {"username": EMAIL, "password": PASSWORD}, REMOTE_ADDR=IPV6)

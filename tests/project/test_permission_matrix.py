@@ -56,8 +56,9 @@ STAFF = ("support", "privacy", "legal")
 CLIENTS = ("client_a", "client_b")
 KEYS = ("affiliate_a", "affiliate_b", "expired_key")  # browsers that send an API key and no session
 OUTSIDERS = ("anonymous", "client_b", "affiliate_b", "expired_key")  # nothing of client A may reach them
-# Support agents never see disclosures to authorities, nor do outsiders, nor client A while the notice is withheld.
-NO_DISCLOSURES = ("support", "client_a", *OUTSIDERS)
+# Support agents never see disclosures to authorities, nor do outsiders; while its notice is withheld, a disclosure
+# is Legal's alone: neither client A nor a privacy officer finds it anywhere (issue #16).
+NO_DISCLOSURES = ("support", "privacy", "client_a", *OUTSIDERS)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -105,8 +106,15 @@ def world(settings, tmp_path):
                                    reference_number="SZ-2026-0042", received_on=date(2026, 11, 20),
                                    categories_requested=["name"], withhold_reference="Non-disclosure order 7",
                                    withhold_until=timezone.localdate() + timedelta(days=90))
+    withheld_document = disclosure_document_add(disclosure=disclosure, kind="request",
+                                                upload=SimpleUploadedFile("w.pdf", PDF, content_type="application/pdf"),
+                                                uploaded_by=legal)
+    withheld, disclosure = disclosure, disclosure_record(  # the world's disclosure: one whose notice nobody withholds
+        recorded_by=legal, clients=[owner], authority_name="Guangzhou Customs", authority_country="CN",
+        authority_kind="tax-customs", request_type="regulatory", reference_number="GZ-2026-0007",
+        received_on=date(2026, 11, 21), categories_requested=["name"])
     document = disclosure_document_add(disclosure=disclosure, kind="request",
-                                       upload=SimpleUploadedFile("w.pdf", PDF, content_type="application/pdf"),
+                                       upload=SimpleUploadedFile("v.pdf", PDF, content_type="application/pdf"),
                                        uploaded_by=legal)
     sharing_records_write(affiliate=ads, purpose=promo, fields=["email"], client_ids=[owner.pk], api_key=key_row,
                           request_id=uuid.uuid4(), at=timezone.now())
@@ -143,6 +151,7 @@ def world(settings, tmp_path):
         receipt=event.receipt_id, label=v1.label, address=address.pk, export=export.public_id, erasure=erasure.public_id,
         category=CATEGORIES[0].code, purpose=promo.code, client_public_id=owner.public_id, policy_v1=v1.pk,
         policy_draft=v2.pk, event=event.pk, agreement=ads.agreements.first().pk, disclosure=disclosure.pk,
+        withheld=withheld.pk, withheld_document=withheld_document.pk,
         disclosure_type=ContentType.objects.get_for_model(disclosure).pk, draft_label=v2.label,
         outsider_public_id=outsider.public_id, document=document.pk, dsr=dsr.pk, hold=hold.pk,
         notice=notice.public_id, objects=objects,
@@ -151,7 +160,7 @@ def world(settings, tmp_path):
                  users={"client_a": owner.user, "client_b": outsider.user, "support": support, "privacy": privacy,
                         "legal": legal},
                  keys={"affiliate_a": key_a, "affiliate_b": key_b, "expired_key": key_expired}, ids=ids,
-                 disclosure_secrets=[disclosure.reference_number, disclosure.authority_name],
+                 disclosure_secrets=[withheld.reference_number, withheld.authority_name],
                  secrets=[owner.email, owner.full_name, str(owner.public_id), address.line1, str(event.receipt_id)])
 
 
@@ -201,7 +210,10 @@ API_QUERY = lambda i: {"purpose": i["purpose"], "since": "2026-01-01T00:00:00Z"}
 URLS = {
     "home": Row(PUBLIC),
     "signup": Row(SIGNED_IN_AWAY),
+    "signup_sent": Row(PUBLIC),
+    "signup_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),   # an unknown link, for everyone
     "login": Row(SIGNED_IN_AWAY),
+    "email_change_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),  # an unknown link, for all
     "logout": Row(expect("redirect"), method="POST"),
     "password_change": Row(expect("login", a=200, staff=200)),
     "password_change_done": Row(expect("login", a=200, staff=200)),
@@ -221,6 +233,7 @@ URLS = {
     "rights:export_download": Row(portal(a="redirect", b=404), kwargs=lambda i: {"public_id": i["export"]}),  # building
     "rights:export_download unknown": Row(portal(a=404), kwargs=lambda i: {"public_id": uuid.UUID(int=1)}),
     "rights:correct": Row(portal()),
+    "rights:email_change": Row(portal()),
     "rights:address_add": Row(portal()),
     "rights:address_edit": Row(portal(b=404), kwargs=lambda i: {"address_id": i["address"]}),
     "rights:address_remove": Row(portal(b=404), kwargs=lambda i: {"address_id": i["address"]}),
@@ -338,12 +351,24 @@ ADMIN_CUSTOM = {
                                                      kwargs=lambda i: {OBJ: i["disclosure"]}),
     "admin:disclosures_disclosure_document": Row(staff_only(legal=200, privacy=200),
                                                  kwargs=lambda i: {OBJ: i["disclosure"], "document_id": i["document"]}),
+    # A withheld disclosure is Legal's alone: a privacy officer is answered as for an id that does not exist.
+    "admin:disclosures_disclosure_change withheld": Row(staff_only(legal=200, privacy="admin"),
+                                                        kwargs=lambda i: {OBJ: i["withheld"]}),
+    "admin:disclosures_disclosure_history withheld": Row(staff_only(legal=200, privacy="admin"),
+                                                         kwargs=lambda i: {OBJ: i["withheld"]}),
+    "admin:disclosures_disclosure_change unknown": Row(staff_only(legal="admin", privacy="admin"),
+                                                       kwargs=lambda i: {OBJ: 10**9}),
+    "admin:disclosures_disclosure_document withheld": Row(staff_only(legal=200, privacy=404), kwargs=lambda i: {
+        OBJ: i["withheld"], "document_id": i["withheld_document"]}),
     **{f"admin:rights_datasubjectrequest_{step}": Row(staff_only(privacy=200, support=200), kwargs=lambda i: {OBJ: i["dsr"]})
        for step in ("reply", "note", "extend", "close")},
     "admin:auth_user_password_change": Row(staff_only(), kwargs=lambda i: {"id": i["objects"]["accounts.user"]}),
     "admin:otp_totp_totpdevice_config": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),
     "admin:otp_totp_totpdevice_qrcode": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),
     "admin:rights_legalhold_release": Row(staff_only(privacy=200, legal=200), kwargs=lambda i: {OBJ: i["hold"]}),
+    # Asking for a client's new e-mail address (applied only by the client's link): who may change clients.
+    "admin:accounts_client_email_change": Row(staff_only(privacy=200, support=200),
+                                              kwargs=lambda i: {OBJ: i["objects"]["accounts.client"]}),
 }
 
 def admin_rows():

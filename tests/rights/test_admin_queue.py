@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from accounts.services import staff_user_ensure
 from notify.models import OutboundMessage
+from rights.holds import LEGAL_OBLIGATION_REASON, client_legal_holds
 from rights.models import DataExport, DataSubjectRequest, LegalHold, Rectification, RequestMessage, ResponseDeadlineRule
 from rights.services import legal_hold_set, request_assign, request_close, request_extend, request_open, request_reference
 from tests.conftest import PASSWORD, make_client
@@ -519,17 +520,19 @@ def test_legal_sets_holds_and_support_agents_only_see_them(client, legal, suppor
     assert hold.released_at is None
 
 
-def test_a_legal_hold_needs_a_reason_and_a_future_keep_until(client, privacy_officer, owner):
+def test_a_legal_hold_needs_a_future_keep_until_and_without_a_reason_tells_the_standard_wording(client, privacy_officer,
+                                                                                                owner):
     client.force_login(privacy_officer)
 
-    response = client.post(reverse("admin:rights_legalhold_add"), {"client": owner.pk, "reason": "",
-                                                                    "keep_until": "2025-01-01", "_save": "Save"})
-
-    assert response.status_code == 200 and "This field is required." in page(response)
     response = client.post(reverse("admin:rights_legalhold_add"), {"client": owner.pk, "reason": "Tax audit.",
                                                                     "keep_until": "2025-01-01", "_save": "Save"})
     assert "This date has passed." in page(response)
     assert not LegalHold.objects.exists()
+    response = client.post(reverse("admin:rights_legalhold_add"), {"client": owner.pk, "reason": "", "keep_until": "",
+                                                                    "_save": "Save"})
+    assert response.status_code == 302
+    hold = LegalHold.objects.get()
+    assert client_legal_holds(client=owner) == [(str(LEGAL_OBLIGATION_REASON), None)] and hold.reason == ""
 
 
 def test_exports_and_rectifications_are_shown_read_only(client, privacy_officer, owner):

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access_log import staff_access_record
+from accounts.models import EmailChangeRequest
 from accounts.services import address_add, ip_observation_record, staff_user_ensure
 from amendments.models import NoticeDelivery, PolicyVersion
 from consent.models import Channel, Purpose
@@ -59,8 +60,8 @@ def disclose(client, *, authority="Shenzhen Public Security Bureau", withhold_un
 
 def give_history(client, *, times=1, disclosures=True):
     """`times` of everything that grows with a client's history: addresses, IPs, consent changes (with receipts and
-    withdrawal notices), sharing records, messages, policy notices, requests and their threads, exports, holds and
-    corrections; and one disclosure."""
+    withdrawal notices), sharing records, messages, policy notices, requests and their threads, exports, holds,
+    corrections and e-mail changes; and one disclosure."""
     ads, officer = affiliate(), staff("privacy@example.com", "Privacy officers")
     promo = Purpose.objects.get(code="promotional-sharing")
     for n in range(times):
@@ -83,6 +84,9 @@ def give_history(client, *, times=1, disclosures=True):
         DataExport.objects.create(request=export_request, client=client, status="failed")
         LegalHold.objects.create(client=client, reason=f"Customs investigation {n}", set_by=officer)
         Rectification.objects.create(client=client, field="phone", old_digest="a" * 64, new_digest="b" * 64, request=request)
+        EmailChangeRequest.objects.create(client=client, new_email=f"asked{n}@example.org", started_by=officer,
+                                          expires_at=timezone.now() + timedelta(hours=48),
+                                          status=EmailChangeRequest.Status.REPLACED)
         staff_access_record(staff=officer, client_ids=[client.pk], action="view-detail", path="/admin/")
     if disclosures:
         disclose(client)
