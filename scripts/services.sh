@@ -20,6 +20,28 @@ PY
 }
 wait_for() { for _ in $(seq 1 30); do "$1" && return 0; sleep 1; done; return 1; }
 
+# On a bare Debian machine, install what the tests need (PostgreSQL, Redis, Chromium for the browser tests, a CJK
+# font for the Chinese pages' screenshots). Only root can; anyone else is told what to install.
+need=()
+command -v pg_ctlcluster >/dev/null 2>&1 || pg_up || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || redis_up || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing ${need[*]} (apt-get)…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+    if [[ " ${need[*]} " == *" postgresql "* ]]; then  # a fresh cluster: the tests connect as postgres, trust on loopback
+      hba=$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -n 1)
+      sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+    fi
+  else
+    echo "Missing: ${need[*]}. Install them as root: apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
 if ! pg_up; then
   if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
     echo "Starting PostgreSQL…"
