@@ -54,17 +54,31 @@ class StaffAccessAdminMixin:
         sealed like one (`access_autocomplete_sources`, `access_autocomplete_action`)."""
         source = f"{request.GET.get('app_label', '')}.{request.GET.get('model_name', '')}".lower()
         for model_admin in self.admin_site._registry.values():
-            if source in getattr(model_admin, "access_autocomplete_sources", ()):
+            # Only who may fill that form gets the form's action: anyone else's search is an ordinary list view
+            # (the query string is the caller's to write, so it must not let them tag their own looks).
+            if source in getattr(model_admin, "access_autocomplete_sources", ()) and (
+                    model_admin.has_add_permission(request) or model_admin.has_change_permission(request)):
                 return model_admin.access_autocomplete_action
         return Action.VIEW_LIST
 
     def access_client_ids(self, obj, context=None) -> list[int]:
         return [obj.client_id] if getattr(obj, "client_id", None) else []
 
+    def access_sealed(self, obj) -> bool:
+        """Does this object belong to a disclosure whose notice is withheld? A look at it is then logged as a look
+        in a disclosure, which the staff access log seals like one (`access_log.staff_access_visible`)."""
+        return False
+
     def access_record(self, request, objects_or_ids, action, fields=(), reason=""):
-        ids = [i for o in objects_or_ids for i in ([o] if isinstance(o, int) else self.access_client_ids(o))]
-        staff_access_record(staff=request.user, client_ids=ids, action=action, fields=fields, path=request.path,
-                            reason=reason)
+        by_action: dict[str, list[int]] = {}
+        for o in objects_or_ids:
+            looked = action
+            if not isinstance(o, int) and action in (Action.VIEW_LIST, Action.VIEW_DETAIL) and self.access_sealed(o):
+                looked = Action.DISCLOSURE
+            by_action.setdefault(looked, []).extend([o] if isinstance(o, int) else self.access_client_ids(o))
+        for looked, ids in by_action.items():
+            staff_access_record(staff=request.user, client_ids=ids, action=looked, fields=fields, path=request.path,
+                                reason=reason)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
@@ -78,15 +92,17 @@ class StaffAccessAdminMixin:
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         response = super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
         if obj is not None:
-            self.access_record(request, self.access_client_ids(obj, context), self.access_detail_action,
-                               fields=self.access_fields_shown(context))
+            action = Action.DISCLOSURE if self.access_sealed(obj) else self.access_detail_action
+            self.access_record(request, self.access_client_ids(obj, context), action, fields=self.access_fields_shown(context))
         return response
 
     def access_record_page(self, request, response, fields=()):
         """A custom page of this admin (a step, a decision) that shows its object's clients."""
         context = getattr(response, "context_data", None) or {}
-        if context.get("original") is not None:
-            self.access_record(request, self.access_client_ids(context["original"], context), self.access_detail_action,
+        original = context.get("original")
+        if original is not None:
+            action = Action.DISCLOSURE if self.access_sealed(original) else self.access_detail_action
+            self.access_record(request, self.access_client_ids(original, context), action,
                                fields=fields or self.access_fields_shown(context))
         return response
 

@@ -32,6 +32,7 @@ from .forms import (
     service_error_add,
 )
 from .models import Disclosure, DisclosureDocument, DisclosureSubject
+from .selectors import sees_withheld_disclosures, withheld_q
 from .services import (
     OPEN_STATUSES,
     TRANSITIONS,
@@ -110,11 +111,15 @@ def _context(request, model_admin, *, title, **extra):
 # --- The record page ------------------------------------------------------------------------------------------
 
 
-def _subjects_with_holds(disclosure: Disclosure) -> list[DisclosureSubject]:
-    """Each client concerned, with how many open requests keep their data on legal hold (one query for all)."""
+def _subjects_with_holds(disclosure: Disclosure, user) -> list[DisclosureSubject]:
+    """Each client concerned, with how many open requests keep their data on legal hold (one query for all); a
+    withheld request is counted only for who may know of it."""
     subjects = list(disclosure.subjects.select_related("client").order_by("client__full_name", "pk"))
-    open_counts = dict(DisclosureSubject.objects
-                       .filter(client_id__in=[s.client_id for s in subjects], disclosure__status__in=OPEN_STATUSES)
+    others = DisclosureSubject.objects.filter(client_id__in=[s.client_id for s in subjects],
+                                              disclosure__status__in=OPEN_STATUSES)
+    if not sees_withheld_disclosures(user):
+        others = others.exclude(withheld_q("disclosure__"))
+    open_counts = dict(others
                        .values("client_id").annotate(n=Count("id")).values_list("client_id", "n"))
     for subject in subjects:
         subject.open_requests = open_counts.get(subject.client_id, 0)
@@ -137,7 +142,7 @@ def disclosure_record_context(request, disclosure: Disclosure) -> dict:
                            for step in STEPS.values() if user.has_perm(DECIDE_PERMISSION) and step_open(disclosure, step)],
         "prc_approval_needed": foreign_approval_needed(disclosure),
         "overdue": is_overdue(disclosure),
-        "subjects": _subjects_with_holds(disclosure),
+        "subjects": _subjects_with_holds(disclosure, user),
         "audit": audit,
         "notes": disclosure.notes.select_related("author"),
         "documents": disclosure.documents.select_related("uploaded_by"),

@@ -25,11 +25,16 @@ def clients_with_withheld_disclosures(*, today=None):
 
 
 def withheld_looks_sealed(queryset, viewer):
-    """Staff-access sealer: while a disclosure concerning a client is withheld, the looks at that client made in a
-    disclosure (its record page, the client search of its form) are hidden from the client's own summary and from
+    """Staff-access sealer: while a disclosure concerning a client is withheld, Legal's (and superusers') looks at
+    that client made in a disclosure (its record page, the client search of its form, a withheld hold or sharing
+    record) are hidden from the client's own summary and from
     staff other than Legal. They stay in the log, and show once no withheld disclosure concerns the client."""
-    from accounts.models import StaffAccess
+    from django.db.models import Q
+
+    from accounts.models import StaffAccess, User
 
     if viewer is not None and sees_withheld_disclosures(viewer):
         return queryset
-    return queryset.exclude(action=StaffAccess.Action.DISCLOSURE, client_id__in=clients_with_withheld_disclosures())
+    knowing = User.objects.filter(Q(is_superuser=True) | Q(groups__name=LEGAL_GROUP)).values("pk")
+    return queryset.exclude(action=StaffAccess.Action.DISCLOSURE, staff_id__in=knowing,
+                            client_id__in=clients_with_withheld_disclosures())

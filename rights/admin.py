@@ -22,13 +22,20 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
-from disclosures.selectors import sees_withheld_disclosures, withheld_q
 
 from . import admin_views
 from .forms import DeadlineRuleForm, LegalHoldForm, LegalHoldReleaseForm, RequestAddForm, RequestAssignForm, service_error_add
-from .holds import hold_reason
+from .holds import LEGAL_OBLIGATION_REASON
 from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, ResponseDeadlineRule
-from .services import AWAITING, CLOSED, deadline_rule_save, legal_hold_release, request_assign, request_reference
+from .services import (
+    AWAITING,
+    CLOSED,
+    deadline_rule_save,
+    legal_hold_may_release,
+    legal_hold_release,
+    request_assign,
+    request_reference,
+)
 
 Status = DataSubjectRequest.Status
 EFFECTIVE_DUE = Coalesce("extended_to", "due_on")
@@ -217,18 +224,17 @@ class LegalHoldAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/rights/legalhold/change_form.html"
     list_display = ["client", "short_reason", "keep_until", "set_by", "set_at", "active"]
     list_filter = [ActiveHoldFilter]
-    list_select_related = ["client", "set_by", "disclosure"]
+    list_select_related = ["client", "set_by", "disclosure"]  # disclosure: for access_sealed
     search_fields = ["client__email", "client__full_name", "^client__public_id", "reason"]
-    readonly_fields = ["client", "reason", "disclosure", "keep_until", "set_by", "set_at", "released_by", "released_at",
+    readonly_fields = ["client", "shown_reason", "keep_until", "set_by", "set_at", "released_by", "released_at",
                        "release_reason"]
     actions = None
+    # A hold a disclosure keeps reads here like any hold set by Legal: no disclosure, no authority (support agents
+    # never see disclosures; withheld ones are Legal's alone). Hiding it instead would betray it: a refused erasure
+    # with no hold in the list can only be a withheld disclosure. Legal finds the request on the disclosure's page.
 
-    def get_queryset(self, request):
-        """A hold that comes from a withheld disclosure is Legal's alone: absent for everyone else, not greyed."""
-        queryset = super().get_queryset(request)
-        if sees_withheld_disclosures(request.user):
-            return queryset
-        return queryset.exclude(withheld_q("disclosure__"))
+    def access_sealed(self, hold):
+        return hold.disclosure_id is not None and hold.disclosure.is_withheld()
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -253,20 +259,24 @@ class LegalHoldAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["release_url"] = reverse("admin:rights_legalhold_release", args=[obj.pk]) \
-                if obj.released_at is None and obj.disclosure_id is None and self._may_release(request) else ""
+                if obj.released_at is None and obj.disclosure_id is None and self._may_release(request, obj) else ""
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_urls(self):
         return [path("<int:object_id>/release/", self.admin_site.admin_view(self.release_view), name="rights_legalhold_release"),
                 *super().get_urls()]
 
-    def _may_release(self, request):
-        return request.user.has_perm("rights.change_legalhold")
+    def _may_release(self, request, hold=None):
+        """A hold set by Legal is released by Legal (the same for every such hold, so none stands out)."""
+        return request.user.has_perm("rights.change_legalhold") and (
+            hold is None or legal_hold_may_release(hold=hold, actor=request.user))
 
     def release_view(self, request, object_id):
         if not self._may_release(request):
             raise PermissionDenied
         hold = get_object_or_404(self.get_queryset(request).select_related("client", "set_by"), pk=object_id)
+        if not self._may_release(request, hold):
+            raise PermissionDenied
         change_url = reverse("admin:rights_legalhold_change", args=[hold.pk])
         form = LegalHoldReleaseForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -283,8 +293,12 @@ class LegalHoldAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
             "original": hold, "form": form, "change_url": change_url}, status=400 if form.errors else 200)
 
     @admin.display(description=_("reason"))
+    def shown_reason(self, hold):
+        return hold.reason or str(LEGAL_OBLIGATION_REASON)  # the stored words only: never a disclosure's
+
+    @admin.display(description=_("reason"))
     def short_reason(self, hold):
-        reason = hold_reason(hold)
+        reason = hold.reason or str(LEGAL_OBLIGATION_REASON)  # the stored words only: never a disclosure's
         return reason if len(reason) <= 80 else reason[:79] + "…"
 
     @admin.display(description=_("active"), boolean=True)

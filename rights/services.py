@@ -8,7 +8,7 @@ Requests are never deleted here: the request log is kept at least 24 months (11 
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import formats, timezone, translation
 from django.utils.functional import lazy
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.jurisdictions import Jurisdiction
 from accounts.models import Client, User
+from accounts.roles import LEGAL_GROUP
 
 from .deadlines import due_date_for
 from .models import DataSubjectRequest, LegalHold, RequestMessage, ResponseDeadlineRule
@@ -357,9 +358,18 @@ def legal_hold_set(*, client: Client, reason: str, keep_until: date | None, acto
     return hold
 
 
+def legal_hold_may_release(*, hold: LegalHold, actor: User) -> bool:
+    """A hold set by a member of Legal is released by Legal (or a superuser); any other by who may change holds."""
+    if actor.is_superuser or not hold.set_by.groups.filter(name=LEGAL_GROUP).exists():
+        return True
+    return actor.groups.filter(name=LEGAL_GROUP).exists()
+
+
 @transaction.atomic
 def legal_hold_release(*, hold: LegalHold, reason: str, actor: User) -> LegalHold:
     locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    if not legal_hold_may_release(hold=locked, actor=actor):
+        raise PermissionDenied(_("A hold set by Legal is released by Legal."))
     if locked.released_at is not None:
         raise ValidationError(_("This hold was already released."))
     if locked.disclosure_id is not None:

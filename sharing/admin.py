@@ -215,6 +215,9 @@ class SharingRecordAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     fields = readonly_fields = ["client", "affiliate", "recipient_name", "recipient_country", "purpose", "data_shared",
                                 "shared_at", "api_key", "request_id"]
 
+    def access_sealed(self, record):
+        return record.withheld_until is not None and record.withheld_until > timezone.localdate()
+
     def get_queryset(self, request):
         """A record of a withheld disclosure is Legal's alone: absent from lists, search, filters and counts for
         everyone else (support agents, privacy officers) until its notice is released."""

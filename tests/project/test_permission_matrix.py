@@ -365,7 +365,8 @@ ADMIN_CUSTOM = {
     "admin:auth_user_password_change": Row(staff_only(), kwargs=lambda i: {"id": i["objects"]["accounts.user"]}),
     "admin:otp_totp_totpdevice_config": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),
     "admin:otp_totp_totpdevice_qrcode": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),
-    "admin:rights_legalhold_release": Row(staff_only(privacy=200, legal=200), kwargs=lambda i: {OBJ: i["hold"]}),
+    # The world's hold was set by Legal: Legal releases it (a privacy officer releases holds not set by Legal).
+    "admin:rights_legalhold_release": Row(staff_only(legal=200), kwargs=lambda i: {OBJ: i["hold"]}),
     # Asking for a client's new e-mail address (applied only by the client's link): who may change clients.
     "admin:accounts_client_email_change": Row(staff_only(privacy=200, support=200),
                                               kwargs=lambda i: {OBJ: i["objects"]["accounts.client"]}),

@@ -5,6 +5,7 @@ the legal holds, the staff access log, searches, filters, counts or the privacy 
 and the client's own count of staff looks at their record leaves out Legal's looks at it until it is released.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -22,13 +23,16 @@ from disclosures.services import (
     disclosure_submit_for_review,
 )
 from oversight.panels import PANELS
+from rights.holds import LEGAL_OBLIGATION_REASON
 from rights.models import LegalHold
+from rights.services import legal_hold_set
 from tests.conftest import PASSWORD, make_client
 
 pytestmark = pytest.mark.django_db
 
 AUTHORITY, REFERENCE = "Secret Investigations Unit", "SIU-2026-77"
 SHARING_ADMIN = reverse("admin:sharing_sharingrecord_changelist")
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 
 
 def gagged_request(legal, legal2, client, *, disclosed=True, days=90):
@@ -77,11 +81,30 @@ def test_support_agents_and_privacy_officers_find_a_withheld_disclosure_nowhere_
         assert change.status_code in (302, 403, 404) and AUTHORITY not in change.content.decode()
     queue = client.get(reverse("admin:disclosures_disclosure_changelist")).content.decode()
     assert f"received_year={timezone.localdate().year}" not in queue, "not even the year filter lists it"
+    # The hold it keeps reads like any hold Legal sets (hiding it would betray it next to a refused erasure):
+    # the standard wording, no disclosure, no release link — and nobody but Legal releases it.
     held = LegalHold.objects.get(disclosure=open_one)
-    assert client.get(reverse("admin:rights_legalhold_change", args=[held.pk])).status_code in (302, 403, 404)
+    hold_page = client.get(reverse("admin:rights_legalhold_change", args=[held.pk])).content.decode()
+    if role == "privacy":
+        assert str(LEGAL_OBLIGATION_REASON) in hold_page and "legalhold-release-link" not in hold_page
+    assert AUTHORITY not in hold_page and REFERENCE not in hold_page
     assert client.post(reverse("admin:rights_legalhold_release", args=[held.pk]),
-                       {"release_reason": "curious"}).status_code in (403, 404)
+                       {"release_reason": "curious"}).status_code == 403
     assert LegalHold.objects.get(pk=held.pk).released_at is None
+
+
+def test_a_hold_set_by_legal_looks_the_same_to_a_privacy_officer_whether_a_disclosure_keeps_it_or_not(
+        client, staff, legal, legal2, owner, outsider):
+    gagged_request(legal, legal2, owner, disclosed=False)
+    legal_hold_set(client=outsider, reason="", keep_until=None, actor=legal)
+    client.force_login(staff["privacy"])
+    pages = []
+    for who in (owner, outsider):
+        hold = LegalHold.objects.get(client=who)
+        body = client.get(reverse("admin:rights_legalhold_change", args=[hold.pk])).content.decode()
+        body = body.replace(who.full_name, "<name>").replace(who.email, "<email>").replace(str(who), "<client>")
+        pages.append(re.sub(r"\b\d+\b", "<n>", CSRF.sub("", body)))
+    assert pages[0] == pages[1]
 
 
 def test_the_dashboard_counts_no_withheld_disclosure(client, staff, legal, legal2, owner):
@@ -130,6 +153,28 @@ def test_legal_looks_at_a_withheld_disclosure_are_logged_but_not_counted_for_the
     assert str(owner.public_id) in client.get(reverse("admin:accounts_staffaccess_changelist")).content.decode()
     with time_machine.travel(timezone.now() + timedelta(days=11)):
         assert staff_access_summary(owner)["total"] == 2
+
+
+def test_staff_cannot_tag_their_own_looks_as_looks_in_a_disclosure_to_see_whether_they_vanish(client, staff, legal,
+                                                                                                legal2, owner):
+    gagged_request(legal, legal2, owner, disclosed=False)
+    client.force_login(staff["privacy"])
+    client.get(reverse("admin:autocomplete"), {"app_label": "disclosures", "model_name": "disclosuresubject",
+                                               "field_name": "client", "term": owner.email})
+    assert list(StaffAccess.objects.filter(client=owner).values_list("action", flat=True)) == [StaffAccess.Action.VIEW_LIST]
+    assert staff_access_summary(owner)["total"] == 1
+    assert str(owner.public_id) in client.get(reverse("admin:accounts_staffaccess_changelist")).content.decode()
+
+
+def test_legal_looks_at_a_withheld_hold_or_sharing_record_are_sealed_too(client, staff, legal, legal2, owner):
+    disclosure = gagged_request(legal, legal2, owner)
+    open_one = gagged_request(legal, legal2, owner, disclosed=False)
+    client.force_login(legal)
+    client.get(SHARING_ADMIN)
+    client.get(reverse("admin:sharing_sharingrecord_change", args=[owner.sharing_records.get().pk]))
+    client.get(reverse("admin:rights_legalhold_change", args=[LegalHold.objects.get(disclosure=open_one).pk]))
+    assert disclosure.is_withheld() and StaffAccess.objects.filter(client=owner).count() == 3
+    assert staff_access_summary(owner)["total"] == 0
 
 
 def test_other_looks_at_the_same_client_still_count(client, staff, legal, legal2, owner):

@@ -70,9 +70,9 @@ def _placeholders(client) -> list[tuple[str, str]]:
 
 
 def normalise(text: str, client) -> str:
+    text = UUID.sub("<uuid>", text)  # first: a request reference may also stand at the start of a UUID
     for value, placeholder in _placeholders(client):
         text = text.replace(value, placeholder)
-    text = UUID.sub("<uuid>", text)
     text = HEX_DIGEST.sub("<digest>", text)
     text = CSRF.sub('name="csrfmiddlewaretoken" value="<csrf>"', text)
     return CSP_NONCE.sub('nonce="<nonce>"', text)
