@@ -23,10 +23,14 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 migrate: install
+	@# The public consent log's development signing key, written on first start unless LOG_SIGNING_KEY is set.
+	$(RUN_ENV) $(PY) manage.py log_signing_key --dev
 	$(RUN_ENV) $(PY) manage.py migrate --no-input
 
 run: migrate
 	$(RUN_ENV) $(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--password $(DEMO_PASSWORD))
+	@# A checkpoint of what the seed wrote; with no worker here, `manage.py publish_checkpoint` publishes later ones.
+	$(RUN_ENV) $(PY) manage.py publish_checkpoint
 	@echo "Serving the portal at http://$(HOST)/  (admin: http://$(HOST)/admin/)"
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST)
 

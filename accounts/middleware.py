@@ -35,6 +35,8 @@ class ClientIPObservationMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith(("/admin/", "/static/", "/api/")):
+        # Not on the public consent log either: its answers are cacheable for everyone, so they must never carry the
+        # session cookie that recording an observation would send.
+        if not request.path.startswith(("/admin/", "/static/", "/api/", "/transparency/log/")):
             observe_client_ip(request, context=IPObservation.Context.PORTAL)
         return response

@@ -38,6 +38,11 @@ def _refused_part(request) -> str | None:
     return None
 
 
+def _answers_json(path: str) -> bool:
+    """The affiliate API and the public consent log's endpoints (not its explanation page) answer errors in JSON."""
+    return path.startswith("/api/") or (path.startswith("/transparency/log/") and path != "/transparency/log/")
+
+
 class ControlCharactersRefusedMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -46,7 +51,7 @@ class ControlCharactersRefusedMiddleware:
         part = _refused_part(request)
         if part is None:
             return self.get_response(request)
-        if request.path_info.startswith("/api/"):
+        if _answers_json(request.path_info):
             return JsonResponse({"error": {"code": "invalid_characters",
                                            "message": f"The request's {part} holds control characters."}}, status=400)
         raise BadRequest(f"control characters in the request's {part}")

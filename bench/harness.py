@@ -9,6 +9,7 @@ reports medians; the ratio is the number that counts.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -111,6 +112,14 @@ def database_drop(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@functools.cache
+def log_signing_key() -> str:
+    """A consent-log signer key made for this run (production settings refuse to start without one; issue #17)."""
+    from transparency_log.note import NoteSigner
+
+    return NoteSigner.generate("bench.fulfillmen.example/consent-log")
+
+
 def django_env(database_url: str, **overrides: str) -> dict:
     """The environment of a production-like process against the bench database (plain HTTP on localhost)."""
     env = dict(os.environ)
@@ -119,7 +128,7 @@ def django_env(database_url: str, **overrides: str) -> dict:
         "SECRET_KEY": "bench-only-secret-key-that-is-long-enough-for-django-checks-0123456789",
         "DATABASE_URL": database_url, "REDIS_URL": REDIS, "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "API_RATE": "100000000/minute", "STATICFILES_MANIFEST": "false",
-        "LOG_LEVEL": "WARNING", "EMAIL_URL": "consolemail://", "SMS_URL": "memory:",
+        "LOG_LEVEL": "WARNING", "EMAIL_URL": "consolemail://", "SMS_URL": "memory:", "LOG_SIGNING_KEY": log_signing_key(),
     })
     env.update(overrides)
     return env

@@ -19,12 +19,15 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.harness import log_signing_key
+
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 # Production settings (DEBUG off: no query log in memory), with a throwaway key for a throwaway database.
 SETTINGS_ENV = {"DEBUG": "false", "SECRET_KEY": "bench-only-throwaway-key-for-a-throwaway-database",
-                "ALLOWED_HOSTS": "localhost", "DJANGO_SETTINGS_MODULE": "fulfillmen.settings"}
+                "ALLOWED_HOSTS": "localhost", "DJANGO_SETTINGS_MODULE": "fulfillmen.settings",
+                "LOG_SIGNING_KEY": log_signing_key()}
 
 
 def _admin(sql: str) -> None:

@@ -40,10 +40,17 @@ def personal_digest(*, salt: str, ip_address: str | None, user_agent: str, reaso
     return _sha256([salt, ip_address or "", user_agent, reason, evidence_reference, _iso(evidence_received_on), evidence_sha256])
 
 
-def entry_hash(*, client_public_id, sequence: int, receipt_id, purpose_code: str, action: str, channel: str,
-               policy_label: str, occurred_at: datetime, recorded_at: datetime, recorded_by_id: int | None,
-               personal_digest: str, previous_hash: str) -> str:
-    return _sha256({
+def entry_hash(**content) -> str:
+    """SHA-256 (hex) of the event's canonical document (keyword arguments: those of `entry_document`)."""
+    return _sha256(entry_document(**content))
+
+
+def entry_document(*, client_public_id, sequence: int, receipt_id, purpose_code: str, action: str, channel: str,
+                   policy_label: str, occurred_at: datetime, recorded_at: datetime, recorded_by_id: int | None,
+                   personal_digest: str, previous_hash: str) -> dict:
+    """What the entry hash covers, as JSON values: the receipt carries it (`ledgerEntry`), so that anyone can
+    recompute the hash — SHA-256 of its JSON with sorted keys and no spaces — from what the receipt says."""
+    return {
         "v": HASH_VERSION,
         "client": str(client_public_id),
         "seq": sequence,
@@ -57,7 +64,7 @@ def entry_hash(*, client_public_id, sequence: int, receipt_id, purpose_code: str
         "recorded_by": recorded_by_id,
         "personal": personal_digest,
         "prev": previous_hash,
-    })
+    }
 
 
 def file_sha256(file) -> str:

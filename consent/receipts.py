@@ -6,9 +6,13 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import ngettext
 
+from . import ledger
+from .log_hooks import consent_log
 from .models import Channel, ConsentAction, ConsentEvent, LegalBasis, RecipientClass
 
 _PURPOSE_CATEGORY = {"promotional-sharing": "Marketing - Third Party", "marketing-messages": "Marketing - Direct"}
+
+
 def consent_record_retention() -> str:
     """How long consent records are kept, in the active language (receipts, "Your data")."""
     years = settings.CONSENT_RECORD_RETENTION_YEARS
@@ -74,4 +78,14 @@ def _receipt(event: ConsentEvent) -> dict:
         "eventState": "active" if event.action == ConsentAction.GRANT else "withdrawn",
         "policyVersion": event.policy_version.label if event.policy_version else "",
         "entryHash": event.entry_hash,
+        # Exactly what entryHash covers (personal values only as their salted digest): SHA-256 of its JSON with sorted
+        # keys and no spaces is entryHash, so the fields above can be checked against it (tools/verify_receipt.py).
+        "ledgerEntry": ledger.entry_document(
+            client_public_id=client.public_id, sequence=event.sequence, receipt_id=event.receipt_id,
+            purpose_code=purpose.code, action=event.action, channel=event.channel,
+            policy_label=event.policy_version.label if event.policy_version else "", occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at, recorded_by_id=event.recorded_by_id, personal_digest=event.personal_digest,
+            previous_hash=event.previous_hash),
+        # The event's place in the public consent log and its proof (issue #17; tools/verify_receipt.py checks it).
+        "transparencyLog": consent_log().receipt_part(event),
     }

@@ -16,6 +16,7 @@ from amendments.models import PolicyVersion
 from amendments.selectors import POLICY_IN_FORCE_SQL, policy_in_force
 
 from . import ledger
+from .log_hooks import consent_log
 from .models import (
     POLICY_ACCEPTANCE,
     Channel,
@@ -331,9 +332,10 @@ def consent_receipt_send(*, event: ConsentEvent):
         body = _(
             "Hello %(name)s,\n\nYour consent to “%(purpose)s” was %(state)s on %(when)s (%(channel)s).\n"
             "The receipt is attached (Kantara Consent Receipt v1.1, JSON). You can change this choice at any time under "
-            "“Your choices” in the privacy portal.\n\nFulfillmen privacy team"
+            "“Your choices” in the privacy portal.\n\n%(log_paragraph)s\n\nFulfillmen privacy team"
         ) % {"name": client.full_name, "purpose": event.purpose.title, "state": state,
-             "when": timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M %Z"), "channel": event.get_channel_display()}
+             "when": timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M %Z"), "channel": event.get_channel_display(),
+             "log_paragraph": consent_log().receipt_email_paragraph()}
         subject = _("Your consent receipt: %(purpose)s %(state)s") % {"purpose": event.purpose.title, "state": state}
     return message_queue(
         channel=OutboundMessage.Channel.EMAIL, kind="consent-receipt", client=client, to=client.email,

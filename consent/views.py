@@ -22,6 +22,7 @@ from accounts.ip import request_ip
 from accounts.models import Client
 from accounts.selectors import client_of_user
 
+from .log_hooks import consent_log
 from .middleware import request_has_gpc
 from .models import Channel, ConsentAction, LegalBasis, Purpose, RecipientClass
 from .receipts import consent_receipt
@@ -144,8 +145,13 @@ def choice_change(request, client, code):
 
 @client_required
 def history(request, client):
+    """The client's ledger, newest first, each event with its place in the public consent log (one query for all)."""
     page = Paginator(consent_history(client=client), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "consent/history.html", {"client": client, "page": page})
+    events, log = list(page.object_list), consent_log()
+    places = log.places(events)
+    return render(request, "consent/history.html", {
+        "client": client, "page": page, "rows": [(event, places[event.pk]) for event in events],
+        "checkpoint_minutes": log.checkpoint_minutes()})
 
 
 @never_cache

@@ -76,6 +76,13 @@ class UndeclaredCookieMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if getattr(response, "same_for_everyone", False):  # a public, cacheable answer: no cookie may ride on it
+            response.cookies.clear()
+            vary = [v.strip() for v in response.get("Vary", "").split(",") if v.strip() and v.strip().lower() != "cookie"]
+            if vary:
+                response["Vary"] = ", ".join(vary)
+            elif response.has_header("Vary"):
+                del response["Vary"]
         for name in [n for n in response.cookies if not _allowed(n, request)]:
             del response.cookies[name]
         return response

@@ -6,6 +6,7 @@ email printed to the console. Production sets DEBUG=false and must then provide 
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "disclosures",
     "rights",
     "oversight",
+    "transparency_log",
     "fulfillmen.apps.FulfillmenConfig",
 ]
 
@@ -248,7 +250,10 @@ SPECTACULAR_SETTINGS = {
         "400. **Errors** always look like `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`. "
         "**Pagination**: pass `next_cursor` back as `cursor` until it is null; pages neither skip nor repeat a "
         "client while others change. **Throttling**: per key; 429 with `Retry-After`. Every client returned is "
-        "recorded as a sharing record the client can see."
+        "recorded as a sharing record the client can see.\n\n"
+        "**The public consent log** (`/transparency/log/…`, no key, no login): every consent change as a leaf of one "
+        "RFC 6962 Merkle tree, signed checkpoints (C2SP tlog-checkpoint, Ed25519) and inclusion and consistency "
+        "proofs for every published tree size. `tools/verify_receipt.py` verifies a consent receipt against it."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -342,3 +347,27 @@ WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7
 ERASURE_GRACE_DAYS = env.int("ERASURE_GRACE_DAYS", default=7)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
 TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)
+
+# The public consent log (issue #17): every ledger event is a leaf of one RFC 6962 Merkle tree; a signed checkpoint
+# (C2SP tlog-checkpoint, Ed25519 signed-note) is published every LOG_CHECKPOINT_SECONDS when the tree grew.
+LOG_ORIGIN = env.str("LOG_ORIGIN", default=f"{urlsplit(SITE_URL).netloc}/consent-log")
+LOG_CHECKPOINT_SECONDS = env.int("LOG_CHECKPOINT_SECONDS", default=60)
+# A second copy of every published checkpoint, outside the database (one JSON object a line, appended only).
+LOG_WITNESS_FILE = Path(env.str("LOG_WITNESS_FILE", default=str(BASE_DIR / "var" / "consent-log-checkpoints.jsonl")))
+# The signer key, PRIVATE+KEY+<name>+<hash>+<base64> (`python -m transparency_log.note <name>` makes one). Production
+# refuses to start without it; DEBUG=true falls back to the development key `make run` writes on first start.
+DEV_LOG_SIGNING_KEY_FILE = Path(env.str("DEV_LOG_SIGNING_KEY_FILE", default=str(BASE_DIR / "var" / "dev-log-signing-key")))
+LOG_SIGNING_KEY = secret("LOG_SIGNING_KEY", default="")
+if not LOG_SIGNING_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "LOG_SIGNING_KEY is not set. Set LOG_SIGNING_KEY (or LOG_SIGNING_KEY_FILE) to the consent log's signer key "
+            "(`python -m transparency_log.note <host>/consent-log` makes one); only DEBUG=true may run without one."
+        )
+    if DEV_LOG_SIGNING_KEY_FILE.exists():
+        LOG_SIGNING_KEY = DEV_LOG_SIGNING_KEY_FILE.read_text().strip()
+# The verifier keys checkpoints may carry, pinned (`manage.py log_signing_key` prints the current one; keep old ones
+# after a rotation). Empty: the signing key's own, which proves nothing against whoever can change the environment.
+LOG_VERIFIER_KEYS = env.list("LOG_VERIFIER_KEYS", default=[])
+CELERY_BEAT_SCHEDULE["publish-consent-log-checkpoint"] = {
+    "task": "transparency_log.tasks.publish_checkpoint", "schedule": float(LOG_CHECKPOINT_SECONDS)}

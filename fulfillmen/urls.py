@@ -27,6 +27,7 @@ urlpatterns = [
     path("portal/", include(portal_patterns)),
     path("policy/", include("amendments.urls")),
     path("cookies/", cookies_page, name="cookies"),
+    path("transparency/log/", include("transparency_log.urls")),
     path("transparency/", include("disclosures.urls")),
     path("api/v1/", include((v1, "api"))),
     path("api/", include("sharing.api_urls")),

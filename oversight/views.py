@@ -4,11 +4,14 @@ Mounted at /admin/oversight/ and wrapped in `admin.site.admin_view`: anyone not 
 admin login; staff without `oversight.view_dashboard` (Legal, Support agents) get 403.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+
+from transparency_log.status import log_health
 
 from .export import csv_response
 from .models import VIEW_PERMISSION
@@ -24,6 +27,7 @@ def dashboard_page(request):
     _check(request)
     return TemplateResponse(request, "oversight/dashboard.html", {
         **admin.site.each_context(request), "title": _("Privacy dashboard"), "panels": all_panels(),
+        "consent_log": log_health(), "log_checkpoint_seconds": settings.LOG_CHECKPOINT_SECONDS,
     })
 
 

@@ -422,6 +422,11 @@ BY_CODE = {category.code: category for category in CATEGORIES}
 EXCLUDED: dict[str, str] = {
     "consent.ConsentChain": "The head of the client's consent hash chain (its length and last hash): a technical "
                             "lock and index over the consent history, which is shown and exported in full.",
+    "transparency_log.LogLeaf": "The position of a consent event in the public consent log (a number): shown beside "
+                                "the event on the history page and in its consent receipt; the log itself holds only "
+                                "the event's entry hash, no personal data.",
+    "transparency_log.PendingLeaf": "A consent event waiting, for about a minute, to be given its position in the "
+                                    "public consent log: a technical queue.",
 }
 
 

@@ -142,3 +142,11 @@ def cache_of_its_own(settings):
     for config in caches.values():
         config["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
+def consent_log_witness_file(settings, tmp_path):
+    """Each test's own witness copy of the consent log's checkpoints: the database is emptied between tests, a file
+    under var/ would not be, and verify_log would rightly call the old checkpoints in it missing."""
+    settings.LOG_WITNESS_FILE = tmp_path / "consent-log-checkpoints.jsonl"
+    return settings.LOG_WITNESS_FILE

@@ -8,6 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,8 @@ class Worker:
         base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
         self.env = {**os.environ, "DATABASE_URL": f"{base}/{database}", "CELERY_QUEUE": self.queue,
                     "EMAIL_URL": email_url or f"filemail://{mail_dir}", "SMS_URL": f"file://{sms_dir}",
-                    "LOG_LEVEL": "WARNING"}  # little output: nobody reads the pipe until the worker ends
+                    "LOG_LEVEL": "WARNING",  # little output: nobody reads the pipe until the worker ends
+                    "LOG_WITNESS_FILE": str(settings.LOG_WITNESS_FILE)}  # the test's own copy of the consent log
         if redis_url:
             self.env["REDIS_URL"] = redis_url
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

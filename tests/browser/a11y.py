@@ -20,9 +20,11 @@ from disclosures.services import disclosure_approve, disclosure_mark_disclosed, 
 from sharing.models import Affiliate
 from sharing.services import affiliate_save, sharing_records_write
 from tests.conftest import PASSWORD, make_client
+from transparency_log.checkpoints import checkpoint_publish
 
 # The main pages, by URL name: those anyone sees, those a logged-in client sees; the diff compares the two versions.
-PUBLIC = ["home", "login", "policy:current", "policy:diff", "transparency:report", "cookies", "rights:public_request_new"]
+PUBLIC = ["home", "login", "policy:current", "policy:diff", "transparency:report", "cookies", "rights:public_request_new",
+          "consent_log:about"]
 CLIENT = ["portal:dashboard", "consent:choices", "consent:history", "sharing:received", "rights:data", "rights:export"]
 QUERIES = {"policy:diff": "?from=1.0&to=2.0"}
 
@@ -114,6 +116,7 @@ def portal_with_data():
     sharing = Purpose.objects.get(code="promotional-sharing")
     marketing = Purpose.objects.get(code="marketing-messages")
     consent_record(client=owner, purpose=marketing, action="grant", channel="portal")
+    checkpoint_publish()  # the history shows events in the public consent log and one still waiting for it
     consent_record(client=owner, purpose=marketing, action="withdraw", channel="portal")
     partner = affiliate_save(affiliate=Affiliate(name="Partner Logistics Co.", kind="dropship-partner", country="US",
                                                  contact_name="P", contact_email="p@example.com"))

@@ -22,6 +22,11 @@ pytestmark = pytest.mark.django_db
 
 # role -> the request header that identified it (an API key identifies its caller on the API only)
 CALLERS = {"client_a": "Cookie", "privacy": "Cookie", "affiliate_a": "Authorization"}
+# The public consent log (issue #17): the same bytes for everyone, logged in or not, so deliberately cacheable
+# (a published checkpoint or proof never changes). The test below proves they are the same for everyone.
+SAME_FOR_EVERYONE = {"consent_log:checkpoint", "consent_log:key", "consent_log:checkpoints", "consent_log:inclusion",
+                     "consent_log:consistency", "consent_log:verifier", "consent_log:checkpoints unpublished",
+                     "consent_log:inclusion beyond"}
 
 
 def send(world, browser, key, row):
@@ -44,6 +49,8 @@ def test_every_page_and_api_answer_to_a_logged_in_user_or_a_key_is_never_stored(
     browser = browser_for(world, role)
     kept = []
     for key, row in table().items():
+        if key in SAME_FOR_EVERYONE:
+            continue
         response = send(world, browser, key, row)
         varies = CALLERS[role] in response.get("Vary", "") or not key.startswith("api:") and role == "affiliate_a"
         if stored(response) or not varies:
@@ -52,6 +59,21 @@ def test_every_page_and_api_answer_to_a_logged_in_user_or_a_key_is_never_stored(
         if key in LOGOUTS:
             browser = browser_for(world, role)
     assert not kept, f"{len(kept)} response(s) a cache may keep:\n" + "\n".join(kept)
+
+
+@pytest.mark.parametrize("role", CALLERS)
+def test_the_public_consent_log_answers_a_logged_in_user_with_what_it_answers_anyone(world, client, role):
+    from transparency_log.checkpoints import checkpoint_publish
+
+    checkpoint_publish()
+    browser = browser_for(world, role)
+    for key in SAME_FOR_EVERYONE:
+        row = table()[key]
+        anonymous, known = send(world, client, key, row), send(world, browser, key, row)
+        assert anonymous.status_code == known.status_code, key
+        assert anonymous.content == known.content, key
+        assert known["Cache-Control"].startswith("public") or known.status_code >= 400, key  # errors: no-store
+        assert not known.cookies and "Cookie" not in known.get("Vary", ""), key
 
 
 def test_an_export_download_is_never_stored(client, owner, settings, tmp_path, django_capture_on_commit_callbacks):

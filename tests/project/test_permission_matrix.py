@@ -47,6 +47,7 @@ from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, sharing_records_write
 from tests.conftest import PASSWORD, make_client, password_only_force_login
 from tests.sharing.conftest import bearer, make_affiliate
+from transparency_log.checkpoints import checkpoint_publish
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +156,7 @@ def world(settings, tmp_path):
         disclosure_type=ContentType.objects.get_for_model(disclosure).pk, draft_label=v2.label,
         outsider_public_id=outsider.public_id, document=document.pk, dsr=dsr.pk, hold=hold.pk,
         notice=notice.public_id, objects=objects,
+        log_size=checkpoint_publish().tree_size,  # the public consent log, with every event of this world in it
     )
     return World(owner=owner, outsider=outsider,
                  users={"client_a": owner.user, "client_b": outsider.user, "support": support, "privacy": privacy,
@@ -255,6 +257,16 @@ URLS = {
     "cookies": Row(PUBLIC),
     "transparency:report": Row(PUBLIC),
     "transparency:csv": Row(PUBLIC),
+    # The public consent log (issue #17): the same answer for everyone, no log-in, no key.
+    "consent_log:about": Row(PUBLIC),
+    "consent_log:checkpoint": Row(PUBLIC),
+    "consent_log:key": Row(PUBLIC),
+    "consent_log:checkpoints": Row(PUBLIC, query=lambda i: {"size": i["log_size"]}),
+    "consent_log:checkpoints unpublished": Row(expect(404), query=lambda i: {"size": i["log_size"] + 1}),
+    "consent_log:inclusion": Row(PUBLIC, query=lambda i: {"index": i["log_size"] - 1, "size": i["log_size"]}),
+    "consent_log:inclusion beyond": Row(expect(400), query=lambda i: {"index": i["log_size"], "size": i["log_size"]}),
+    "consent_log:consistency": Row(PUBLIC, query=lambda i: {"from": i["log_size"], "to": i["log_size"]}),
+    "consent_log:verifier": Row(PUBLIC),
     "api:clients": Row(api(), query=API_QUERY),
     "api:client": Row(api(), query=API_QUERY, kwargs=lambda i: {"public_id": i["client_public_id"]}),
     # Client B never agreed to promotional sharing: not even the affiliate whose agreement covers it gets B.

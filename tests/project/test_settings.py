@@ -51,3 +51,30 @@ def test_debug_mode_without_redis_says_tasks_run_in_process():
     result = manage("check", DEBUG="true", REDIS_URL="", DATABASE_URL="sqlite:///:memory:")
     assert result.returncode == 0
     assert "REDIS_URL is not set: Celery tasks run in-process" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_consent_log_signing_key():
+    result = manage("check", **{**PRODUCTION, "LOG_SIGNING_KEY": ""})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: LOG_SIGNING_KEY is not set" in result.stderr
+
+
+def test_a_malformed_consent_log_signing_key_stops_the_start():
+    result = manage("check", **{**PRODUCTION, "LOG_SIGNING_KEY": "PRIVATE+KEY+portal+00000000+AAAA"})
+    assert result.returncode != 0
+    assert "transparency_log.E001" in result.stderr and "LOG_SIGNING_KEY is not a usable signer key" in result.stderr
+
+
+def test_make_runs_development_key_is_written_once_and_used_by_the_next_start(tmp_path):
+    key_file = tmp_path / "dev-log-signing-key"
+    env = {"DEBUG": "true", "LOG_SIGNING_KEY": "", "DEV_LOG_SIGNING_KEY_FILE": str(key_file), "LOG_ORIGIN": "portal.example/log",
+           "DATABASE_URL": "sqlite:///:memory:", "REDIS_URL": ""}
+    first = manage("log_signing_key", "--dev", **env)
+    assert first.returncode == 0 and "Generated a development signing key for the consent log" in first.stdout
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text()
+    assert manage("log_signing_key", "--dev", **env).stdout == ""  # the next start keeps it
+    assert key_file.read_text() == key
+    vkey = manage("log_signing_key", **env).stdout.strip()
+    name, key_hash, _ = key.strip().split("+", 4)[2:]
+    assert vkey.startswith(f"{name}+{key_hash}+") and name == "portal.example/log"

@@ -51,7 +51,8 @@ from tests.project.test_permission_matrix import (
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "amendments", "consent", "disclosures", "notify", "oversight", "rights", "sharing", "fulfillmen")
+APPS = ("accounts", "amendments", "consent", "disclosures", "notify", "oversight", "rights", "sharing", "transparency_log",
+        "fulfillmen")
 PAYLOADS = {
     "nul": b"a\x00b",
     "escape": b"a\x1b[2Jb",

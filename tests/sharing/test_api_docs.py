@@ -13,6 +13,14 @@ OPERATIONS = {
     ("/api/v1/withdrawals/ack", "post"): ("withdrawals_ack", {"200", "400", "401", "415", "429", "503"}),
     ("/api/v1/agreement/", "get"): ("agreement_retrieve", {"200", "401", "429", "503"}),
 }
+# The public consent log (issue #17), in the same schema: no key, and only 400/404 besides 200.
+LOG_OPERATIONS = {
+    ("/transparency/log/checkpoint", "get"): ("log_checkpoint", {"200", "404"}),
+    ("/transparency/log/key", "get"): ("log_key", {"200"}),
+    ("/transparency/log/checkpoints", "get"): ("log_checkpoint_by_size", {"200", "400", "404"}),
+    ("/transparency/log/proof/inclusion", "get"): ("log_inclusion_proof", {"200", "400", "404"}),
+    ("/transparency/log/proof/consistency", "get"): ("log_consistency_proof", {"200", "400", "404"}),
+}
 
 
 class Page(HTMLParser):
@@ -98,15 +106,24 @@ def test_the_schema_is_an_openapi_3_document_of_every_operation(schema):
     assert schema["openapi"].startswith("3.")
     operations = {(path, method): operation["operationId"]
                   for path, item in schema["paths"].items() for method, operation in item.items()}
-    assert operations == {key: operation_id for key, (operation_id, _) in OPERATIONS.items()}
+    assert operations == {key: operation_id for key, (operation_id, _) in (OPERATIONS | LOG_OPERATIONS).items()}
 
 
 def test_every_operation_requires_the_api_key_as_a_bearer_token(schema):
     assert schema["components"]["securitySchemes"]["ApiKey"]["type"] == "http"
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
-    for item in schema["paths"].values():
-        for operation in item.values():
-            assert operation["security"] == [{"ApiKey": []}], operation["operationId"]
+    for path, method in OPERATIONS:
+        assert schema["paths"][path][method]["security"] == [{"ApiKey": []}], path
+
+
+def test_the_public_consent_log_needs_no_key_and_documents_its_errors(schema):
+    error_shape = {"$ref": "#/components/schemas/ErrorResponse"}
+    for (path, method), (operation_id, statuses) in LOG_OPERATIONS.items():
+        operation = schema["paths"][path][method]
+        assert operation.get("security", []) in ([], [{}]), operation_id
+        assert set(operation["responses"]) == statuses, operation_id
+        for status in statuses - {"200"}:
+            assert operation["responses"][status]["content"]["application/json"]["schema"] == error_shape, operation_id
 
 
 def test_every_operation_documents_the_errors_it_can_answer_with_in_the_one_error_shape(schema):
