@@ -129,6 +129,7 @@ def django_env(database_url: str, **overrides: str) -> dict:
         "DATABASE_URL": database_url, "REDIS_URL": REDIS, "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "API_RATE": "100000000/minute", "STATICFILES_MANIFEST": "false",
         "LOG_LEVEL": "WARNING", "EMAIL_URL": "consolemail://", "SMS_URL": "memory:", "LOG_SIGNING_KEY": log_signing_key(),
+        "LOG_ORIGIN": "bench.fulfillmen.example/consent-log",
     })
     env.update(overrides)
     return env

@@ -55,6 +55,7 @@ def _receipt(event: ConsentEvent) -> dict:
         "services": [{
             "service": "Fulfillmen cloud warehousing and shipping",
             "purposes": [{
+                "purposeId": purpose.code,  # what the entry hash covers (ledgerEntry.purpose); the title may be reworded
                 "purpose": purpose.title_en,
                 "purposeCategory": [_PURPOSE_CATEGORY.get(purpose.code, "Core Function")],
                 "consentType": "EXPLICIT" if event.channel != Channel.SIGNUP else "IMPLICIT",

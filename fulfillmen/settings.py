@@ -353,7 +353,7 @@ TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)
 LOG_ORIGIN = env.str("LOG_ORIGIN", default=f"{urlsplit(SITE_URL).netloc}/consent-log")
 LOG_CHECKPOINT_SECONDS = env.int("LOG_CHECKPOINT_SECONDS", default=60)
 # A second copy of every published checkpoint, outside the database (one JSON object a line, appended only).
-LOG_WITNESS_FILE = Path(env.str("LOG_WITNESS_FILE", default=str(BASE_DIR / "var" / "consent-log-checkpoints.jsonl")))
+LOG_WITNESS_FILE = BASE_DIR / env.str("LOG_WITNESS_FILE", default="var/consent-log-checkpoints.jsonl")  # relative: to BASE_DIR
 # The signer key, PRIVATE+KEY+<name>+<hash>+<base64> (`python -m transparency_log.note <name>` makes one). Production
 # refuses to start without it; DEBUG=true falls back to the development key `make run` writes on first start.
 DEV_LOG_SIGNING_KEY_FILE = Path(env.str("DEV_LOG_SIGNING_KEY_FILE", default=str(BASE_DIR / "var" / "dev-log-signing-key")))

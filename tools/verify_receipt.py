@@ -311,7 +311,7 @@ def _signed_checkpoint(note: str, verifier: NoteVerifier, origin: str, what: str
 def _fetch_json(fetch: Callable[[str], bytes], url: str) -> dict:
     raw = fetch(url)
     try:
-        answer = json.loads(raw)
+        answer = json.loads(raw, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         raise VerificationError(f"the log's answer for {url} is not JSON") from None
     if not isinstance(answer, dict):
@@ -388,6 +388,31 @@ def _readable_fields(entry: dict) -> dict:
     }
 
 
+# How the portal names each ledger channel in a receipt's collectionMethod (consent/models.py Channel, in English).
+COLLECTION_METHODS = {"portal": "Portal", "gpc": "Global Privacy Control signal", "email": "Email", "letter": "Letter",
+                      "staff": "Staff", "api": "API", "import": "Import", "signup": "Sign-up"}
+
+
+def _check_purpose_and_channel(receipt: dict, entry: dict) -> None:
+    """The purpose (by its code) and the channel the receipt names are those the ledger hashed. Titles, descriptions
+    and recipients come from the purpose catalogue, not from the hash: the code is what is proven."""
+    services = receipt.get("services")
+    purposes = services[0].get("purposes") if isinstance(services, list) and services and isinstance(services[0], dict) else None
+    purpose = purposes[0] if isinstance(purposes, list) and len(purposes) == 1 and isinstance(purposes[0], dict) else None
+    if purpose is None:
+        raise VerificationError("the receipt names no single purpose (services[0].purposes[0])")
+    if purpose.get("purposeId") != entry["purpose"]:
+        raise _altered("purpose (purposeId)", purpose.get("purposeId"), entry["purpose"])
+    expected_type = "IMPLICIT" if entry["channel"] == "signup" else "EXPLICIT"
+    if purpose.get("consentType") != expected_type:
+        raise _altered("consentType", purpose.get("consentType"), expected_type)
+    method = COLLECTION_METHODS.get(entry["channel"])
+    if method is None:
+        raise VerificationError(f"the ledger entry names an unknown channel {_shown(entry['channel'])}")
+    if receipt.get("collectionMethod") != method:
+        raise _altered("collectionMethod", receipt.get("collectionMethod"), method)
+
+
 def _altered(key: str, value, expected) -> VerificationError:
     return VerificationError(f"the receipt's {key} {_shown(value)} is not what its ledger entry says "
                              f"({_shown(expected)}): the receipt does not say what the ledger recorded")
@@ -405,12 +430,14 @@ def verify_content(receipt: dict) -> tuple[bytes, str]:
         value = _field(receipt, key, type(expected), "the receipt")
         if value != expected:
             raise _altered(key, value, expected)
+    _check_purpose_and_channel(receipt, entry)
     event_time = _field(receipt, "eventTime", str, "the receipt")
     if _instant(event_time, "the receipt's eventTime") != _instant(entry["occurred_at"], "the ledgerEntry's occurred_at"):
         raise _altered("eventTime", event_time, entry["occurred_at"])
     return entry_hash, (f"the receipt's content is what the ledger hashed: its ledger entry hashes to its entry hash "
-                        f"{entry_hash.hex()}, and its receipt ID, client, record ID, event type and state "
-                        f"({receipt['eventType']}), policy version and event time agree with that entry")
+                        f"{entry_hash.hex()}, and its receipt ID, client, record ID, purpose ({entry['purpose']}), "
+                        f"channel ({entry['channel']}), event type and state ({receipt['eventType']}), policy version "
+                        f"and event time agree with that entry")
 
 
 # --- the receipt's place in the log --------------------------------------------------------------------------
@@ -477,6 +504,14 @@ def _verify_against_log(base: str, fetch, verifier, origin, index, leaf_input, o
 
 # --- command line --------------------------------------------------------------------------------------------
 
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are all different: with a key twice, readers could each believe another value."""
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise VerificationError(f"the JSON holds the key {_shown(next(k for k in keys if keys.count(k) > 1))} twice")
+    return dict(pairs)
+
+
 def _read(path: str, what: str) -> str:
     try:
         with open(path, encoding="utf-8") as file:
@@ -499,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         verifier = NoteVerifier.from_vkey(args.key if args.key is not None else _read(args.key_file, "key file"))
         try:
-            receipt = json.loads(_read(args.receipt, "receipt"))
+            receipt = json.loads(_read(args.receipt, "receipt"), object_pairs_hook=_unique_keys)
         except (ValueError, RecursionError):
             raise VerificationError(f"the receipt {args.receipt} is not valid JSON") from None
         checks = verify_receipt(receipt, verifier, args.log, origin=args.origin)

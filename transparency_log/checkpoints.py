@@ -48,7 +48,7 @@ def checkpoint_publish() -> SignedCheckpoint | None:
             checkpoint = SignedCheckpoint.objects.create(
                 tree_size=size, root_hash=root, published_at=timezone.now(),
                 note=signer.sign(checkpoint_body(origin=settings.LOG_ORIGIN, size=size, root_hash=root)))
-    witness_copy_update()
+    witness_copy_update(just_published=checkpoint)
     return checkpoint
 
 
@@ -65,20 +65,22 @@ def _last_line(file) -> str:
     return lines[-1] if lines else ""
 
 
-def witness_copy_update() -> int:
+def witness_copy_update(*, just_published: SignedCheckpoint | None = None) -> int:
     """Append to LOG_WITNESS_FILE every published checkpoint newer than its last line, oldest first. Returns how many.
 
     Run after each publication, so it also catches up after a failed write; the file is locked while it is read
-    and appended to, so two publishers never write a checkpoint twice. A file that is missing or empty while more
-    than one checkpoint exists is not rebuilt from the database — that is what an insider who deleted it would want —
-    but reported (the error log here, `verify_log` for the auditor)."""
+    and appended to, so two publishers never write a checkpoint twice. An empty (or missing) file is started only
+    with the very first checkpoint, `just_published`; otherwise it is not rebuilt from the database — that is what
+    an insider who deleted it would want — but reported (the error log here, `verify_log` for the auditor)."""
     path = settings.LOG_WITNESS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(path, "ab+") as file:
             fcntl.flock(file, fcntl.LOCK_EX)
             last_line = _last_line(file)
-            if not last_line and SignedCheckpoint.objects.count() > 1:
+            first_ever = just_published is not None and not SignedCheckpoint.objects.exclude(
+                tree_size=just_published.tree_size).exists()
+            if not last_line and not first_ever and SignedCheckpoint.objects.exists():
                 logger.error("consent log witness file %s is missing or empty although checkpoints were published: "
                              "not rebuilt from the database; run verify_log", path)
                 return 0
@@ -94,16 +96,3 @@ def witness_copy_update() -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:  # the database copy is kept; verify_log reports the gap
         logger.error("consent log witness file %s could not be written: %s", path, exc)
         return 0
-
-
-def witness_copy_read() -> dict[int, str] | None:
-    """The checkpoints of the witness file, tree size -> note text; None when there is no file."""
-    try:
-        lines = settings.LOG_WITNESS_FILE.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    copies = {}
-    for line in lines:
-        entry = json.loads(line)
-        copies[int(entry["tree_size"])] = entry["note"]
-    return copies

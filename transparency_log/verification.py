@@ -8,6 +8,7 @@ verifier's code); the witness file holds exactly the database's checkpoints. A p
 index. (That each entry hash matches its event's content is `verify_ledger`'s part; the command runs both.)
 """
 
+import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from consent.models import ConsentEvent
 from tools.verify_receipt import NoteVerifier, VerificationError, open_note, parse_checkpoint, verify_consistency
 
 from . import merkle
-from .checkpoints import log_signer, witness_copy_read
+from .checkpoints import log_signer
 from .models import LogHead, LogLeaf, PendingLeaf, SignedCheckpoint
 from .tree import TreeRangeError, consistency_proofs
 
@@ -138,13 +139,13 @@ def _signed_root(report: LogReport, checkpoint, verifiers: list[NoteVerifier]) -
     return body.root_hash
 
 
-def _check_checkpoints(report: LogReport, roots: dict[int, bytes], verifiers: list[NoteVerifier]) -> dict[int, str]:
+def _check_checkpoints(report: LogReport, roots: dict[int, bytes], verifiers: list[NoteVerifier]) -> None:
     """Every checkpoint's signature and root; each consecutive pair's consistency proof from the stored tree, checked
-    with the standalone verifier's code (nodes read for 500 pairs at a time). Returns size -> note."""
-    notes, previous, pairs = {}, None, []
+    with the standalone verifier's code (nodes read for 500 pairs at a time)."""
+    count, previous, pairs = 0, None, []
     for checkpoint in SignedCheckpoint.objects.order_by("tree_size").iterator(chunk_size=CHUNK):
         size = checkpoint.tree_size
-        notes[size] = checkpoint.note
+        count += 1
         signed = _signed_root(report, checkpoint, verifiers)
         if signed is not None and roots.get(size) != signed:
             start = previous[0] if previous else 0
@@ -160,8 +161,7 @@ def _check_checkpoints(report: LogReport, roots: dict[int, bytes], verifiers: li
             _check_consistency(report, pairs)
             pairs = []
     _check_consistency(report, pairs)
-    report.checkpoints = len(notes)
-    return notes
+    report.checkpoints = count
 
 
 def _check_consistency(report: LogReport, pairs: list) -> None:
@@ -177,23 +177,45 @@ def _check_consistency(report: LogReport, pairs: list) -> None:
             report.problems.append(f"checkpoints {old_size} and {new_size} are not consistent: {exc}")
 
 
-def _check_witness_copy(report: LogReport, notes: dict[int, str]) -> None:
-    """The witness file holds exactly the database's checkpoints, in order: none missing, none different, none extra."""
+def _check_witness_copy(report: LogReport) -> None:
+    """The witness file holds exactly the database's checkpoints, in order, each once: read line by line beside the
+    database's checkpoints. A size that repeats or goes back is a problem (the first line for a size is the one
+    witnessed: an append-only file cannot be corrected by appending a new version)."""
+    published = SignedCheckpoint.objects.count()
     try:
-        copies = witness_copy_read()
-    except (ValueError, KeyError, TypeError) as exc:
-        report.problems.append(f"the witness file {settings.LOG_WITNESS_FILE} is malformed: {exc}")
-        return
-    if copies is None:
-        if notes:
+        file = open(settings.LOG_WITNESS_FILE, encoding="utf-8")
+    except FileNotFoundError:
+        if published:
             report.problems.append(f"the witness file {settings.LOG_WITNESS_FILE} is missing, though "
-                                   f"{len(notes)} checkpoint(s) were published")
+                                   f"{published} checkpoint(s) were published")
         return
-    for size, note in copies.items():
-        if notes.get(size) != note:
-            report.problems.append(f"checkpoint {size} of the witness file is "
-                                   f"{'missing from' if size not in notes else 'different in'} the database")
-    absent = [size for size in notes if size not in copies]
+    database = SignedCheckpoint.objects.order_by("tree_size").values_list("tree_size", "note").iterator(chunk_size=CHUNK)
+    current, previous, absent = next(database, None), 0, []
+    with file:
+        for number, line in enumerate(file, start=1):
+            try:
+                entry = json.loads(line)
+                size, note = int(entry["tree_size"]), entry["note"]
+            except (ValueError, KeyError, TypeError) as exc:
+                report.problems.append(f"the witness file's line {number} is malformed: {exc}")
+                return
+            if size <= previous:
+                report.problems.append(f"the witness file's line {number} is for tree size {size} after {previous}: "
+                                       "a checkpoint was witnessed again or out of order")
+                continue
+            previous = size
+            while current is not None and current[0] < size:
+                absent.append(current[0])
+                current = next(database, None)
+            if current is None or current[0] != size:
+                report.problems.append(f"checkpoint {size} of the witness file is missing from the database")
+            else:
+                if current[1] != note:
+                    report.problems.append(f"checkpoint {size} of the witness file is different in the database")
+                current = next(database, None)
+    while current is not None:
+        absent.append(current[0])
+        current = next(database, None)
     if absent:
         report.problems.append(f"{len(absent)} checkpoint(s) of the database are not in the witness file "
                                f"(first: size {absent[0]})")
@@ -211,6 +233,6 @@ def log_verify() -> LogReport:
     roots = _recompute(report, sizes)
     _check_interior_nodes(report)
     _check_membership(report)
-    notes = _check_checkpoints(report, roots, verifiers)
-    _check_witness_copy(report, notes)
+    _check_checkpoints(report, roots, verifiers)
+    _check_witness_copy(report)
     return report

@@ -98,6 +98,8 @@ def test_inclusion_and_consistency_proofs_of_a_log_of_many_sizes_verify(two_clie
 @pytest.mark.parametrize("statement", [
     "DELETE FROM transparency_log_pendingleaf",
     "DELETE FROM transparency_log_loghead",
+    "UPDATE transparency_log_loghead SET id = 2",
+    "UPDATE transparency_log_pendingleaf SET event_id = event_id",
     "UPDATE transparency_log_loghead SET size = 0",
     "DELETE FROM transparency_log_logleaf",
     "UPDATE transparency_log_lognode SET hash = ''",

@@ -165,3 +165,43 @@ def test_an_event_altered_without_rehashing_fails_on_its_next_receipt(receipt_an
     behind_the_triggers(("UPDATE consent_consentevent SET action = %s WHERE id = %s", [flipped, victim.pk]))
     result = run_verifier(download_receipt(client, ConsentEvent.objects.get(pk=victim.pk)), tmp_path, log_url)
     assert result.returncode == 1 and "FAILED" in result.stderr
+
+
+def test_the_verifier_knows_every_channel_by_the_name_receipts_give_it():
+    from django.utils import translation
+
+    from consent.models import Channel
+    from tools.verify_receipt import COLLECTION_METHODS
+
+    with translation.override("en"):
+        assert COLLECTION_METHODS == {channel.value: str(channel.label) for channel in Channel}
+
+
+@pytest.mark.django_db
+def test_a_receipt_naming_another_purpose_or_channel_fails(tmp_path):
+    client = make_client()
+    event = consent_changes(client, 1)[0]
+    checkpoint_publish()
+    receipt = download_receipt(client, event)
+    assert run_verifier(receipt, tmp_path).returncode == 0
+    for mutate in (lambda r: r["services"][0]["purposes"][0].update(purposeId="order-fulfilment"),
+                   lambda r: r.update(collectionMethod="Letter"),
+                   lambda r: r["services"][0]["purposes"][0].update(consentType="IMPLICIT")):
+        altered = json.loads(json.dumps(receipt))
+        mutate(altered)
+        result = run_verifier(altered, tmp_path)
+        assert result.returncode == 1 and "is not what its ledger entry says" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_receipt_with_a_key_twice_is_refused(tmp_path):
+    """Two eventType keys: one reader would believe the first, the verifier the last. Neither is believed."""
+    client = make_client()
+    event = consent_changes(client, 1)[0]
+    checkpoint_publish()
+    text = json.dumps(download_receipt(client, event))
+    path = tmp_path / "twice.json"
+    path.write_text(text[:-1] + ', "eventType": "consent given"}')
+    result = subprocess.run([sys.executable, "-I", str(ROOT / "tools" / "verify_receipt.py"), str(path), "--key",
+                             log_signer().vkey], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "holds the key 'eventType' twice" in result.stderr

@@ -171,3 +171,26 @@ def test_a_checkpoint_missing_from_the_witness_file_is_reported(published_log, c
     consent_log_witness_file.write_text(lines[0] + "\n")
     code, err = verify(capsys)
     assert code == 1 and "1 checkpoint(s) of the database are not in the witness file" in err
+
+
+def test_a_checkpoint_witnessed_again_by_an_appended_line_is_reported(published_log, capsys, consent_log_witness_file):
+    """An append-only file cannot be rewritten, only appended to: a second line for a size is an attempt to re-witness."""
+    import json
+
+    first = json.loads(consent_log_witness_file.read_text().splitlines()[0])
+    with consent_log_witness_file.open("a") as file:
+        file.write(json.dumps({**first, "note": first["note"].replace("\n\n", "\n\n\u2014 x y\n")}) + "\n")
+    code, err = verify(capsys)
+    assert code == 1 and f"is for tree size {first['tree_size']} after" in err and "witnessed again or out of order" in err
+
+
+def test_a_witness_file_deleted_after_the_first_checkpoint_is_not_started_again(two_clients, capsys,
+                                                                              consent_log_witness_file):
+    from transparency_log.checkpoints import witness_copy_update
+
+    consent_changes(two_clients[0], 2)
+    checkpoint_publish()
+    consent_log_witness_file.unlink()
+    assert witness_copy_update() == 0 and consent_log_witness_file.read_text() == ""
+    code, err = verify(capsys)
+    assert code == 1 and "1 checkpoint(s) of the database are not in the witness file" in err

@@ -67,7 +67,16 @@ def readable_fields(entry: dict) -> dict:
             "piiPrincipalId": entry["client"], "recordId": f"{entry['client']}#{entry['seq']}",
             "eventTime": occurred.astimezone(PORTAL_TIME).isoformat(),
             "eventType": "consent given" if granted else "consent withdrawn",
-            "eventState": "active" if granted else "withdrawn", "policyVersion": entry["policy"]}
+            "eventState": "active" if granted else "withdrawn", "policyVersion": entry["policy"],
+            "collectionMethod": CHANNEL_LABELS[entry["channel"]],
+            "services": [{"service": "Fulfillmen cloud warehousing and shipping", "purposes": [{
+                "purposeId": entry["purpose"], "purpose": "Marketing messages",
+                "consentType": "IMPLICIT" if entry["channel"] == "signup" else "EXPLICIT"}]}]}
+
+
+# The receipt's collectionMethod per ledger channel, as the portal writes it (consent.models.Channel, in English).
+CHANNEL_LABELS = {"portal": "Portal", "gpc": "Global Privacy Control signal", "email": "Email", "letter": "Letter",
+                  "staff": "Staff", "api": "API", "import": "Import", "signup": "Sign-up"}
 
 
 def leaf_hashes(ledger: list[dict] = LEDGER) -> list[bytes]:

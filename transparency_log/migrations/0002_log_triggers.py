@@ -23,6 +23,10 @@ CREATE TRIGGER consent_event_enters_log
 
 CREATE OR REPLACE FUNCTION transparency_log_size_only_grows() RETURNS trigger AS $$
 BEGIN
+    IF NEW.id <> OLD.id THEN
+        RAISE EXCEPTION USING MESSAGE = 'the consent log''s head row keeps its id: refused',
+            ERRCODE = 'insufficient_privilege';
+    END IF;
     IF NEW.size < OLD.size THEN
         RAISE EXCEPTION USING MESSAGE = 'the consent log only grows: size ' || OLD.size || ' to ' || NEW.size
             || ' refused', ERRCODE = 'insufficient_privilege';
@@ -54,6 +58,9 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER pending_leaf_leaves_only_into_the_tree
     BEFORE DELETE ON transparency_log_pendingleaf
     FOR EACH ROW EXECUTE FUNCTION transparency_log_pending_leaves_only_into_the_tree();
+CREATE TRIGGER pending_leaf_never_changes
+    BEFORE UPDATE ON transparency_log_pendingleaf
+    FOR EACH ROW EXECUTE FUNCTION consent_ledger_refuse_change();
 CREATE TRIGGER transparency_log_pendingleaf_no_truncate
     BEFORE TRUNCATE ON transparency_log_pendingleaf
     FOR EACH STATEMENT EXECUTE FUNCTION consent_ledger_refuse_change();
@@ -77,6 +84,7 @@ DROP TRIGGER IF EXISTS transparency_log_loghead_no_truncate ON transparency_log_
 DROP TRIGGER IF EXISTS log_head_not_deleted ON transparency_log_loghead;
 DROP TRIGGER IF EXISTS pending_leaf_leaves_only_into_the_tree ON transparency_log_pendingleaf;
 DROP TRIGGER IF EXISTS transparency_log_pendingleaf_no_truncate ON transparency_log_pendingleaf;
+DROP TRIGGER IF EXISTS pending_leaf_never_changes ON transparency_log_pendingleaf;
 DROP FUNCTION IF EXISTS transparency_log_pending_leaves_only_into_the_tree();
 DROP FUNCTION IF EXISTS transparency_log_size_only_grows();
 """ + "".join(f"""

@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from consent.verification import ledger_verify
+from tools.verify_receipt import VerificationError
 from transparency_log.verification import log_verify
 
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, log_only, **options):
         try:
             report = log_verify()
-        except (ImproperlyConfigured, ValueError) as exc:
+        except (ImproperlyConfigured, ValueError, VerificationError) as exc:
             raise CommandError(f"Cannot verify the consent log: {exc}") from None
         ledger = None if log_only else ledger_verify()
         problems = report.problems + ([f"ledger: {problem}" for problem in ledger.problems] if ledger else [])
