@@ -44,7 +44,7 @@ test: install services
 check: install
 	scripts/check-code.sh
 
-# The README's screenshots (docs/screenshots), taken by the browser test that checks them.
+# The screenshots of docs/design.md (docs/screenshots), taken by the browser test that checks them.
 screenshots: install services
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(PY) -m pytest -p no:cacheprovider tests/browser/test_screenshots.py

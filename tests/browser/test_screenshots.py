@@ -3,7 +3,7 @@
 One realistic client (a Chinese and a Latin name, two addresses, two IP addresses, a consent history with a
 withdrawal, records of who received their data, a disclosure shown and one withheld) and a policy with a material
 change coming, so every page has content. The pictures go to <dir>/<lang>/<page>[-phone].jpg — test-artifacts/screenshots
-in a test run, docs/screenshots (which the README shows) with `make screenshots`; each phone page must fit the
+in a test run, docs/screenshots (which docs/design.md shows) with `make screenshots`; each phone page must fit the
 phone's width (wide tables scroll inside their own region).
 """
 
