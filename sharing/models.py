@@ -15,6 +15,19 @@ class Affiliate(models.Model):
         AFFILIATED_COMPANY = "affiliated-company", _("Affiliated company")
         DROPSHIP_PARTNER = "dropship-partner", _("Drop-shipping partner")
         BUSINESS_TRANSFER = "business-transfer", _("Business-transfer counterparty")
+        # Acts only on Fulfillmen's instructions under a processor agreement (GDPR Art. 28; PIPL Art. 21): the
+        # e-mail and SMS providers, hosting. Listed to clients as "processors".
+        PROCESSOR = "processor", _("Processor")
+
+    class TransferMechanism(models.TextChoices):
+        """What makes a transfer of data stored in China to this recipient lawful (PIPL Art. 38; GDPR Art. 44-49)."""
+
+        NONE = "none", _("None: the recipient may not receive data abroad")
+        PIPL_STANDARD_CONTRACT = "pipl-standard-contract", _("PIPL standard contract filed with the CAC")
+        PIPL_CERTIFICATION = "pipl-certification", _("PIPL personal information protection certification")
+        CAC_SECURITY_ASSESSMENT = "cac-security-assessment", _("CAC security assessment")
+        ADEQUACY = "adequacy", _("Adequacy decision")
+        EU_SCC = "eu-scc", _("EU standard contractual clauses")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200, unique=True)
@@ -22,6 +35,13 @@ class Affiliate(models.Model):
     country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2, e.g. CN, US."))
     contact_name = models.CharField(max_length=200)
     contact_email = models.EmailField()
+    address = models.TextField(blank=True, help_text=_("The recipient's postal address, as shown to clients."))
+    rights_contact = models.CharField(
+        max_length=300, blank=True,
+        help_text=_("How a client exercises their rights against this recipient: an e-mail address or a web page."))
+    transfer_mechanism = models.CharField(max_length=24, choices=TransferMechanism.choices, default=TransferMechanism.NONE)
+    transfer_mechanism_reference = models.CharField(
+        max_length=200, blank=True, help_text=_("The filing, certificate or contract reference of the mechanism."))
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
