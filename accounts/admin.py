@@ -105,7 +105,10 @@ class ClientAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(StaffAccessAdminMixin, DjangoUserAdmin):
+    """Staff logins and clients' logins. A client's login shows their e-mail address, so every list row, record page
+    and save that concerns one is in the staff access log like the client admin's; staff logins write nothing."""
+
     form = StaffUserChangeForm
     add_form = StaffUserCreationForm
     ordering = ["email"]
@@ -120,6 +123,13 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "is_staff", "groups"]})]
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ["groups"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("client")
+
+    def access_client_ids(self, obj, context=None):
+        client = getattr(obj, "client", None)
+        return [client.pk] if client is not None else []
 
     @staticmethod
     def _is_client_login(user_id) -> bool:

@@ -129,9 +129,21 @@ def test_the_client_autocomplete_of_the_disclosure_form_writes_a_row_per_client_
 
 def test_staff_pages_without_client_data_write_nothing(client, privacy_officer, owner):
     client.force_login(privacy_officer)
-    for url in [reverse("admin:index"), LOG, reverse("admin:accounts_user_changelist")]:
+    for url in [reverse("admin:index"), LOG, reverse("admin:accounts_user_changelist") + "?is_staff__exact=1",
+                reverse("admin:accounts_user_change", args=[privacy_officer.pk])]:
         assert client.get(url).status_code == 200
     assert rows() == []
+
+
+def test_the_user_admin_logs_every_look_at_a_clients_login_and_none_at_staff_logins(client, privacy_officer, owner,
+                                                                                    outsider):
+    """A client's login shows their e-mail address: the user admin is in the access log like the client admin."""
+    client.force_login(privacy_officer)
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 200
+    assert [r.client_id for r in rows(action=Action.VIEW_LIST)] == sorted([owner.pk, outsider.pk])
+    assert client.get(reverse("admin:accounts_user_change", args=[owner.user_id])).status_code == 200
+    [detail] = rows(action=Action.VIEW_DETAIL)
+    assert detail.client == owner and "email" in detail.fields and detail.staff == privacy_officer
 
 
 
