@@ -10,6 +10,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.jurisdictions import Jurisdiction
 from accounts.models import Client, IPObservation, User
 from accounts.services import ip_observation_record
 from amendments.models import PolicyVersion
@@ -363,3 +364,27 @@ def consent_default_rule_save(*, rule: ConsentDefaultRule) -> ConsentDefaultRule
     rule.full_clean()
     rule.save()
     return rule
+
+
+OPT_IN_EVERYWHERE_NOTE = "PIPL Art. 3: all processing happens in China, so PIPL's consent rules reach every client"
+
+
+@transaction.atomic
+def consent_defaults_opt_in_everywhere(*, note: str = OPT_IN_EVERYWHERE_NOTE) -> int:
+    """The operator's choice that PIPL reaches every client (Art. 3: the processing happens in China): every
+    consent purpose starts withdrawn in every jurisdiction. Only clients who arrive afterwards are affected; no past
+    event changes. Returns how many rules changed (0 when run again)."""
+    changed = 0
+    for jurisdiction in Jurisdiction.values:
+        rule = ConsentDefaultRule.objects.select_for_update().filter(jurisdiction=jurisdiction, purpose=None).first()
+        if rule is None:
+            rule = ConsentDefaultRule(jurisdiction=jurisdiction, purpose=None, granted_by_default=True)
+        if rule.granted_by_default or rule.pk is None:
+            rule.granted_by_default, rule.note = False, note
+            consent_default_rule_save(rule=rule)
+            changed += 1
+    for rule in ConsentDefaultRule.objects.select_for_update().filter(purpose__isnull=False, granted_by_default=True):
+        rule.granted_by_default, rule.note = False, note
+        consent_default_rule_save(rule=rule)
+        changed += 1
+    return changed
