@@ -33,10 +33,6 @@ class RuleOutcome:
         return {"action": str(self.action), "done": self.done, "held": self.held, "failed": self.failed}
 
 
-class RuleDoesNotFinish(RuntimeError):
-    """A rule's `apply` left its items matching `expired`: running it again would never end."""
-
-
 def _due(rule: RetentionRule, now: datetime):
     expired = rule.expired(now)
     if rule.held is None:
@@ -61,8 +57,11 @@ def rule_enforce(rule: RetentionRule, *, now: datetime, dry_run: bool = False) -
                          .values_list("pk", flat=True)[:size])
             if not batch:
                 break
-            if seen.intersection(batch):
-                raise RuleDoesNotFinish(f"The retention rule {rule.code!r} leaves its items expired.")
+            again = seen.intersection(batch)
+            if again:  # a rule whose `apply` leaves items matching `expired`: stop rather than loop for ever
+                logger.error("Retention rule %s left %d item(s) expired after dealing with them.", rule.code, len(again))
+                failed.update(again)
+                continue
             seen.update(batch)
             try:
                 with transaction.atomic():

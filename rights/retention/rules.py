@@ -163,6 +163,10 @@ ACCOUNT_TEXT = _text(_(
 LEDGER_TEXT = _("At least 3 years after the event (PIPL Art. 56), as proof of who received your data.")
 
 RULES: tuple[RetentionRule, ...] = (
+    # First: a dormant client's erasure reads every session (rights.erasure.anonymise._sessions_end).
+    RetentionRule(
+        code="sessions", title="Expired log-in sessions", action=Action.DELETE, law="GDPR Art. 5(1)(e)", model=Session,
+        expired=lambda now: Session.objects.filter(expire_date__lt=now), apply=_delete),
     RetentionRule(
         code="dormant_accounts", title="Dormant accounts (identity, addresses, e-mail changes, policy notices)",
         action=Action.ERASE, law="GDPR Art. 5(1)(e); PIPL Art. 19, 47(1)", text=ACCOUNT_TEXT, model=Client,
@@ -208,9 +212,6 @@ RULES: tuple[RetentionRule, ...] = (
         code="pending_signups", title="Sign-ups nobody confirmed (48 hours)", action=Action.DELETE,
         law="GDPR Art. 5(1)(e)", model=PendingSignup,
         expired=lambda now: PendingSignup.objects.filter(expires_at__lte=now), apply=_delete),
-    RetentionRule(
-        code="sessions", title="Expired log-in sessions", action=Action.DELETE, law="GDPR Art. 5(1)(e)", model=Session,
-        expired=lambda now: Session.objects.filter(expire_date__lt=now), apply=_delete),
     # Evidence: never shortened by the job (docs/retention.md says what the law asks and what stays beyond it).
     RetentionRule(
         code="consent_ledger", title="Consent ledger (events and their personal values)", action=Action.KEEP,

@@ -367,3 +367,29 @@ def test_the_officer_dashboard_shows_the_last_retention_run(client, privacy_offi
 def test_the_retention_job_runs_daily_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["enforce-retention"]
     assert entry == {"task": "rights.tasks.enforce_retention", "schedule": 86400.0}
+
+
+def test_an_account_whose_erasure_fails_is_counted_logged_and_erased_by_the_next_run(
+        dormancy, monkeypatch, capsys, django_capture_on_commit_callbacks):
+    from rights.erasure import dormant
+
+    second = dormant_client("second@example.com")
+    erase = dormant.dormant_client_erase
+
+    def failing(*, client_id, now):
+        if client_id == second.pk:
+            raise RuntimeError("storage unavailable")
+        return erase(client_id=client_id, now=now)
+
+    monkeypatch.setattr(dormant, "dormant_client_erase", failing)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Exception, match="tried again on the next run"):
+        call_command("enforce_retention")
+    assert RetentionRun.objects.get().counts["dormant_accounts"] == {"action": "erase", "done": 1, "held": 1, "failed": 1}
+    second.refresh_from_db()
+    assert second.erased_at is None and second.full_name == "Dormant second"
+
+    monkeypatch.setattr(dormant, "dormant_client_erase", erase)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run()["dormant_accounts"].done == 1
+    second.refresh_from_db()
+    assert second.erased_at is not None
