@@ -224,6 +224,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-pending-signups": {"task": "accounts.tasks.sweep_pending_signups", "schedule": 3600.0},
     # Exports whose build never started are queued again; expired export files are deleted.
     "sweep-exports": {"task": "rights.export.sweep_exports", "schedule": 600.0},
+    # Retention periods: what has expired is deleted or anonymised; each run leaves a RetentionRun row (counts only).
+    "enforce-retention": {"task": "rights.tasks.enforce_retention", "schedule": 86400.0},
 }
 
 REST_FRAMEWORK = {
@@ -345,6 +347,14 @@ PII_CONTROLLER = {
 CONSENT_RECORD_RETENTION_YEARS = env.int("CONSENT_RECORD_RETENTION_YEARS", default=3)
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)
 ERASURE_GRACE_DAYS = env.int("ERASURE_GRACE_DAYS", default=7)
+# Retention (rights/retention): how long each kind of data is kept before the daily `enforce_retention` job deletes or
+# anonymises it. The texts clients read ("Your data", the export) are built from the same values.
+RETENTION_IP_ADDRESS_MONTHS = env.int("RETENTION_IP_ADDRESS_MONTHS", default=12)
+RETENTION_MESSAGE_MONTHS = env.int("RETENTION_MESSAGE_MONTHS", default=24)
+RETENTION_DORMANT_ACCOUNT_MONTHS = env.int("RETENTION_DORMANT_ACCOUNT_MONTHS", default=36)
+RETENTION_REQUEST_LOG_MONTHS = env.int("RETENTION_REQUEST_LOG_MONTHS", default=24)  # 24 at least (11 CCR 7101)
+RETENTION_RELEASED_HOLD_MONTHS = env.int("RETENTION_RELEASED_HOLD_MONTHS", default=24)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
 TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)
 

@@ -18,6 +18,7 @@ from consent.models import Channel, ConsentAction, ConsentEvent, ConsentState, P
 from disclosures.models import Disclosure
 from disclosures.selectors import withheld_q
 from rights.models import DataSubjectRequest
+from rights.retention.enforce import last_retention_run
 from rights.services import AWAITING
 from sharing.models import SharingRecord
 
@@ -277,3 +278,31 @@ def disclosures_by_status() -> list[StatusCount]:
     counted = dict(Disclosure.objects.exclude(withheld_q()).values("status").annotate(n=Count("pk")).order_by()
                    .values_list("status", "n"))
     return [StatusCount(value, str(label), counted.get(value, 0)) for value, label in Disclosure.Status.choices]
+
+
+# --- Retention ------------------------------------------------------------------------------------------------------
+
+RETENTION_STALE_AFTER = timedelta(hours=48)  # the job runs daily: two days without a run means beat is not running
+
+
+@dataclass(frozen=True)
+class RetentionStatus:
+    finished_at: datetime | None
+    deleted: int = 0
+    anonymised: int = 0
+    erased: int = 0
+    held: int = 0
+    failed: int = 0
+    stale: bool = True
+
+
+def retention_status(now: datetime | None = None) -> RetentionStatus:
+    """The last retention run's totals (one query), and whether the daily job seems to have stopped."""
+    run = last_retention_run()
+    if run is None:
+        return RetentionStatus(None)
+    done = {action: sum(int(c.get("done", 0)) for c in run.counts.values() if c.get("action") == action)
+            for action in ("delete", "anonymise", "erase")}
+    return RetentionStatus(run.finished_at, deleted=done["delete"], anonymised=done["anonymise"], erased=done["erase"],
+                           held=run.total("held"), failed=run.total("failed"),
+                           stale=run.finished_at < (now or timezone.now()) - RETENTION_STALE_AFTER)

@@ -16,6 +16,7 @@ from transparency_log.status import log_health
 from .export import csv_response
 from .models import VIEW_PERMISSION
 from .panels import PANELS, all_panels
+from .selectors import retention_status
 
 
 def _check(request) -> None:
@@ -28,6 +29,7 @@ def dashboard_page(request):
     return TemplateResponse(request, "oversight/dashboard.html", {
         **admin.site.each_context(request), "title": _("Privacy dashboard"), "panels": all_panels(),
         "consent_log": log_health(), "log_checkpoint_seconds": settings.LOG_CHECKPOINT_SECONDS,
+        "retention": retention_status(),
     })
 
 

@@ -36,6 +36,8 @@ from notify.services import message_queue
 
 from .inventory import CATEGORIES, EXCLUDED, purposes_by_code
 from .models import DataExport, DataSubjectRequest
+from .retention.enforce import rule_enforce
+from .retention.rules import retention_rule
 from .services import request_close, request_open
 
 logger = logging.getLogger(__name__)
@@ -257,11 +259,7 @@ def exports_sweep(*, now: datetime | None = None) -> dict:
                    .values_list("pk", flat=True)[:1000])
     for export_id in waiting:
         _enqueue(export_id)
-    purged = 0
-    for export in DataExport.objects.filter(expires_at__lte=now).exclude(file="").only("pk", "file"):
-        export.file.delete(save=False)
-        DataExport.objects.filter(pk=export.pk).update(file="")
-        purged += 1
+    purged = rule_enforce(retention_rule("export_files"), now=now).done  # the retention job's own rule
     return {"requeued": len(waiting), "purged": purged}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Model, Q, QuerySet, Window
 from django.utils import formats, timezone
-from django.utils.functional import Promise, lazy
+from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -22,7 +22,6 @@ from accounts.access_log import staff_access_months
 from accounts.models import Address, Client, EmailChangeRequest, IPObservation
 from amendments.models import NoticeDelivery
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
-from consent.receipts import consent_record_retention
 from disclosures.models import Disclosure, DisclosureSubject
 from notify.models import OutboundMessage
 from sharing.models import WithdrawalNotice
@@ -30,14 +29,13 @@ from sharing.selectors import sharing_records_of_client
 
 from .holds import hold_reason
 from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, RequestMessage
+from .retention.rules import retention_text
 
-# The consent ledger's retention is a setting (the consent receipt states the same text).
-_consent_retention = lazy(consent_record_retention, str)()
-_ACCOUNT_RETENTION = _("While your account is open, then 3 years for possible claims about your shipments; erased "
-                       "earlier when you ask, unless a legal hold applies.")
-_REQUEST_LOG_RETENTION = _("At least 24 months after the request is closed, as the record of how it was answered "
-                           "(11 CCR 7101).")
-_LEDGER_RETENTION = _("At least 3 years after the event (PIPL Art. 56), as proof of who received your data.")
+# Every retention text comes from its rule (rights/retention/rules.py): the job enforces what the page says.
+_ACCOUNT_RETENTION = retention_text("dormant_accounts")
+_REQUEST_LOG_RETENTION = retention_text("request_log")
+_LEDGER_RETENTION = retention_text("sharing_evidence")
+_consent_retention = retention_text("consent_ledger")
 
 
 @dataclass(frozen=True)
@@ -249,7 +247,7 @@ CATEGORIES: tuple[Category, ...] = (
         purpose=_("To recognise you when you log in, protect your account and, with your consent, for promotional "
                   "sharing."), purpose_codes=("identification", "promotional-sharing", "terms-enforcement"),
         legal_basis=LegalBasis.LEGITIMATE_INTEREST,
-        retention=_("12 months after an address was last seen, while your account is open."),
+        retention=retention_text("ip_addresses"),
         models=("accounts.IPObservation",),
         columns=(("ip_address", _("IP address")), ("first_seen", _("First seen")), ("last_seen", _("Last seen")),
                  ("last_seen_during", _("Last seen during"))),
@@ -317,7 +315,7 @@ CATEGORIES: tuple[Category, ...] = (
         code="messages", title=_("E-mails and text messages we sent you"),
         purpose=_("To prove that receipts, notices and answers reached you."),
         purpose_codes=("service-updates", "customer-service"), legal_basis=LegalBasis.CONTRACT,
-        retention=_("2 years after sending, as proof of delivery."), models=("notify.OutboundMessage",),
+        retention=retention_text("messages"), models=("notify.OutboundMessage",),
         columns=(("sent_at", _("When")), ("channel", _("Channel")), ("kind", _("What")), ("to", _("Sent to")),
                  ("subject", _("Subject")), ("status", _("Status"))),
         read=lambda c: OutboundMessage.objects.filter(client=c).order_by("-created_at", "-pk"), row=_message_row,
@@ -358,7 +356,7 @@ CATEGORIES: tuple[Category, ...] = (
         code="exports", title=_("Exports of your data"),
         purpose=_("To give you a copy of your data and know who downloaded it."),
         legal_basis=LegalBasis.LEGAL_OBLIGATION,
-        retention=_("The file can be downloaded for 7 days and is then deleted; this record stays with the request."),
+        retention=retention_text("export_files"),
         models=("rights.DataExport",),
         columns=(("reference", _("Reference")), ("status", _("Status")), ("asked_at", _("Asked")),
                  ("ready_at", _("Ready")), ("link_expires_at", _("Link expires")), ("size_bytes", _("Size (bytes)")),
@@ -371,7 +369,7 @@ CATEGORIES: tuple[Category, ...] = (
         purpose=_("To keep data the law obliges us to keep, for a legal claim or obligation, even if you ask us to "
                   "erase it."), purpose_codes=("legal-obligation", "terms-enforcement"),
         legal_basis=LegalBasis.LEGAL_OBLIGATION,
-        retention=_("Until the hold is released, then with the request log (24 months)."),
+        retention=retention_text("released_holds"),
         models=("rights.LegalHold",),
         columns=(("reason", _("Reason")), ("keep_until", _("Kept until")), ("set_at", _("Since")),
                  ("released_at", _("Released"))),
@@ -382,7 +380,8 @@ CATEGORIES: tuple[Category, ...] = (
     Category(
         code="rectifications", title=_("Corrections"),
         purpose=_("To record which of your details were corrected and when."),
-        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_REQUEST_LOG_RETENTION, models=("rights.Rectification",),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=retention_text("rectifications"),
+        models=("rights.Rectification",),
         columns=(("field", _("Detail corrected")), ("corrected_at", _("When"))),
         read=lambda c: Rectification.objects.filter(client=c).order_by("-at", "-pk"), row=_rectification_row,
         empty=_("None of your details has been corrected."),
@@ -406,7 +405,7 @@ CATEGORIES: tuple[Category, ...] = (
         purpose=_("To keep a record of every time our staff looked at, changed or exported your data, so that "
                   "access can be checked."),
         legal_basis=LegalBasis.LEGAL_OBLIGATION,
-        retention=_("As long as your client reference is kept, also after erasure; nobody can change or delete it."),
+        retention=retention_text("staff_access"),
         models=("accounts.StaffAccess",),
         columns=(("month", _("Month")), ("looked_at", _("Times looked at")), ("changed", _("Times changed")),
                  ("exported", _("Times exported")), ("last_at", _("Last access"))),

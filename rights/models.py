@@ -160,3 +160,28 @@ class Rectification(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class RetentionRun(models.Model):
+    """One run of the retention job (rights/retention): when, started by what, and per rule how many items were
+    deleted or anonymised, kept under a legal hold, or failed — counts only, never an item or a person. Append-only:
+    on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE. Dry runs change nothing and leave no row."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Daily schedule")
+        COMMAND = "command", _("Command")
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    # {rule code: {"action": "delete" | "anonymise" | "erase", "done": n, "held": n, "failed": n}}
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+
+    def __str__(self):
+        return f"retention run {self.finished_at:%Y-%m-%d %H:%M}"
+
+    def total(self, key: str) -> int:
+        return sum(int(entry.get(key, 0)) for entry in self.counts.values())

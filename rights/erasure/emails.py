@@ -17,6 +17,7 @@ from notify.services import message_queue
 
 from ..holds import HoldReason, holds_text
 from ..models import DataSubjectRequest, RequestMessage
+from ..retention.periods import period_text
 from ..services import SIGNATURE, request_reference
 
 WHAT_IS_ERASED = gettext_lazy(
@@ -104,3 +105,21 @@ def erasure_done_email(*, client: Client, request: DataSubjectRequest) -> Outbou
              "kept": WHAT_IS_KEPT}
         return _send(client=client, request=request, kind="erasure-done", subject=_("Your personal data has been erased"),
                      text=text, thread=False, wipe_recipient_after_send=True)
+
+
+def dormant_erasure_email(*, client: Client, months: int) -> OutboundMessage:
+    """The last message to an account erased for lack of use (rights/retention): why, what went, what stays. Queued
+    before the address is wiped; its delivery row loses the address and the body once sent."""
+    with translation.override(client.preferred_language):
+        text = _(
+            "You have not used your Fulfillmen account for %(period)s, so, as “Your data” in the privacy portal says, "
+            "we have closed it and erased your personal data: %(erased)s. The companies that received your data have "
+            "been told to delete it.\n\n"
+            "What we keep, under your client reference %(reference)s only: %(kept)s.\n\n"
+            "This is the last e-mail we send to this address; we delete the address once it has gone."
+        ) % {"period": period_text(months), "erased": WHAT_IS_ERASED, "reference": client.public_id, "kept": WHAT_IS_KEPT}
+        body = f"{_('Hello %(name)s,') % {'name': client.full_name}}\n\n{text}{SIGNATURE}"
+        return message_queue(channel=OutboundMessage.Channel.EMAIL, kind="dormant-account-erased", client=client,
+                             to=client.email, subject=_("Your unused Fulfillmen account was closed and your data erased"),
+                             body=body, idempotency_key=f"dormant-account-erased:{client.public_id}",
+                             wipe_recipient_after_send=True)

@@ -21,6 +21,8 @@ from accounts.models import Client, StaffAccess
 from amendments.models import PolicyVersion
 from amendments.services import policy_draft_save, policy_publish
 from consent.models import ConsentEvent, ConsentEventPersonalData
+from rights.models import RetentionRun
+from rights.retention.enforce import retention_enforce
 from tests.conftest import make_client
 from transparency_log.checkpoints import checkpoint_publish
 from transparency_log.models import LogHead, LogLeaf, LogNode, SignedCheckpoint
@@ -33,6 +35,8 @@ GUARDED = {
     "accounts_staffaccess": ("accounts_staff_access_no_truncate", "accounts.migrations.0007_staff_access_refuses_truncate"),
     "amendments_policyversion": ("policy_version_no_truncate",
                                  "amendments.migrations.0007_published_versions_refuse_truncate"),
+    # What each retention run did (issue #18.6): counts only, never rewritten.
+    "rights_retentionrun": ("rights_retentionrun_no_truncate", "rights.migrations.0006_retention_run"),
     # The public consent log (issue #17): its leaves, stored hashes, signed checkpoints and size.
     **{table: (f"{table}_no_truncate", "transparency_log.migrations.0002_log_triggers") for table in [
         "transparency_log_logleaf", "transparency_log_lognode", "transparency_log_signedcheckpoint",
@@ -41,7 +45,8 @@ GUARDED = {
 MODELS = {"consent_consentevent": ConsentEvent, "consent_consenteventpersonaldata": ConsentEventPersonalData,
           "accounts_staffaccess": StaffAccess, "amendments_policyversion": PolicyVersion,
           "transparency_log_logleaf": LogLeaf, "transparency_log_lognode": LogNode,
-          "transparency_log_signedcheckpoint": SignedCheckpoint, "transparency_log_loghead": LogHead}
+          "transparency_log_signedcheckpoint": SignedCheckpoint, "transparency_log_loghead": LogHead,
+          "rights_retentionrun": RetentionRun}
 
 # pg_trigger.tgtype bits (PostgreSQL's include/catalog/pg_trigger.h)
 ROW, BEFORE, DELETE, UPDATE, TRUNCATE = 1, 2, 8, 16, 32
@@ -70,6 +75,7 @@ def test_truncate_of_each_ledger_is_refused_and_its_rows_remain(privacy_officer)
     policy_publish(version=policy_draft_save(label="2026-07", body_en="# Policy", summary="First."),
                    effective_at=timezone.now())
     checkpoint_publish()
+    retention_enforce()
     before = {table: model.objects.count() for table, model in MODELS.items()}
     assert all(before.values()), before
 
