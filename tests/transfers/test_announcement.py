@@ -103,3 +103,16 @@ def test_the_handover_must_come_after_the_objection_deadline(privacy_officer):
     with pytest.raises(ValidationError) as refused:
         draft(privacy_officer, handover_on=transfer.objection_deadline)
     assert "handover_on" in refused.value.error_dict
+
+
+def test_the_notices_leave_after_commit_each_once_even_when_the_dispatch_runs_twice(
+        privacy_officer, legal, owner, zh_client, django_capture_on_commit_callbacks, mailoutbox):
+    from transfers.notices import transfer_notices_dispatch
+
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer = transfer_publish(transfer=draft(privacy_officer), approver=legal)
+    sent = OutboundMessage.objects.filter(kind=NOTICE_KIND, status=OutboundMessage.Status.SENT)
+    assert sorted(sent.values_list("to", flat=True)) == sorted([owner.email, owner.phone, zh_client.email])
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([owner.email, zh_client.email])
+    assert transfer_notices_dispatch(transfer_id=transfer.pk) == 0
+    assert len(mailoutbox) == 2
