@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "sharing",
     "disclosures",
     "rights",
+    "transfers",
     "oversight",
     "transparency_log",
     "fulfillmen.apps.FulfillmenConfig",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("portal/choices/", include("consent.urls")),
     path("portal/received/", include("sharing.urls")),
+    path("portal/transfers/", include("transfers.urls")),
     path("", include("rights.urls")),  # /portal/data/… and the public /requests/ form
     path("portal/", include(portal_patterns)),
     path("policy/", include("amendments.urls")),

@@ -7,6 +7,7 @@ from accounts.selectors import client_of_user
 from consent.policy_answers import POLICY_ACCEPTANCE, material_versions_pending, pending_material_version
 from consent.views import choices_for, gpc_note_due
 from sharing.views import received_summary
+from transfers.views import received_page_announcements
 
 
 def home(request):
@@ -36,4 +37,5 @@ def dashboard(request):
         "pending_policy": _pending_policy(client),
         "gpc_honoured": gpc_note_due(request, client=client),
         "received": received_summary(client=client),
+        "transfer_announcements": received_page_announcements(client),
     })

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Model, Q, QuerySet, Window
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery, Window
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
@@ -26,6 +26,8 @@ from disclosures.models import Disclosure, DisclosureSubject
 from notify.models import OutboundMessage
 from sharing.models import WithdrawalNotice
 from sharing.selectors import sharing_records_of_client
+from transfers.models import TransferObjection
+from transfers.selectors import transfer_subjects_of_client
 
 from .holds import hold_reason
 from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, RequestMessage
@@ -156,6 +158,24 @@ def _disclosure_row(s: DisclosureSubject) -> dict:
     return {"authority": d.authority_name, "authority_country": _country(d.authority_country),
             "authority_kind": d.get_authority_kind_display(), "request_type": d.get_request_type_display(),
             "disclosed_at": d.disclosed_at, "data": _data_labels(s.categories_disclosed)}
+
+
+def _transfers(client: Client) -> QuerySet:
+    """Business transfers announced to the client (never drafts), with the client's objection if any."""
+    objection = TransferObjection.objects.filter(transfer_id=OuterRef("transfer_id"), client=client)
+    return transfer_subjects_of_client(client=client).annotate(
+        objection_on=Subquery(objection.values("received_on")[:1]),
+        objection_channel=Subquery(objection.values("channel")[:1]))
+
+
+def _transfer_row(s) -> dict:
+    t = s.transfer
+    return {"acquirer": t.acquirer_name, "acquirer_country": _country(t.acquirer_country), "kind": t.get_kind_display(),
+            "data": _data_labels(t.data_categories), "announced_at": t.published_at,
+            "objection_deadline": t.objection_deadline, "handover_on": t.handover_on,
+            "objected_on": s.objection_on,
+            "objected_by": _label(TransferObjection.Channel, s.objection_channel) if s.objection_channel else "",
+            "handed_over_at": s.handed_over_at}
 
 
 def _withdrawal_row(n: WithdrawalNotice) -> dict:
@@ -299,6 +319,20 @@ CATEGORIES: tuple[Category, ...] = (
                  ("data", _("Data disclosed"))),
         read=_disclosures, row=_disclosure_row, empty=_("No authority has received your data."),
         note=_("When the law obliges us to keep a request secret for a time, it appears here on the day that ends."),
+    ),
+    Category(
+        code="business_transfers", title=_("Business transfers"),
+        purpose=_("To tell you before your data goes to a company taking over part of our business, and to respect "
+                  "your objection (PIPL Art. 22)."),
+        purpose_codes=("business-transfer",), legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION,
+        models=("transfers.TransferSubject", "transfers.TransferObjection"),
+        columns=(("acquirer", _("Company")), ("acquirer_country", _("Country")), ("kind", _("Kind")),
+                 ("data", _("Data concerned")), ("announced_at", _("Announced")),
+                 ("objection_deadline", _("Objection deadline")), ("handover_on", _("Date of handover")),
+                 ("objected_on", _("You objected on")), ("objected_by", _("Objection by")),
+                 ("handed_over_at", _("Handed over"))),
+        read=_transfers, row=_transfer_row, empty=_("No business transfer concerns your data."),
+        note=_("Once handed over, the acquirer is also listed under “Who received your data”."),
     ),
     Category(
         code="withdrawal_notices", title=_("Companies told to delete or update your data"),

@@ -14,6 +14,7 @@ from accounts.models import Client
 from consent.models import DataCategory, Purpose
 from consent.views import client_required
 
+from .announcements import received_page_announcements
 from .models import SharingRecord
 from .selectors import sharing_rows_of_client, sharing_summary_of_client
 
@@ -116,4 +117,5 @@ def received(request, client):
     page = Paginator(sharing_rows_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "sharing/received.html", {
         "client": client, "page": page, "groups": recipient_groups(page.object_list),
+        "announcements": received_page_announcements(client=client),
     })

@@ -47,6 +47,7 @@ from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, sharing_records_write
 from tests.conftest import PASSWORD, make_client, password_only_force_login
 from tests.sharing.conftest import bearer, make_affiliate
+from transfers.services import transfer_publish, transfer_record
 from transparency_log.checkpoints import checkpoint_publish
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +127,15 @@ def world(settings, tmp_path):
                                              granted_by_default=False, note="Matrix")
     rectification = Rectification.objects.create(client=owner, field="full_name", old_digest="0" * 64, new_digest="1" * 64)
     staff_access_record(staff=privacy, client_ids=[owner.pk], action=Action.VIEW_LIST, fields=["email"], path="/admin/")
+    # Business transfers: a draft (the admin's object) and one announced to clients living in Germany — client A, not B.
+    transfer_values = dict(kind="acquisition", acquirer_name="Harbour Logistics", acquirer_contact_name="Mei Chan",
+                           acquirer_contact_email="privacy@harbour.example", acquirer_address="1 Harbour Road",
+                           acquirer_country="HK", data_categories=["name", "email"],
+                           objection_deadline=timezone.localdate() + timedelta(days=30),
+                           handover_on=timezone.localdate() + timedelta(days=31))
+    transfer_draft = transfer_record(recorded_by=privacy, **transfer_values)
+    announced = transfer_publish(transfer=transfer_record(recorded_by=privacy, scope_countries=["DE"], **transfer_values),
+                                 approver=legal)
     message = OutboundMessage.objects.filter(client=owner).first()
 
     attempt = AccessAttempt.objects.create(username="x", ip_address="10.0.0.1", user_agent="t", path_info="/admin/login/",
@@ -147,6 +157,7 @@ def world(settings, tmp_path):
         "sharing.withdrawalnotice": notice.pk, "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
         "rights.legalhold": hold.pk, "rights.responsedeadlinerule": ResponseDeadlineRule.objects.first().pk,
         "rights.dataexport": export.pk, "rights.rectification": rectification.pk,
+        "transfers.businesstransfer": transfer_draft.pk,
     }
     ids = dict(
         receipt=event.receipt_id, label=v1.label, address=address.pk, export=export.public_id, erasure=erasure.public_id,
@@ -155,7 +166,8 @@ def world(settings, tmp_path):
         withheld=withheld.pk, withheld_document=withheld_document.pk,
         disclosure_type=ContentType.objects.get_for_model(disclosure).pk, draft_label=v2.label,
         outsider_public_id=outsider.public_id, document=document.pk, dsr=dsr.pk, hold=hold.pk,
-        notice=notice.public_id, objects=objects,
+        notice=notice.public_id, objects=objects, transfer=announced.public_id, transfer_draft=transfer_draft.pk,
+        transfer_announced=announced.pk,
         log_size=checkpoint_publish().tree_size,  # the public consent log, with every event of this world in it
     )
     return World(owner=owner, outsider=outsider,
@@ -246,6 +258,11 @@ URLS = {
     "rights:public_request_sent": Row(PUBLIC),
     "rights:public_request_verify": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),
     "rights:question_new": Row(portal()),
+    # A business transfer announced to client A: client B is not concerned, so for B its pages do not exist.
+    "transfers:list": Row(portal()),
+    "transfers:detail": Row(portal(b=404), kwargs=lambda i: {"public_id": i["transfer"]}),
+    "transfers:object": Row(portal(a="ok", b=404), method="POST", kwargs=lambda i: {"public_id": i["transfer"]}),
+    "transfers:consent": Row(portal(a="ok", b=404), method="POST", kwargs=lambda i: {"public_id": i["transfer"]}),
     "portal:dashboard": Row(portal()),
     "policy:current": Row(PUBLIC),
     "policy:versions": Row(PUBLIC),
@@ -333,6 +350,7 @@ ADMIN_MODELS = {
     "rights.responsedeadlinerule": {"privacy": "vc"},
     "rights.dataexport": {"privacy": "v"},
     "rights.rectification": {"privacy": "v", "support": "v"},
+    "transfers.businesstransfer": {"privacy": "vac", "legal": "vac"},  # support agents never see business transfers
 }
 
 
@@ -380,6 +398,16 @@ ADMIN_CUSTOM = {
     # The world's hold was set by Legal: Legal releases it (a privacy officer releases holds not set by Legal).
     "admin:rights_legalhold_release": Row(staff_only(legal=200), kwargs=lambda i: {OBJ: i["hold"]}),
     # Asking for a client's new e-mail address (applied only by the client's link): who may change clients.
+    # Business transfers: the draft was recorded by the privacy officer (Legal may announce it; the page tells the
+    # recorder why not); the announced one takes objections, cannot be handed over before its deadline, has no file.
+    "admin:transfers_businesstransfer_publish": Row(staff_only(privacy=200, legal=200),
+                                                    kwargs=lambda i: {OBJ: i["transfer_draft"]}),
+    "admin:transfers_businesstransfer_objection_add": Row(staff_only(privacy=200, legal=200),
+                                                          kwargs=lambda i: {OBJ: i["transfer_announced"]}),
+    "admin:transfers_businesstransfer_hand_over": Row(staff_only(privacy="redirect", legal="redirect"),
+                                                      kwargs=lambda i: {OBJ: i["transfer_announced"]}),
+    "admin:transfers_businesstransfer_handover_download": Row(staff_only(privacy=404, legal=404), kwargs=lambda i: {
+        OBJ: i["transfer_announced"], "file_format": "csv"}),
     "admin:accounts_client_email_change": Row(staff_only(privacy=200, support=200),
                                               kwargs=lambda i: {OBJ: i["objects"]["accounts.client"]}),
 }

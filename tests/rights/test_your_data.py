@@ -24,6 +24,7 @@ from rights.views.data import SHOWN_PER_CATEGORY
 from sharing.models import Affiliate
 from sharing.services import agreement_create, sharing_records_write
 from tests.conftest import PASSWORD
+from transfers.services import transfer_objection_record, transfer_publish, transfer_record
 
 pytestmark = pytest.mark.django_db
 YOUR_DATA = reverse("rights:data")
@@ -58,6 +59,19 @@ def disclose(client, *, authority="Shenzhen Public Security Bureau", withhold_un
     return disclosure_mark_disclosed(disclosure=disclosure, actor=legal2, disclosed={client.pk: ["name", "phone"]})
 
 
+def announce_transfer(client):
+    """A business transfer announced to the clients of the client's country, which the client objects to."""
+    officer, legal = staff("privacy@example.com", "Privacy officers"), staff("legal@example.com", "Legal")
+    transfer = transfer_record(recorded_by=officer, kind="acquisition", acquirer_name="Harbour Logistics",
+                               acquirer_contact_name="Mei Chan", acquirer_contact_email="privacy@harbour.example",
+                               acquirer_address="1 Harbour Road", acquirer_country="HK", data_categories=["name"],
+                               scope_countries=[client.country.code],
+                               objection_deadline=timezone.localdate() + timedelta(days=30),
+                               handover_on=timezone.localdate() + timedelta(days=31))
+    transfer = transfer_publish(transfer=transfer, approver=legal)
+    return transfer_objection_record(transfer=transfer, client=client, channel="portal")
+
+
 def give_history(client, *, times=1, disclosures=True):
     """`times` of everything that grows with a client's history: addresses, IPs, consent changes (with receipts and
     withdrawal notices), sharing records, messages, policy notices, requests and their threads, exports, holds,
@@ -90,6 +104,7 @@ def give_history(client, *, times=1, disclosures=True):
         staff_access_record(staff=officer, client_ids=[client.pk], action="view-detail", path="/admin/")
     if disclosures:
         disclose(client)
+        announce_transfer(client)
     return client
 
 

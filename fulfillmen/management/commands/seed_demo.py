@@ -12,6 +12,7 @@ from accounts.two_factor import staff_totp_device_ensure, totp_uri
 from amendments.services import policy_first_version_ensure
 from consent.bulk import consent_defaults_bulk_record
 from sharing.demo import demo_affiliates_ensure
+from transfers.demo import demo_transfer_ensure
 
 POLICY_DIR = Path(__file__).resolve().parents[3] / "amendments" / "seed"
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         )
         logins = demo_people_ensure(password=password)
         affiliates = demo_affiliates_ensure()
+        demo_transfer_ensure()  # a draft business transfer, to announce from the admin
         if clients:
             with tqdm(total=clients, unit="client", desc="Synthetic clients", disable=options["verbosity"] == 0) as bar:
                 synthetic_clients_create(count=clients, progress=bar.update, seed=seed,

@@ -1,0 +1,48 @@
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Language
+from accounts.services import staff_user_ensure
+from rights.erasure import erasure_perform, erasure_request
+from tests.conftest import PASSWORD, make_client
+from transfers.services import transfer_record
+
+ACQUIRER = "Harbour Logistics Holdings Ltd."
+
+
+@pytest.fixture
+def legal(db):
+    return staff_user_ensure(email="legal@example.com", password=PASSWORD, groups=["Legal"])
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def zh_client(db):
+    """A client who reads Chinese and has no mobile number on file."""
+    return make_client("zhang@example.com", country="CN", phone="", full_name="张伟", preferred_language=Language.ZH_HANS)
+
+
+def draft(recorded_by, **changes):
+    today = timezone.localdate()
+    values = dict(kind="acquisition", acquirer_name=ACQUIRER, acquirer_contact_name="Mei Chan",
+                  acquirer_contact_email="privacy@harbour.example", acquirer_address="1 Harbour Road\nHong Kong",
+                  acquirer_country="HK", data_categories=["name", "email", "shipping_address"],
+                  objection_deadline=today + timedelta(days=30), handover_on=today + timedelta(days=31))
+    return transfer_record(recorded_by=recorded_by, **{**values, **changes})
+
+
+def erase(client):
+    request = erasure_request(client=client, actor=client.user)
+    return erasure_perform(request=request, now=request.scheduled_for + timedelta(minutes=1))
+
+
+def after_deadline(transfer):
+    """The day after the objection deadline and on the handover date (a time_machine destination)."""
+    return timezone.make_aware(datetime.combine(transfer.handover_on, time(10)))
