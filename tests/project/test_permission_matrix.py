@@ -32,7 +32,7 @@ from accounts.jurisdictions import Jurisdiction
 from accounts.models import Address, StaffAccess
 from accounts.services import address_add, staff_user_ensure
 from accounts.two_factor import staff_totp_device_ensure
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from consent.models import ConsentDefaultRule, ConsentEvent, ConsentState, Purpose
 from consent.services import consent_record
 from disclosures.services import disclosure_document_add, disclosure_record
@@ -95,7 +95,7 @@ def world(settings, tmp_path):
     address = address_add(client=owner, kind=Address.Kind.RESIDENTIAL, line1="Hauptstr. 1", city="Berlin", postcode="10115",
                           country="DE")
     v1 = policy_draft_save(label="2026-01", body_en="# Policy\n\nFirst.", summary="First version.")
-    v1 = policy_publish(version=v1, effective_at=timezone.now())
+    v1 = policy_publish(version=v1, now=timezone.now() - notice_period(material=False), effective_at=timezone.now())
     v2 = policy_draft_save(label="2026-02", body_en="# Policy\n\nSecond.", summary="A draft.")
     erasure = erasure_request(client=owner, actor=owner.user)
     export = export_request(client=owner)
