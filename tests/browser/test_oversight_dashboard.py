@@ -37,8 +37,9 @@ def test_a_privacy_officer_opens_the_dashboard_from_the_admin_index(page, csp_vi
                                                  contact_name="P", contact_email="p@example.com"))
     sharing_records_write(affiliate=partner, purpose=sharing, fields=["email"], client_ids=[owner.pk, other.pk],
                           api_key=None, request_id=uuid.uuid4(), at=timezone.now())
-    policy_publish(version=policy_draft_save(label="9.0", body_en="Text.", summary=""), now=timezone.now() - notice_period(material=False),
-                   effective_at=timezone.now())
+    published_at = timezone.now() - notice_period(material=False)  # in force now, announced in time
+    policy_publish(version=policy_draft_save(label="9.0", body_en="Text.", summary=""),
+                   effective_at=published_at + notice_period(material=False), now=published_at)
 
     page.goto("/admin/login/")
     admin_log_in_fill(page, "officer@demo.test")
