@@ -33,6 +33,7 @@ def test_client_signs_up_logs_out_logs_in_and_sees_their_dashboard(page):
     page.goto(signup_link_path("zhang.wei@example.com"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Finish creating your account")
     page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Yes, I am 14 or older").check()  # China: PIPL Art. 31 (accounts/minors.py)
     page.get_by_role("button", name="Create account").click()
 
     expect(page).to_have_url(re.compile(r"/portal/$"))
