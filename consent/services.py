@@ -308,16 +308,20 @@ def consent_age_check_record(*, client: Client, age_check: AgeCheck) -> ConsentE
     """The answer to sign-up's age question as ledger evidence (PIPL Art. 31, GDPR Art. 8(2): the controller must be
     able to show the check). Of age: `age-confirmation`, from the client. Younger: `guardian-consent`, naming the
     parent or guardian and how they consented; their name and address are personal values (erased with the client)."""
+    ip_address = age_check.ip_address
     if age_check.by_guardian:
         purpose = Purpose.objects.get(code=GUARDIAN_CONSENT)
+        # The guardian's address and browser are evidence of their consent, not observations of the client: they go
+        # into the reason (erased with the client), and the client's IP observations stay the client's own.
         reason = (f"Consent of the parent or guardian {age_check.guardian_name} <{age_check.guardian_email}>, given on the "
-                  f"link sent to that address; the client said they were younger than {age_check.minimum_age} "
-                  f"(rule: {age_check.rule}).")
+                  f"link sent to that address from IP address {ip_address or 'unknown'}; the client said they were "
+                  f"younger than {age_check.minimum_age} (rule: {age_check.rule}).")
+        ip_address = None
     else:
         purpose = Purpose.objects.get(code=AGE_CONFIRMATION)
         reason = f"The client confirmed at sign-up being {age_check.minimum_age} or older (rule: {age_check.rule})."
     event, _created = consent_record(client=client, purpose=purpose, action=ConsentAction.GRANT, channel=Channel.PORTAL,
-                                     ip_address=age_check.ip_address, user_agent=age_check.user_agent, reason=reason)
+                                     ip_address=ip_address, user_agent=age_check.user_agent, reason=reason)
     return event
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts.access_log import Action, staff_access_record
 from accounts.jurisdictions import Jurisdiction
-from accounts.models import Address, StaffAccess
+from accounts.models import Address, SignupAgeRule, StaffAccess
 from accounts.services import address_add, staff_user_ensure
 from accounts.two_factor import staff_totp_device_ensure
 from amendments.services import notice_period, policy_draft_save, policy_publish
@@ -142,6 +142,7 @@ def world(settings, tmp_path):
         "notify.outboundmessage": message.pk, "amendments.policyversion": v2.pk,
         "amendments.noticedelivery": v1.deliveries.filter(client=owner).first().pk, "consent.purpose": promo.pk,
         "consent.consentdefaultrule": rule.pk, "consent.consentevent": event.pk,
+        "accounts.signupagerule": SignupAgeRule.objects.get(jurisdiction="cn").pk,
         "consent.consentstate": ConsentState.objects.filter(client=owner).first().pk, "sharing.affiliate": ads.pk,
         "sharing.apikey": key_row.pk, "sharing.sharingrecord": SharingRecord.objects.get(client=owner).pk,
         "sharing.withdrawalnotice": notice.pk, "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
@@ -214,6 +215,7 @@ URLS = {
     "signup": Row(SIGNED_IN_AWAY),
     "signup_sent": Row(PUBLIC),
     "signup_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),   # an unknown link, for everyone
+    "signup_guardian": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),  # the guardian's link: the same
     "login": Row(SIGNED_IN_AWAY),
     "email_change_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),  # an unknown link, for all
     "logout": Row(expect("redirect"), method="POST"),
@@ -321,6 +323,7 @@ ADMIN_MODELS = {
     "amendments.noticedelivery": {"privacy": "v", "support": "v", "legal": "v"},
     "consent.purpose": {"privacy": "vc", "support": "v", "legal": "v"},
     "consent.consentdefaultrule": {"privacy": "vacd", "legal": "v"},
+    "accounts.signupagerule": {"privacy": "vacd", "legal": "v"},       # sign-up's age rules (issue #18.12)
     "consent.consentevent": {"privacy": "v", "support": "v", "legal": "v"},         # the ledger: append-only
     "consent.consentstate": {"privacy": "v", "support": "v", "legal": "v"},
     "sharing.affiliate": {"privacy": "vac", "support": "v", "legal": "v"},
