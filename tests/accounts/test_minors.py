@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,8 +44,13 @@ def younger(client, path, *, guardian_email="wang.fang@example.com", **extra):
 
 
 def guardian_link_path(guardian_email="wang.fang@example.com") -> str:
-    message = OutboundMessage.objects.get(kind="signup-guardian", to=guardian_email)
-    return urlsplit(GUARDIAN_LINK.search(message.body).group(0)).path
+    """The link sent to the guardian: from the sent mail, or from its outbox row while it waits to be sent (once sent,
+    the row keeps neither the address nor the body)."""
+    bodies = [m.body for m in mail.outbox if guardian_email in m.to]
+    bodies += OutboundMessage.objects.filter(kind="signup-guardian", to=guardian_email).values_list("body", flat=True)
+    links = [match.group(0) for body in bodies if (match := GUARDIAN_LINK.search(body))]
+    assert links, f"no consent link was sent to {guardian_email}"
+    return urlsplit(links[-1]).path
 
 
 def test_signup_under_the_jurisdictions_age_routes_to_guardian_consent(client):
@@ -229,3 +235,15 @@ def test_a_taken_address_still_gets_the_same_answer_whatever_the_age(client):
                                             "preferred_language": "en", "password1": CHILD_PASSWORD,
                                             "password2": CHILD_PASSWORD})
     assert new.status_code == taken.status_code == 302 and new["Location"] == taken["Location"]
+
+
+def test_the_guardian_is_written_to_in_the_childs_language_and_the_sent_mail_keeps_no_link(
+        client, django_capture_on_commit_callbacks):
+    path = sign_up(client)  # zh-hans
+    with django_capture_on_commit_callbacks(execute=True):
+        younger(client, path)
+    [sent] = [m for m in mail.outbox if m.to == ["wang.fang@example.com"]]
+    assert sent.subject == "Xiao Ming 请求您同意其创建账户" and "未满 14 周岁" in sent.body
+    assert GUARDIAN_LINK.search(sent.body)
+    row = OutboundMessage.objects.get(kind="signup-guardian")
+    assert row.status == OutboundMessage.Status.SENT and row.to == "" and row.body == ""  # the link outlives nothing
