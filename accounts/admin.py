@@ -10,8 +10,8 @@ from .admin_access import StaffAccessAdminMixin, export_selected_clients
 from .admin_email_change import email_change_history, email_change_page
 from .admin_readonly import ReadOnlyAdmin
 from .forms import ClientAdminForm, StaffUserChangeForm, StaffUserCreationForm
-from .models import Address, Client, IPObservation, StaffAccess, User
-from .services import client_create, client_update
+from .models import Address, Client, IPObservation, SignupAgeRule, StaffAccess, User
+from .services import client_create, client_update, signup_age_rule_save
 
 
 class AddressInline(admin.StackedInline):
@@ -172,3 +172,19 @@ class StaffAccessAdmin(ReadOnlyAdmin):
     @admin.display(description=_("fields"))
     def shown_fields(self, access):
         return ", ".join(access.fields)
+
+
+@admin.register(SignupAgeRule)
+class SignupAgeRuleAdmin(admin.ModelAdmin):
+    """The ages below which sign-up asks for a parent's or guardian's consent (accounts/minors.py)."""
+
+    list_display = ["where", "minimum_age", "note"]
+    list_filter = ["jurisdiction"]
+    fields = ["jurisdiction", "country", "minimum_age", "note"]
+
+    def save_model(self, request, obj, form, change):
+        signup_age_rule_save(rule=obj)
+
+    @admin.display(description=_("applies to"))
+    def where(self, rule):
+        return rule.where

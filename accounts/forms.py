@@ -55,10 +55,70 @@ class SignUpForm(forms.Form):
 
 
 class SignupConfirmForm(forms.Form):
-    """The sign-up link asks for the password again: only who chose it can turn the sign-up into an account."""
+    """The sign-up link asks for the password again: only who chose it can turn the sign-up into an account.
+    Where an age rule applies to the client's country (accounts/minors.py), it also asks whether they are that old,
+    and a younger client names the parent or guardian whose consent the account waits for."""
+
+    OF_AGE, YOUNGER = "of-age", "younger"
 
     password = forms.CharField(label=_("Password"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}))
+
+    def __init__(self, *args, minimum_age: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.minimum_age = minimum_age
+        if minimum_age is None:
+            return
+        age = {"age": minimum_age}
+        self.fields["age"] = forms.ChoiceField(
+            label=_("Are you %(age)s or older?") % age, widget=forms.RadioSelect,
+            choices=[(self.OF_AGE, _("Yes, I am %(age)s or older") % age),
+                     (self.YOUNGER, _("No, I am younger than %(age)s: my parent or guardian will consent") % age)],
+            error_messages={"required": _("Please say whether you are %(age)s or older.") % age},
+            help_text=_("Where you live, the law lets you open an account yourself from the age of %(age)s; "
+                        "below it, a parent or guardian must consent first.") % age)
+        self.fields["guardian_name"] = forms.CharField(
+            label=_("Name of your parent or guardian (only if you are younger)"), required=False, max_length=200)
+        self.fields["guardian_email"] = forms.EmailField(
+            label=_("E-mail address of your parent or guardian (only if you are younger)"), required=False,
+            max_length=254, help_text=_("We send them a link to consent; the account is created only when they do."))
+
+    def apply_service_errors(self, error: ValidationError):
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
+
+    @property
+    def younger(self) -> bool:
+        return self.minimum_age is not None and self.cleaned_data.get("age") == self.YOUNGER
+
+    def clean(self):
+        data = super().clean()
+        if self.minimum_age is not None and data.get("age") == self.YOUNGER:
+            if not (data.get("guardian_name") or "").strip():
+                self.add_error("guardian_name", _("Please give the name of your parent or guardian."))
+            if not data.get("guardian_email") and "guardian_email" not in self.errors:
+                self.add_error("guardian_email", _("Enter the e-mail address of your parent or guardian."))
+        return data
+
+
+class GuardianConsentForm(forms.Form):
+    """The parent's or guardian's answer on their link: consent (with the box ticked) or refuse."""
+
+    confirm = forms.BooleanField(required=False, label=_(
+        "I am the parent or guardian of this person and I consent to Fulfillmen processing their personal "
+        "information as its privacy policy describes."))
+
+    def clean(self):
+        data = super().clean()
+        if self.data.get("decision") == "consent" and not data.get("confirm"):
+            self.add_error("confirm", _("Tick the box to confirm that you are their parent or guardian and consent."))
+        elif self.data.get("decision") not in ("consent", "refuse"):
+            raise ValidationError(_("Choose whether you consent or refuse."))
+        return data
+
+    @property
+    def consents(self) -> bool:
+        return self.data.get("decision") == "consent"
 
 
 class ClientAdminForm(forms.ModelForm):

@@ -5,6 +5,7 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -280,9 +281,58 @@ class PendingSignup(models.Model):
     token_digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
+    # A client younger than their rule's age (accounts/minors.py): once their own link is used, the link goes to the
+    # parent or guardian named here (a new token_digest) and the account waits for that consent.
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    minimum_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    guardian_name = models.CharField(max_length=200, blank=True)
+    guardian_email = models.EmailField(max_length=254, blank=True)
 
     class Meta:
         indexes = [models.Index(Lower("email"), name="pending_signup_email_idx")]
 
     def __str__(self):
         return f"sign-up waiting for confirmation until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class SignupAgeRule(models.Model):
+    """Data, not code: below which age a client needs a parent's or guardian's consent to sign up.
+
+    PIPL Art. 28 and 31: personal information of a minor under 14 is sensitive and needs a guardian's consent;
+    GDPR Art. 8: 16, or 13 to 15 where a member state says so; COPPA: 13 in the United States. A rule names a country
+    or a jurisdiction (accounts/jurisdictions.py); the country's rule wins. Where no rule applies, sign-up asks no age.
+    """
+
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=8, choices=Jurisdiction.choices, blank=True,
+                                    help_text=_("Every country of this jurisdiction, unless a country has its own rule."))
+    country = CountryField(_("country"), blank=True, help_text=_("Only this country (beats its jurisdiction's rule)."))
+    minimum_age = models.PositiveSmallIntegerField(
+        _("minimum age"), validators=[MinValueValidator(1), MaxValueValidator(21)],
+        help_text=_("Younger clients sign up only with the consent of a parent or guardian."))
+    note = models.CharField(_("legal source"), max_length=200, blank=True, help_text=_("e.g. PIPL Art. 31"))
+
+    class Meta:
+        verbose_name = _("sign-up age rule")
+        verbose_name_plural = _("sign-up age rules")
+        ordering = ["jurisdiction", "country"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(jurisdiction="") & ~models.Q(country=""))
+                | (~models.Q(jurisdiction="") & models.Q(country="")),
+                name="signup_age_rule_country_or_jurisdiction",
+                violation_error_message=_("Name either a country or a jurisdiction, not both.")),
+            models.UniqueConstraint(fields=["jurisdiction"], condition=models.Q(country=""),
+                                    name="signup_age_rule_one_per_jurisdiction",
+                                    violation_error_message=_("This jurisdiction has a rule already.")),
+            models.UniqueConstraint(fields=["country"], condition=~models.Q(country=""),
+                                    name="signup_age_rule_one_per_country",
+                                    violation_error_message=_("This country has a rule already.")),
+        ]
+
+    def __str__(self):
+        where = self.country.name if self.country else self.get_jurisdiction_display()
+        return f"{where}: {self.minimum_age}"
+
+    @property
+    def where(self) -> str:
+        return str(self.country.name) if self.country else str(self.get_jurisdiction_display())

@@ -89,24 +89,29 @@ def client_create(
 def client_register(
     *,
     email: str,
-    password: str,
+    password: str = "",
     full_name: str,
     country: str,
     phone: str = "",
     region: str = "",
     preferred_language: str = Language.EN,
     ip_address: str | None = None,
+    password_hash: str = "",
 ) -> Client:
-    """Portal sign-up: a login and the client it belongs to, in one transaction. Clients are never staff."""
+    """Portal sign-up: a login and the client it belongs to, in one transaction. Clients are never staff.
+    `password_hash`: the password as sign-up hashed it after validating it (accounts/signup.py), instead of `password`."""
     email = User.objects.normalize_email((email or "").strip())
     if _email_taken(email):
         raise ValidationError({"email": _("This email is already registered.")})
     user = User(email=email)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
-    user.set_password(password)
+    if password_hash:
+        user.password = password_hash
+    else:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
+        user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
@@ -210,3 +215,11 @@ def _client_fields_save(*, client: Client, changes: dict) -> Client:
     except IntegrityError as exc:
         raise ValidationError({"email": _("A client with this email already exists.")}) from exc
     return client
+
+
+@transaction.atomic
+def signup_age_rule_save(*, rule):
+    """A privacy officer's change of an age rule: it applies to sign-ups from now on, never to existing accounts."""
+    rule.full_clean()
+    rule.save()
+    return rule

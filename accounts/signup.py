@@ -8,7 +8,6 @@ complete a sign-up someone else started with it (a "pre-hijacked" account whose 
 For an address that has an account, its owner is told, in their language, that someone tried; nothing changes.
 """
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -25,8 +24,9 @@ from django.utils.translation import gettext as _
 from notify.models import OutboundMessage
 from notify.services import message_queue
 
+from .minors import age_check_of_age, signup_age_rule_for, signup_create, token_digest
 from .models import Client, PendingSignup, User
-from .services import _email_taken, _validated_client_fields, client_register
+from .services import _email_taken, _validated_client_fields
 
 SIGNUP_LINK_VALID_FOR = timedelta(hours=48)
 
@@ -35,8 +35,7 @@ class SignupLinkError(Exception):
     """The link is unknown, altered, used already or expired: signing up again sends a new one."""
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+_digest = token_digest
 
 
 def signup_validate(*, full_name: str, email: str, phone: str, country: str, preferred_language: str,
@@ -111,33 +110,36 @@ def signup_request(*, full_name: str, email: str, phone: str, country: str, pref
 
 
 def pending_signup_for_link(*, token: str) -> PendingSignup:
-    """The sign-up a link completes, or SignupLinkError (unknown, altered, used or expired)."""
-    pending = PendingSignup.objects.filter(token_digest=_digest(token), expires_at__gt=timezone.now()).first()
+    """The sign-up a link completes, or SignupLinkError (unknown, altered, used, expired, or with the guardian)."""
+    pending = PendingSignup.objects.filter(token_digest=_digest(token), email_confirmed_at__isnull=True,
+                                           expires_at__gt=timezone.now()).first()
     if pending is None:
         raise SignupLinkError()
     return pending
 
 
-def signup_confirm(*, token: str, password: str, ip_address: str | None) -> Client:
+def signup_confirm(*, token: str, password: str, ip_address: str | None, of_age: bool = False,
+                   user_agent: str = "") -> Client:
     """The link opened with the password chosen at sign-up: the login and the client, through client_register (with
     its consent defaults and the IP observation), once. Every waiting sign-up for the address goes with it.
+    Where an age rule applies (accounts/minors.py) only with `of_age`, the client's answer that they are that old,
+    which the ledger records; a younger client goes through signup_guardian_request instead.
 
     A wrong password is a ValidationError and leaves the link usable; a link that cannot be used is SignupLinkError,
     also when the address got an account after the sign-up (another of its links, staff) — the link is spent then."""
     with transaction.atomic():
         pending = (PendingSignup.objects.select_for_update()
-                   .filter(token_digest=_digest(token), expires_at__gt=timezone.now()).first())
+                   .filter(token_digest=_digest(token), email_confirmed_at__isnull=True, expires_at__gt=timezone.now())
+                   .first())
         if pending is None:
             raise SignupLinkError()
         if not check_password(password, pending.password_hash):
             raise ValidationError({"password": _("This is not the password you chose when you signed up.")})
-        try:
-            client = client_register(email=pending.email, password=password, full_name=pending.full_name,
-                                     country=str(pending.country), phone=pending.phone,
-                                     preferred_language=pending.preferred_language, ip_address=ip_address)
-        except ValidationError:
-            client = None
-        PendingSignup.objects.filter(email__iexact=pending.email).delete()
+        rule = signup_age_rule_for(country=str(pending.country))
+        if rule is not None and not of_age:
+            raise ValidationError({"age": _("Please say whether you are %(age)s or older.") % {"age": rule.minimum_age}})
+        age_check = age_check_of_age(rule=rule, ip_address=ip_address, user_agent=user_agent) if rule else None
+        client = signup_create(pending=pending, age_check=age_check, client_ip=ip_address)
     if client is None:
         raise SignupLinkError()
     return client

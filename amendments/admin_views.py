@@ -1,7 +1,8 @@
 """The admin's "Publish…" page for a draft: choose when it takes effect, then `policy_publish` checks the notice period.
 
-PIPL Art. 17: a material change gives clients POLICY_NOTICE_DAYS to object or withdraw before it applies; the page
-proposes that date and shows the service's refusal as it is. Publishing cannot be undone.
+PIPL Art. 17: a material change gives clients POLICY_NOTICE_DAYS to object or withdraw before it applies, any other
+change POLICY_MINOR_NOTICE_DAYS of prior notice; the page proposes that date and shows the service's refusal as it is.
+Publishing cannot be undone.
 
 Once published, the "Notices" page shows how far the notices have gone and lets a privacy officer put the failed
 ones back in the queue: proof that every client was told is part of the notice duty.
@@ -70,7 +71,8 @@ def policy_publish_page(request, object_id, *, model_admin):
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts, "title": _("Publish version %(label)s") % {"label": version.label},
         "original": version, "form": form, "change_url": change_url, "previous": previous, "diff": diff,
-        "notice_days": notice_period().days, "earliest": _shown(now + notice_period()),
+        "notice_days": notice_period(material=version.is_material).days,
+        "earliest": _shown(now + notice_period(material=version.is_material)),
     })
 
 

@@ -51,11 +51,12 @@ class PolicyDraftForm(forms.ModelForm):
 
 
 def default_effective_at(*, version: PolicyVersion, now: datetime) -> datetime:
-    """Material: the end of the notice period, rounded up to the next full hour so the form can be sent a little
-    later and still be in time. Otherwise: now (take effect at once)."""
-    if not version.is_material:
+    """The end of the version's notice period (material or not), rounded up to the next full hour so the form can be
+    sent a little later and still be in time; now where that period is 0 days (take effect at once)."""
+    period = notice_period(material=version.is_material)
+    if not period:
         return now
-    earliest = timezone.localtime(now + notice_period() + timedelta(minutes=5))
+    earliest = timezone.localtime(now + period + timedelta(minutes=5))
     return earliest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 

@@ -1,7 +1,8 @@
 """Writes for policy versions: drafts change freely; publishing checks the notice period; published ones never change.
 
 PIPL Art. 17 and the seed policy ("clients will receive prior notification via mail and also in their registered
-contact number"): a material change takes effect no sooner than POLICY_NOTICE_DAYS after it is published.
+contact number"): every change is announced before it applies. A material change takes effect no sooner than
+POLICY_NOTICE_DAYS after it is published (and asks for acceptance), any other no sooner than POLICY_MINOR_NOTICE_DAYS.
 """
 
 from datetime import datetime, timedelta
@@ -52,14 +53,20 @@ def policy_draft_save(*, version: PolicyVersion | None = None, **fields) -> Poli
     return version
 
 
-def notice_period() -> timedelta:
-    return timedelta(days=settings.POLICY_NOTICE_DAYS)
+def notice_days(*, material: bool = True) -> int:
+    return settings.POLICY_NOTICE_DAYS if material else settings.POLICY_MINOR_NOTICE_DAYS
+
+
+def notice_period(*, material: bool = True) -> timedelta:
+    """The shortest time between publication and effect: POLICY_NOTICE_DAYS, or POLICY_MINOR_NOTICE_DAYS."""
+    return timedelta(days=notice_days(material=material))
 
 
 @transaction.atomic
 def policy_publish(*, version: PolicyVersion, effective_at: datetime, published_by=None,
                    now: datetime | None = None) -> PolicyVersion:
-    """Publish a draft. Material changes need the full notice period; others may take effect at once.
+    """Publish a draft. Material changes need the full notice period, others the shorter one (at once only where
+    POLICY_MINOR_NOTICE_DAYS is 0).
 
     Publishing twice is refused (the second call finds the version published), so notices go out once.
     """
@@ -70,11 +77,14 @@ def policy_publish(*, version: PolicyVersion, effective_at: datetime, published_
     if effective_at < now - timedelta(minutes=1):
         raise ValidationError({"effective_at": _("The effective date cannot be in the past.")})
     effective_at = max(effective_at, now)  # "now" as typed a moment ago means at publication
-    if locked.is_material and effective_at < now + notice_period():
-        earliest = timezone.localtime(now + notice_period()).strftime("%Y-%m-%d %H:%M")
-        raise ValidationError({"effective_at": _(
-            "A material change needs %(days)s days' notice: it can take effect on %(earliest)s at the earliest."
-        ) % {"days": settings.POLICY_NOTICE_DAYS, "earliest": earliest}})
+    period = notice_period(material=locked.is_material)
+    if effective_at < now + period:
+        earliest = timezone.localtime(now + period).strftime("%Y-%m-%d %H:%M")
+        message = (_("A material change needs %(days)s days' notice: it can take effect on %(earliest)s at the earliest.")
+                   if locked.is_material else
+                   _("A change that is not material still needs %(days)s days' notice: it can take effect on "
+                     "%(earliest)s at the earliest."))
+        raise ValidationError({"effective_at": message % {"days": period.days, "earliest": earliest}})
     PolicyVersion.objects.filter(pk=locked.pk).update(published_at=now, effective_at=effective_at, published_by=published_by)
     locked.refresh_from_db()
     # Every client is told, by email and SMS, in the same transaction that publishes; sending starts on commit.

@@ -129,7 +129,7 @@ def _events_write(clients, per_client: int, now) -> float:
     from consent import ledger
     from consent.bulk import CHAIN_FIELDS, EVENT_FIELDS, PERSONAL_FIELDS, STATE_FIELDS
     from consent.models import (
-        POLICY_ACCEPTANCE,
+        NOT_A_CHOICE,
         Channel,
         ConsentAction,
         ConsentChain,
@@ -144,7 +144,7 @@ def _events_write(clients, per_client: int, now) -> float:
 
     version = policy_in_force(at=now)
     label = version.label if version else ""
-    purposes = list(Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code=POLICY_ACCEPTANCE).order_by("id"))
+    purposes = list(Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code__in=NOT_A_CHOICE).order_by("id"))
     rules = list(ConsentDefaultRule.objects.all())
     digest_args = {"ip_address": None, "user_agent": "", "reason": "", "evidence_reference": "",
                    "evidence_received_on": None, "evidence_sha256": ""}

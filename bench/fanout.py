@@ -62,7 +62,7 @@ def _child(args: dict) -> dict:
 
     from accounts.demo import synthetic_clients_create
     from amendments.models import NoticeDelivery
-    from amendments.services import policy_draft_save, policy_publish
+    from amendments.services import notice_period, policy_draft_save, policy_publish
     from bench.workers import BackendCpu, CountingWorker, machine_cpu
 
     clients = args["clients"]
@@ -78,7 +78,7 @@ def _child(args: dict) -> dict:
         started_at = timezone.now()
         started = time.perf_counter()
         with connection.execute_wrapper(lambda ex, sql, p, m, c: publish_statements.append(1) or ex(sql, p, m, c)):
-            policy_publish(version=version, effective_at=started_at)
+            policy_publish(version=version, effective_at=started_at + notice_period(material=False), now=started_at)
         publish_seconds = time.perf_counter() - started
         deliveries = NoticeDelivery.objects.filter(version=version).count()
         deadline = time.monotonic() + 1200

@@ -14,7 +14,7 @@ from amendments.selectors import policy_in_force
 
 from . import ledger
 from .models import (
-    POLICY_ACCEPTANCE,
+    NOT_A_CHOICE,
     Channel,
     ConsentAction,
     ConsentChain,
@@ -41,7 +41,7 @@ def consent_defaults_bulk_record(*, clients) -> int:
     now = timezone.now()
     version = policy_in_force(at=now)
     label = version.label if version else ""
-    purposes = list(Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code=POLICY_ACCEPTANCE))
+    purposes = list(Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code__in=NOT_A_CHOICE))
     rules = list(ConsentDefaultRule.objects.all())
     count = len(clients) * len(purposes)
     event_ids, state_ids = iter(ids_reserve(ConsentEvent, count)), iter(ids_reserve(ConsentState, count))

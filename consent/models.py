@@ -75,6 +75,11 @@ class Purpose(models.Model):
 # Answers to material policy changes (consent/policy_answers.py): only the client gives them, on the change's own
 # page. Sign-up records no default for it (a default "acceptance" would be made up) and "Your choices" omits it.
 POLICY_ACCEPTANCE = "policy-acceptance"
+# Answers at sign-up where an age rule applies (accounts/minors.py): the client's "I am N or older", or the consent
+# of the parent or guardian of a younger one. Evidence, not choices: no default, no toggle.
+AGE_CONFIRMATION = "age-confirmation"
+GUARDIAN_CONSENT = "guardian-consent"
+NOT_A_CHOICE = (POLICY_ACCEPTANCE, AGE_CONFIRMATION, GUARDIAN_CONSENT)
 
 
 class ConsentDefaultRule(models.Model):

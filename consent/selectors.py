@@ -7,7 +7,7 @@ from django.db.models import F, FilteredRelation, Q
 
 from accounts.models import Client
 
-from .models import POLICY_ACCEPTANCE, Channel, ConsentEvent, LegalBasis, Purpose
+from .models import NOT_A_CHOICE, Channel, ConsentEvent, LegalBasis, Purpose
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def purposes_with_state(*, client: Client) -> list[tuple[Purpose, CurrentConsent
     One query whatever the history's length: the purposes, each left-joined to this client's state row (unique
     per client and purpose) and to that state's last event for the channel.
     """
-    rows = (Purpose.objects.exclude(code=POLICY_ACCEPTANCE)
+    rows = (Purpose.objects.exclude(code__in=NOT_A_CHOICE)
             .annotate(client_state=FilteredRelation("consentstate", condition=Q(consentstate__client=client)),
                       state_granted=F("client_state__granted"), state_changed_at=F("client_state__changed_at"),
                       state_channel=F("client_state__last_event__channel")))

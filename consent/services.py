@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.jurisdictions import Jurisdiction
+from accounts.minors import AgeCheck, signup_age_check
 from accounts.models import Client, IPObservation, User
 from accounts.services import ip_observation_record
 from amendments.models import PolicyVersion
@@ -19,7 +20,9 @@ from amendments.selectors import POLICY_IN_FORCE_SQL, policy_in_force
 from . import ledger
 from .log_hooks import consent_log
 from .models import (
-    POLICY_ACCEPTANCE,
+    AGE_CONFIRMATION,
+    GUARDIAN_CONSENT,
+    NOT_A_CHOICE,
     Channel,
     ConsentAction,
     ConsentChain,
@@ -288,15 +291,39 @@ def consent_defaults_record(*, client: Client, occurred_at: datetime | None = No
     have = set(ConsentState.objects.filter(client=client).values_list("purpose_id", flat=True))
     events = []
     chain = _locked_chain(client)
-    purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code=POLICY_ACCEPTANCE)
+    purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code__in=NOT_A_CHOICE)
+    age_check = signup_age_check()
+    minor = age_check is not None and age_check.by_guardian  # a minor's account starts with every purpose off
     for purpose in purposes.exclude(pk__in=have):
-        granted = default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules)
+        granted = not minor and default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules)
         events.append(_append(
             client=client, chain=chain, purpose=purpose, action=ConsentAction.GRANT if granted else ConsentAction.WITHDRAW,
             channel=Channel.SIGNUP, occurred_at=at, recorded_at=timezone.now(), policy_version=version, recorded_by=None,
             ip_address=None, user_agent="", reason="", evidence=Evidence(), idempotency_key=None,
         ))
     return events
+
+
+@transaction.atomic
+def consent_age_check_record(*, client: Client, age_check: AgeCheck) -> ConsentEvent:
+    """The answer to sign-up's age question as ledger evidence (PIPL Art. 31, GDPR Art. 8(2): the controller must be
+    able to show the check). Of age: `age-confirmation`, from the client. Younger: `guardian-consent`, naming the
+    parent or guardian and how they consented; their name and address are personal values (erased with the client)."""
+    ip_address = age_check.ip_address
+    if age_check.by_guardian:
+        purpose = Purpose.objects.get(code=GUARDIAN_CONSENT)
+        # The guardian's address and browser are evidence of their consent, not observations of the client: they go
+        # into the reason (erased with the client), and the client's IP observations stay the client's own.
+        reason = (f"Consent of the parent or guardian {age_check.guardian_name} <{age_check.guardian_email}>, given on the "
+                  f"link sent to that address from IP address {ip_address or 'unknown'}; the client said they were "
+                  f"younger than {age_check.minimum_age} (rule: {age_check.rule}).")
+        ip_address = None
+    else:
+        purpose = Purpose.objects.get(code=AGE_CONFIRMATION)
+        reason = f"The client confirmed at sign-up being {age_check.minimum_age} or older (rule: {age_check.rule})."
+    event, _created = consent_record(client=client, purpose=purpose, action=ConsentAction.GRANT, channel=Channel.PORTAL,
+                                     ip_address=ip_address, user_agent=age_check.user_agent, reason=reason)
+    return event
 
 
 def consent_gpc_honour(*, client: Client, ip_address: str | None, user_agent: str) -> list[ConsentEvent]:

@@ -4,15 +4,23 @@
 suite turns into a failure), and any declared cookie that is not strictly necessary unless the visitor opted in.
 Today every cookie is strictly necessary, so the portal shows no consent banner; a system check refuses a
 non-essential cookie until an opt-in exists to go with it.
+
+The policy says the same (issue #18.15): its Cookies section names each cookie in `backticks`, and
+`policy_cookie_mismatches` compares those names with this list both ways — no cookie named that the portal does not
+set (the first policy promised cart and shipment-tracking cookies the portal never had), none set that it does not
+name. The database check `fulfillmen.W002` applies it to the versions in force and upcoming.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core import checks
+from django.db import DatabaseError
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -95,6 +103,57 @@ def non_essential_cookies_need_an_opt_in(app_configs=None, cookies: list[Cookie]
                      "opt-in: add one (and the banner that asks) before setting such a cookie.",
                      obj="fulfillmen.cookies", id="fulfillmen.E001")
         for c in (declared_cookies() if cookies is None else cookies) if not c.strictly_necessary
+    ]
+
+
+# A Markdown heading (any level) whose text mentions cookies, in either language ("Cookies", "Cookie", "Cookie 政策").
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.M)
+_NAME = re.compile(r"`([^`\s]+)`")
+
+
+def cookie_section(text: str) -> str | None:
+    """The policy's section about cookies: from its heading to the next heading of the same or a higher level."""
+    headings = list(_HEADING.finditer(text or ""))
+    for i, heading in enumerate(headings):
+        if "cookie" in heading[2].lower():
+            level = len(heading[1])
+            end = next((h.start() for h in headings[i + 1:] if len(h[1]) <= level), len(text))
+            return text[heading.end():end]
+    return None
+
+
+def policy_cookie_mismatches(text: str, *, cookies: list[Cookie] | None = None) -> list[str]:
+    """Where a policy text and the cookies the portal sets disagree (empty: they agree). A cookie counts as named
+    when its name stands in backticks in the Cookies section."""
+    section = cookie_section(text)
+    if section is None:
+        return ["it has no section about cookies"]
+    named = set(_NAME.findall(section))
+    declared = {c.name for c in (declared_cookies() if cookies is None else cookies)}
+    return ([f"it names the cookie {name!r}, which the portal never sets" for name in sorted(named - declared)]
+            + [f"it does not name the cookie {name!r}, which the portal sets" for name in sorted(declared - named)])
+
+
+@checks.register(checks.Tags.database)
+def policy_names_the_cookies_the_portal_sets(app_configs=None, databases=None, **kwargs):
+    """`manage.py check --database default`: the policy in force and any upcoming version, in both languages.
+    A warning, not an error: a wrong text is corrected by publishing a new version, which `migrate` must not block."""
+    if not databases:
+        return []
+    from amendments.selectors import policy_in_force, policy_versions_published
+
+    try:
+        current = policy_in_force()
+        versions = ([current] if current else []) + list(
+            policy_versions_published().filter(effective_at__gt=timezone.now()).order_by("effective_at"))
+    except DatabaseError:  # not migrated yet: nothing to compare
+        return []
+    return [
+        checks.Warning(f"Policy version {version.label} ({language}): {problem}. Publish a version whose Cookies section "
+                       "names exactly the cookies declared in fulfillmen/cookies.py.",
+                       obj="fulfillmen.cookies", id="fulfillmen.W002")
+        for version in versions for language, text in (("en", version.body_en), ("zh-hans", version.body_zh_hans))
+        if text.strip() for problem in policy_cookie_mismatches(text)
     ]
 
 

@@ -357,6 +357,11 @@ RETENTION_REQUEST_LOG_MONTHS = env.int("RETENTION_REQUEST_LOG_MONTHS", default=2
 RETENTION_RELEASED_HOLD_MONTHS = env.int("RETENTION_RELEASED_HOLD_MONTHS", default=24)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
+# The seed policy promises prior notice of every change: a non-material one takes effect no sooner than this many days
+# after publication. 0 (at once) only when an operator sets it so on purpose.
+POLICY_MINOR_NOTICE_DAYS = env.int("POLICY_MINOR_NOTICE_DAYS", default=7)
+if POLICY_NOTICE_DAYS < 0 or POLICY_MINOR_NOTICE_DAYS < 0:
+    raise ImproperlyConfigured("POLICY_NOTICE_DAYS and POLICY_MINOR_NOTICE_DAYS cannot be negative.")
 TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)
 
 # The public consent log (issue #17): every ledger event is a leaf of one RFC 6962 Merkle tree; a signed checkpoint

@@ -25,8 +25,14 @@ def signup_link_path(email: str) -> str:
     return urlsplit(signup_link(email)).path
 
 
+# The link's answer to "are you N or older?", where the client's country has an age rule (accounts/minors.py); a link
+# without the question ignores it.
+OF_AGE = {"age": "of-age"}
+
+
 def sign_up_and_confirm(client, data: dict, **request):
-    """The form, then the link with the password chosen: the response of the link (a redirect to the dashboard)."""
+    """The form, then the link with the password chosen (and "of age" where asked): the response of the link (a
+    redirect to the dashboard)."""
     response = client.post(reverse("signup"), data, **request)
     assert response.status_code == 302 and response["Location"] == reverse("signup_sent"), response.status_code
-    return client.post(signup_link_path(data["email"]), {"password": data["password1"]}, **request)
+    return client.post(signup_link_path(data["email"]), {"password": data["password1"], **OF_AGE}, **request)

@@ -21,6 +21,7 @@ from tests.conftest import PASSWORD, make_client
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "another-long-secret-77"
+OF_AGE = {"age": "of-age"}  # Li Wei lives in China, where the link asks whether they are 14 or older (accounts/minors.py)
 
 
 def form(email, password=NEW_PASSWORD, **overrides):
@@ -107,7 +108,7 @@ def test_the_link_asks_for_the_password_then_creates_the_logged_in_client_with_d
     path = signup_link_path("new.person@example.com")
     assert client.get(path).status_code == 200 and client.get(path).status_code == 200  # a GET changes nothing
     assert not User.objects.exists()
-    response = client.post(path, {"password": NEW_PASSWORD}, REMOTE_ADDR="198.51.100.23")
+    response = client.post(path, {"password": NEW_PASSWORD, **OF_AGE}, REMOTE_ADDR="198.51.100.23")
     assert response.status_code == 302 and response["Location"] == reverse("portal:dashboard")
     created = Client.objects.get(email="new.person@example.com")
     assert (created.full_name, created.phone, created.preferred_language) == ("Li Wei", "+8613800138000", "zh-hans")
@@ -120,9 +121,9 @@ def test_the_link_asks_for_the_password_then_creates_the_logged_in_client_with_d
 def test_the_link_creates_the_account_once(client):
     client.post(reverse("signup"), form("new.person@example.com"))
     path = signup_link_path("new.person@example.com")
-    assert client.post(path, {"password": NEW_PASSWORD}).status_code == 302
+    assert client.post(path, {"password": NEW_PASSWORD, **OF_AGE}).status_code == 302
     client.logout()
-    again = client.post(path, {"password": NEW_PASSWORD})
+    again = client.post(path, {"password": NEW_PASSWORD, **OF_AGE})
     assert again.status_code == 400 and "This link cannot be used" in again.content.decode()
     assert client.get(path).status_code == 400
     assert User.objects.count() == Client.objects.count() == 1 and "_auth_user_id" not in client.session
@@ -133,7 +134,7 @@ def test_an_expired_link_is_refused_and_swept(client):
     path = signup_link_path("new.person@example.com")
     with time_machine.travel(timezone.now() + timedelta(hours=48, minutes=1)):
         assert client.get(path).status_code == 400
-        assert client.post(path, {"password": NEW_PASSWORD}).status_code == 400
+        assert client.post(path, {"password": NEW_PASSWORD, **OF_AGE}).status_code == 400
         assert pending_signups_sweep() == 1
     assert not User.objects.exists() and not PendingSignup.objects.exists()
 
@@ -144,17 +145,17 @@ def test_a_tampered_link_is_refused(client):
     token = path.split("/")[-2]
     tampered = path.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B"))
     for attempt in (tampered, path.replace(token, token[:-4]), path.replace(token, "x" * 43)):
-        assert client.post(attempt, {"password": NEW_PASSWORD}).status_code == 400
+        assert client.post(attempt, {"password": NEW_PASSWORD, **OF_AGE}).status_code == 400
     assert not User.objects.exists() and PendingSignup.objects.count() == 1
 
 
 def test_a_wrong_password_on_the_link_creates_nothing_and_leaves_the_link_usable(client):
     client.post(reverse("signup"), form("new.person@example.com"))
     path = signup_link_path("new.person@example.com")
-    refused = client.post(path, {"password": PASSWORD})
+    refused = client.post(path, {"password": PASSWORD, **OF_AGE})
     assert refused.status_code == 400 and "This is not the password you chose" in refused.content.decode()
     assert not User.objects.exists()
-    assert client.post(path, {"password": NEW_PASSWORD}).status_code == 302
+    assert client.post(path, {"password": NEW_PASSWORD, **OF_AGE}).status_code == 302
 
 
 def test_someone_elses_sign_up_with_my_address_cannot_be_completed_after_mine(client):
@@ -164,14 +165,14 @@ def test_someone_elses_sign_up_with_my_address_cannot_be_completed_after_mine(cl
     client.post(reverse("signup"), form("me@example.com"))
     mine = signup_link_path("me@example.com")
     assert mine != attackers
-    assert client.post(mine, {"password": NEW_PASSWORD}).status_code == 302
+    assert client.post(mine, {"password": NEW_PASSWORD, **OF_AGE}).status_code == 302
     client.logout()
-    assert client.post(attackers, {"password": "attackers-password-1"}).status_code == 400
+    assert client.post(attackers, {"password": "attackers-password-1", **OF_AGE}).status_code == 400
     assert User.objects.get().check_password(NEW_PASSWORD) and not PendingSignup.objects.exists()
 
 
 def test_an_address_that_got_an_account_meanwhile_spends_the_link(client):
     client.post(reverse("signup"), form("new.person@example.com"))
     make_client("new.person@example.com")  # e.g. staff entered it, then the client set a password
-    assert client.post(signup_link_path("new.person@example.com"), {"password": NEW_PASSWORD}).status_code == 400
+    assert client.post(signup_link_path("new.person@example.com"), {"password": NEW_PASSWORD, **OF_AGE}).status_code == 400
     assert User.objects.count() == 1 and not PendingSignup.objects.exists()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.services import staff_user_ensure
 from amendments.models import NoticeDelivery
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from tests.conftest import PASSWORD, make_client
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,8 @@ def published_to(n_clients, *, without_phone=0, label="2.0"):
     for i in range(n_clients):
         make_client(f"client{i}@example.com", phone="" if i >= n_clients - without_phone else f"+49 151 2345{i:04d}")
     draft = policy_draft_save(label=label, body_en=f"# Policy {label}\n\nClearer words.", is_material=False)
-    return policy_publish(version=draft, effective_at=timezone.now())
+    now = timezone.now()
+    return policy_publish(version=draft, effective_at=now + notice_period(material=False), now=now)
 
 
 def fail(version, emails, *, channel="email", reason="Mailbox unavailable (550)."):
@@ -148,7 +149,9 @@ def test_the_notices_page_takes_the_same_number_of_queries_for_3_and_30_clients(
 
     for i in range(3, 30):
         make_client(f"client{i}@example.com", phone="" if i % 3 else f"+49 151 2345{i:04d}")
-    large = policy_publish(version=policy_draft_save(label="3.0", body_en="Three."), effective_at=timezone.now())
+    now = timezone.now()
+    large = policy_publish(version=policy_draft_save(label="3.0", body_en="Three."),
+                           effective_at=now + notice_period(material=False), now=now)
     fail(large, [f"client{i}@example.com" for i in range(0, 30, 2)])
     fail(large, [f"client{i}@example.com" for i in range(0, 30, 3)], channel="sms")
     with django_assert_max_num_queries(len(few)):

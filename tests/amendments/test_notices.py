@@ -13,7 +13,7 @@ from accounts.demo import synthetic_clients_create
 from amendments.marks import SentMarks
 from amendments.models import NoticeDelivery
 from amendments.notices import _claim, notices_create, notices_recover, notices_send
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from notify import sms
 from tests.conftest import make_client
 from tests.workers import wait_for
@@ -24,6 +24,12 @@ Status = NoticeDelivery.Status
 def draft(label="2.0", material=False):
     return policy_draft_save(label=label, body_en=f"# Policy {label}\n\nWe changed things.", summary="Clearer words.",
                              summary_zh_hans="更清楚的措辞。", is_material=material)
+
+
+def publish_after_notice(version):
+    """Published now, effective at the earliest its notice period allows (POLICY_MINOR_NOTICE_DAYS if not material)."""
+    now = timezone.now()
+    return policy_publish(version=version, effective_at=now + notice_period(material=version.is_material), now=now)
 
 
 def emails_transmitted(mail_dir) -> list[tuple[str, str]]:
@@ -50,7 +56,7 @@ def sms_per_recipient(sms_dir) -> Counter:
 def test_publishing_creates_one_email_per_client_and_one_sms_per_phone(settings):
     with_phone = make_client("a@example.com")
     without_phone = make_client("b@example.com", phone="")
-    version = policy_publish(version=draft(), effective_at=timezone.now() + timedelta(days=1))
+    version = publish_after_notice(draft())
     rows = {(d.client_id, d.channel): d for d in NoticeDelivery.objects.filter(version=version)}
     assert set(rows) == {(with_phone.pk, "email"), (with_phone.pk, "sms"), (without_phone.pk, "email"), (without_phone.pk, "sms")}
     assert rows[(without_phone.pk, "sms")].status == Status.SKIPPED
@@ -64,12 +70,13 @@ def test_sending_in_process_reaches_every_client_once_in_their_language(settings
     sms.outbox.clear()
     make_client("en@example.com")
     make_client("zh@example.com", country="CN", phone="+8613800138000", preferred_language="zh-hans")
-    version = policy_publish(version=draft(), effective_at=timezone.now())
+    version = publish_after_notice(draft())
     assert notices_send(version_id=version.pk) == {"sent": 4, "failed": 0, "retry": 0}
     assert notices_send(version_id=version.pk) == {"sent": 0, "failed": 0, "retry": 0}
     assert sorted(m.to[0] for m in mailoutbox) == ["en@example.com", "zh@example.com"]
     chinese = next(m for m in mailoutbox if m.to == ["zh@example.com"])
-    assert "更清楚的措辞" in chinese.body and "版本" in chinese.subject or "2.0" in chinese.subject
+    assert "变更内容：更清楚的措辞。" in chinese.body
+    assert chinese.subject.startswith("Fulfillmen 隐私政策：版本 2.0 将于 ") and chinese.subject.endswith(" 生效")
     assert len(sms.outbox) == 2 and all("/policy/" in m["body"] for m in sms.outbox)
     assert set(NoticeDelivery.objects.values_list("status", flat=True)) == {Status.SENT}
 
@@ -89,7 +96,7 @@ def test_material_notice_says_how_to_object_and_that_it_is_a_service_message(set
 def test_a_temporary_sms_error_is_retried_later_and_the_email_is_not_sent_again(settings, mailoutbox):
     settings.SMS_URL = "twilio://AC1:t@127.0.0.1:9?from=%2B15005550006&scheme=http"  # nothing listens: temporary
     client = make_client("a@example.com")
-    version = policy_publish(version=draft(), effective_at=timezone.now())
+    version = publish_after_notice(draft())
     assert notices_send(version_id=version.pk) == {"sent": 1, "failed": 0, "retry": 1}
     sms_row = NoticeDelivery.objects.get(client=client, channel="sms")
     assert sms_row.status == Status.QUEUED and sms_row.attempts == 1 and sms_row.retry_at > timezone.now()
@@ -105,7 +112,7 @@ def test_a_permanent_sms_error_is_recorded_with_the_reason_and_not_retried(setti
     twilio.answers.append((400, {"code": 21211, "message": "The 'To' number is not a valid phone number."}))
     settings.SMS_URL = twilio.url
     client = make_client("a@example.com")
-    version = policy_publish(version=draft(), effective_at=timezone.now())
+    version = publish_after_notice(draft())
     assert notices_send(version_id=version.pk) == {"sent": 1, "failed": 1, "retry": 0}
     sms_row = NoticeDelivery.objects.get(client=client, channel="sms")
     assert sms_row.status == Status.FAILED and "21211" in sms_row.reason
@@ -120,7 +127,7 @@ def test_a_dead_workers_chunk_is_recovered_sent_rows_stay_sent_the_rest_go_out_o
         make_client(f"c{n}@example.com", phone="")
     version = draft()
     with transaction.atomic():
-        version = policy_publish(version=version, effective_at=timezone.now())
+        version = publish_after_notice(version)
     import uuid
 
     claimed = _claim(version_id=version.pk, kind="notice", token=uuid.uuid4(), size=4)
@@ -151,7 +158,7 @@ def test_a_thousand_clients_get_exactly_a_thousand_emails_and_an_sms_per_phone(w
     make_client("nophone@example.com", phone="")
     worker_factory()
     with transaction.atomic():
-        version = policy_publish(version=draft(), effective_at=timezone.now())
+        version = publish_after_notice(draft())
     unsettled = NoticeDelivery.objects.filter(version=version, status__in=[Status.QUEUED, Status.CLAIMED])
     assert wait_for(lambda: not unsettled.exists(), timeout=120)
     emails, texts = emails_per_recipient(notice_dirs[0]), sms_per_recipient(notice_dirs[1])
@@ -165,7 +172,7 @@ def test_a_worker_killed_mid_run_and_restarted_sends_no_duplicates_and_leaves_no
     synthetic_clients_create(count=3000, seed=4)
     first = worker_factory()
     with transaction.atomic():
-        version = policy_publish(version=draft(), effective_at=timezone.now())
+        version = publish_after_notice(draft())
     assert wait_for(lambda: NoticeDelivery.objects.filter(version=version, status=Status.SENT).count() >= 300, timeout=60)
     first.kill()
     remaining = NoticeDelivery.objects.filter(version=version).exclude(status=Status.SENT).count()
@@ -201,7 +208,7 @@ def test_five_workers_killed_at_random_points_in_a_row_still_send_each_client_on
     try:
         worker = worker_factory(email_url=mailbox.url)
         with transaction.atomic():
-            version = policy_publish(version=draft(), effective_at=timezone.now())
+            version = publish_after_notice(draft())
         for kill in range(5):
             before = len(mailbox.transmissions)
             assert wait_for(lambda before=before: len(mailbox.transmissions) > before, timeout=60, interval=0.01), \
@@ -232,7 +239,7 @@ def test_notices_the_broker_never_got_are_sent_by_the_sweeper(settings, mailoutb
     make_client("b@example.com", phone="")
     # The broker is down at commit time: no sender starts (the on-commit hook's .delay would fail).
     monkeypatch.setattr("amendments.services._start_senders", lambda version_id: None)
-    version = policy_publish(version=draft(), effective_at=timezone.now())
+    version = publish_after_notice(draft())
     assert NoticeDelivery.objects.filter(version=version, status=Status.QUEUED).count() == 3
     from amendments.tasks import sweep_notices
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from amendments.models import PolicyVersion
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 
 from .test_policy_pages import published
 
@@ -79,10 +79,30 @@ def test_the_publish_page_shows_why_a_material_change_is_refused_too_soon(client
     assert not PolicyVersion.objects.get(pk=version.pk).is_published
 
 
-def test_a_change_that_is_not_material_takes_effect_at_once_with_the_time_the_page_proposed(client, privacy_officer):
+def test_the_publish_page_gives_a_change_that_is_not_material_the_minor_notice_period(client, privacy_officer, settings):
+    settings.POLICY_MINOR_NOTICE_DAYS = 7
     version = policy_draft_save(**{**draft_fields(), "is_material": False})
     client.force_login(privacy_officer)
-    proposed = proposed_effective_at(client.get(publish_url(version)).content.decode())
+    page = client.get(publish_url(version)).content.decode()
+    assert "This is not a material change, but clients are told before it applies: it needs 7 days' notice" in page
+    refused = client.post(publish_url(version), {"effective_at": local(timezone.now())})
+    assert refused.status_code == 200 and "not material still needs 7 days&#x27; notice" in refused.content.decode()
+    proposed = proposed_effective_at(page)
+    notice = timedelta(days=7)
+    assert timezone.now() + notice < proposed <= timezone.now() + notice + timedelta(hours=2)
+    assert client.post(publish_url(version), {"effective_at": local(proposed)}).status_code == 302
+    version.refresh_from_db()
+    assert version.is_published and version.effective_at == proposed
+
+
+def test_a_change_that_is_not_material_takes_effect_at_once_where_the_minor_notice_period_is_zero(client, privacy_officer,
+                                                                                                 settings):
+    settings.POLICY_MINOR_NOTICE_DAYS = 0
+    version = policy_draft_save(**{**draft_fields(), "is_material": False})
+    client.force_login(privacy_officer)
+    page = client.get(publish_url(version)).content.decode()
+    assert "it may take effect at once" in page
+    proposed = proposed_effective_at(page)
     assert client.post(publish_url(version), {"effective_at": local(proposed)}).status_code == 302
     version.refresh_from_db()
     assert version.is_published and version.effective_at == version.published_at
@@ -153,5 +173,5 @@ def test_a_script_in_a_draft_is_not_run_in_the_admin_preview(client, privacy_off
     assert '<script>alert("x")</script>' not in html
     assert "<p>Plain words.</p>" in html  # the preview, rendered and sanitised
     now = timezone.now()
-    policy_publish(version=version, effective_at=now, now=now)
+    policy_publish(version=version, effective_at=now + notice_period(material=False), now=now)
     assert '<script>alert("x")</script>' not in client.get(change_url(version)).content.decode()

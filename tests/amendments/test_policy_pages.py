@@ -160,7 +160,7 @@ def test_a_script_in_the_markdown_never_reaches_a_page_unescaped(client):
     evil = V1 + '\n\n<script>alert("x")</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1))'
     draft = policy_draft_save(label="2.0", body_en=evil, summary='<script>alert("summary")</script>')
     now = timezone.now()
-    policy_publish(version=draft, effective_at=now, now=now)
+    policy_publish(version=draft, effective_at=now, now=now - notice_period(material=False))
     for url in [CURRENT, VERSIONS, reverse("policy:version", args=["2.0"]), f"{DIFF}?from=1.0&to=2.0"]:
         html = page(client, url)
         assert "<script" not in html and "onerror" not in html and "javascript:" not in html, url

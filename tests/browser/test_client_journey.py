@@ -33,6 +33,7 @@ def test_client_signs_up_logs_out_logs_in_and_sees_their_dashboard(page):
     page.goto(signup_link_path("zhang.wei@example.com"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Finish creating your account")
     page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Yes, I am 14 or older").check()  # China: PIPL Art. 31 (accounts/minors.py)
     page.get_by_role("button", name="Create account").click()
 
     expect(page).to_have_url(re.compile(r"/portal/$"))
@@ -66,3 +67,27 @@ def test_sign_up_error_is_shown_next_to_the_field(page):
     expect(page.get_by_role("alert")).to_contain_text("too short")
     expect(page.get_by_label("Mobile phone (optional)")).to_have_value("+86 138")
     assert not Client.objects.exists()
+
+
+def test_a_client_younger_than_14_in_china_gets_an_account_once_their_guardian_consents(page):
+    """PIPL Art. 31 (issue #18.12): the sign-up link asks for the age; the guardian's link creates the account."""
+    from notify.models import OutboundMessage
+    from tests.accounts.test_minors import guardian_link_path
+
+    page.goto("/accounts/signup/")
+    fill_sign_up_form(page, name="Xiao Ming", email="xiao.ming@example.com", phone="", country="CN")
+    page.goto(signup_link_path("xiao.ming@example.com"))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("No, I am younger than 14: my parent or guardian will consent").check()
+    page.get_by_label("Name of your parent or guardian (only if you are younger)").fill("Wang Fang")
+    page.get_by_label("E-mail address of your parent or guardian (only if you are younger)").fill("wang.fang@example.com")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Your parent or guardian has to consent")
+    assert not Client.objects.exists() and OutboundMessage.objects.filter(kind="signup-guardian").exists()
+
+    page.goto(guardian_link_path())
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Consent of a parent or guardian")
+    page.get_by_label("I am the parent or guardian of this person").check()
+    page.get_by_role("button", name="I consent: create the account").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("The account is ready")
+    assert Client.objects.get().consent_events.filter(purpose__code="guardian-consent").exists()

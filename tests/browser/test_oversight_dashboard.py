@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.services import staff_user_ensure
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from consent.models import Purpose
 from consent.services import consent_record
 from rights.services import request_open
@@ -37,7 +37,9 @@ def test_a_privacy_officer_opens_the_dashboard_from_the_admin_index(page, csp_vi
                                                  contact_name="P", contact_email="p@example.com"))
     sharing_records_write(affiliate=partner, purpose=sharing, fields=["email"], client_ids=[owner.pk, other.pk],
                           api_key=None, request_id=uuid.uuid4(), at=timezone.now())
-    policy_publish(version=policy_draft_save(label="9.0", body_en="Text.", summary=""), effective_at=timezone.now())
+    published_at = timezone.now() - notice_period(material=False)  # in force now, announced in time
+    policy_publish(version=policy_draft_save(label="9.0", body_en="Text.", summary=""),
+                   effective_at=published_at + notice_period(material=False), now=published_at)
 
     page.goto("/admin/login/")
     admin_log_in_fill(page, "officer@demo.test")

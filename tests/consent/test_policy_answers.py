@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from amendments.models import NoticeDelivery
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from consent.models import Channel, ConsentAction, ConsentEvent
 from consent.policy_answers import (
     POLICY_ACCEPTANCE,
@@ -35,7 +35,8 @@ def publish(label, *, material, body, effective_in=timedelta(days=31), published
 
 @pytest.fixture
 def in_force(db):
-    return publish("1.0", material=False, body=OLD_TEXT, effective_in=timedelta(0))
+    return publish("1.0", material=False, body=OLD_TEXT, effective_in=timedelta(0),
+                   published_ago=notice_period(material=False))
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_client_visiting_the_dashboard_after_a_material_version_is_published_see
 
 
 def test_a_non_material_version_asks_nothing_on_the_dashboard(client, owner, in_force):
-    publish("1.1", material=False, body=NEW_TEXT, effective_in=timedelta(days=3))
+    publish("1.1", material=False, body=NEW_TEXT, effective_in=notice_period(material=False) + timedelta(days=3))
     client.force_login(owner.user)
     assert "please accept or object" not in client.get(reverse("portal:dashboard")).content.decode()
 
@@ -94,7 +95,7 @@ def test_an_answer_to_an_earlier_version_does_not_answer_the_next_one(owner, pen
 
 
 def test_answering_a_non_material_version_is_refused(client, owner, in_force):
-    minor = publish("1.1", material=False, body=NEW_TEXT, effective_in=timedelta(days=3))
+    minor = publish("1.1", material=False, body=NEW_TEXT, effective_in=notice_period(material=False) + timedelta(days=3))
     with pytest.raises(ValidationError):
         policy_answer_record(client=owner, version=minor, accept=True, ip_address=None, user_agent="")
     client.force_login(owner.user)

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.services import staff_user_ensure
 from amendments.models import NoticeDelivery
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from consent.models import Purpose
 from consent.services import consent_record
 from disclosures.services import disclosure_record, disclosure_reject, disclosure_submit_for_review
@@ -183,7 +183,7 @@ def test_open_requests_by_effective_due_date(privacy_officer):
 def test_notice_progress_for_the_latest_published_version(owner, outsider):
     make_client("nophone@example.com", phone="", full_name="No Phone")
     version = policy_draft_save(label="9.0", body_en="New text.", summary="Clearer wording.")
-    policy_publish(version=version, effective_at=NOW)
+    policy_publish(version=version, effective_at=NOW, now=NOW - notice_period(material=False))
     NoticeDelivery.objects.filter(version=version, client=owner, channel="email").update(status="sent")
     NoticeDelivery.objects.filter(version=version, client=outsider, channel="email").update(status="failed")
 
@@ -276,7 +276,7 @@ def test_the_page_costs_the_same_number_of_queries_with_more_data(client, privac
     client.force_login(privacy_officer)
     version = policy_draft_save(label="9.1", body_en="Text.", summary="")
     _data(2, start=0)
-    policy_publish(version=version, effective_at=NOW)
+    policy_publish(version=version, effective_at=NOW, now=NOW - notice_period(material=False))
     client.get(reverse(DASHBOARD))  # warm up (sessions, content types)
     with django_assert_max_num_queries(17) as small:  # and the consent log (checkpoint, queue), the last retention run
         assert client.get(reverse(DASHBOARD)).status_code == 200

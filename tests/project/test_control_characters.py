@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.text_input import ControlCharactersValidator
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from rights.models import DataSubjectRequest
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ APPS = ("accounts", "amendments", "consent", "disclosures", "notify", "oversight
 @pytest.fixture
 def published():
     return policy_publish(version=policy_draft_save(label="2026-01", body_en="# Policy", summary="First."),
-                          effective_at=timezone.now())
+                          now=timezone.now() - notice_period(material=False), effective_at=timezone.now())
 
 
 @pytest.mark.parametrize("path", ["/policy/versions/2026%00-01/", "/policy/versions/2026%00-01.md",

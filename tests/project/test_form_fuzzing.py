@@ -22,7 +22,7 @@ from accounts.models import Address, Client, EmailChangeRequest, PendingSignup, 
 from accounts.services import address_add
 from consent.models import ConsentEvent
 from rights.models import DataExport, DataSubjectRequest, Rectification
-from tests.accounts.signup_links import signup_link_path
+from tests.accounts.signup_links import OF_AGE, signup_link_path
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +107,7 @@ def test_sign_up_with_any_input_creates_a_user_only_when_it_succeeds(client, dat
         if accepted:
             assert PendingSignup.objects.count() == 1
             sent = {name: value[-1] if isinstance(value, list) else value for name, value in data.items()}  # as read
-            assert_answered(client.post(signup_link_path(sent["email"].strip()), {"password": sent["password1"]},
+            assert_answered(client.post(signup_link_path(sent["email"].strip()), {"password": sent["password1"], **OF_AGE},
                                         REMOTE_ADDR=fresh_ip()))
             assert (User.objects.count(), Client.objects.count()) == (before[0] + 1, before[1] + 1)
         else:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.access_log import Action, staff_access_record
 from accounts.models import Client, StaffAccess
 from amendments.models import PolicyVersion
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from consent.models import ConsentEvent, ConsentEventPersonalData
 from rights.models import RetentionRun
 from rights.retention.enforce import retention_enforce
@@ -73,7 +73,7 @@ def test_truncate_of_each_ledger_is_refused_and_its_rows_remain(privacy_officer)
     owner = make_client()
     staff_access_record(staff=privacy_officer, client_ids=[owner.pk], action=Action.VIEW_DETAIL, path="/admin/x/")
     policy_publish(version=policy_draft_save(label="2026-07", body_en="# Policy", summary="First."),
-                   effective_at=timezone.now())
+                   now=timezone.now() - notice_period(material=False), effective_at=timezone.now())
     checkpoint_publish()
     retention_enforce()
     before = {table: model.objects.count() for table, model in MODELS.items()}

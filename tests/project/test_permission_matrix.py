@@ -29,10 +29,10 @@ from django.utils import timezone
 
 from accounts.access_log import Action, staff_access_record
 from accounts.jurisdictions import Jurisdiction
-from accounts.models import Address, StaffAccess
+from accounts.models import Address, SignupAgeRule, StaffAccess
 from accounts.services import address_add, staff_user_ensure
 from accounts.two_factor import staff_totp_device_ensure
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from consent.models import ConsentDefaultRule, ConsentEvent, ConsentState, Purpose
 from consent.services import consent_record
 from disclosures.services import disclosure_document_add, disclosure_record
@@ -96,7 +96,7 @@ def world(settings, tmp_path):
     address = address_add(client=owner, kind=Address.Kind.RESIDENTIAL, line1="Hauptstr. 1", city="Berlin", postcode="10115",
                           country="DE")
     v1 = policy_draft_save(label="2026-01", body_en="# Policy\n\nFirst.", summary="First version.")
-    v1 = policy_publish(version=v1, effective_at=timezone.now())
+    v1 = policy_publish(version=v1, now=timezone.now() - notice_period(material=False), effective_at=timezone.now())
     v2 = policy_draft_save(label="2026-02", body_en="# Policy\n\nSecond.", summary="A draft.")
     erasure = erasure_request(client=owner, actor=owner.user)
     export = export_request(client=owner)
@@ -152,6 +152,7 @@ def world(settings, tmp_path):
         "notify.outboundmessage": message.pk, "amendments.policyversion": v2.pk,
         "amendments.noticedelivery": v1.deliveries.filter(client=owner).first().pk, "consent.purpose": promo.pk,
         "consent.consentdefaultrule": rule.pk, "consent.consentevent": event.pk,
+        "accounts.signupagerule": SignupAgeRule.objects.get(jurisdiction="cn").pk,
         "consent.consentstate": ConsentState.objects.filter(client=owner).first().pk, "sharing.affiliate": ads.pk,
         "sharing.apikey": key_row.pk, "sharing.sharingrecord": SharingRecord.objects.get(client=owner).pk,
         "sharing.withdrawalnotice": notice.pk, "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
@@ -226,6 +227,7 @@ URLS = {
     "signup": Row(SIGNED_IN_AWAY),
     "signup_sent": Row(PUBLIC),
     "signup_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),   # an unknown link, for everyone
+    "signup_guardian": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),  # the guardian's link: the same
     "login": Row(SIGNED_IN_AWAY),
     "email_change_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),  # an unknown link, for all
     "logout": Row(expect("redirect"), method="POST"),
@@ -338,6 +340,7 @@ ADMIN_MODELS = {
     "amendments.noticedelivery": {"privacy": "v", "support": "v", "legal": "v"},
     "consent.purpose": {"privacy": "vc", "support": "v", "legal": "v"},
     "consent.consentdefaultrule": {"privacy": "vacd", "legal": "v"},
+    "accounts.signupagerule": {"privacy": "vacd", "legal": "v"},       # sign-up's age rules (issue #18.12)
     "consent.consentevent": {"privacy": "v", "support": "v", "legal": "v"},         # the ledger: append-only
     "consent.consentstate": {"privacy": "v", "support": "v", "legal": "v"},
     "sharing.affiliate": {"privacy": "vac", "support": "v", "legal": "v"},

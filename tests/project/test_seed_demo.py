@@ -68,10 +68,11 @@ def test_clients_option_rejects_bad_counts_clearly(bad):
 
 
 def test_seeded_clients_have_a_consent_state_per_purpose_by_their_jurisdiction_and_the_ledger_verifies(capsys):
-    from consent.models import ConsentEvent, ConsentState, LegalBasis, Purpose
+    from consent.models import NOT_A_CHOICE, ConsentEvent, ConsentState, LegalBasis, Purpose
 
     seed("--password", "demo-pass-123", "--clients", "120", "--seed", "7")
-    consent_purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code="policy-acceptance").count()
+    # Answers (to policy changes, to sign-up's age question) have no default (issue #18.12).
+    consent_purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code__in=NOT_A_CHOICE).count()
     assert ConsentState.objects.count() == Client.objects.count() * consent_purposes
     assert set(ConsentEvent.objects.values_list("channel", flat=True)) == {"signup"}
     assert not ConsentState.objects.filter(client__jurisdiction__in=["eea", "uk", "cn"], granted=True).exists()

@@ -37,7 +37,7 @@ from django.db import transaction
 from django.urls import resolve
 from django.utils import timezone
 
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from tests.project.test_permission_matrix import (
     LOGOUTS,
     URLS,
@@ -293,7 +293,7 @@ def forms_on_public_and_portal_pages(world, role):
 def two_published_versions(world):
     """A second published version, so that the policy pages show their comparison form too."""
     policy_publish(version=policy_draft_save(label="2026-03", body_en="# Policy\n\nThird.", summary="Third."),
-                   effective_at=timezone.now())
+                   now=timezone.now() - notice_period(material=False), effective_at=timezone.now())
 
 
 @pytest.mark.parametrize("role", ["anonymous", "client_a"])
