@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Model, Q, QuerySet, Window
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.functional import Promise, lazy
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +21,8 @@ from django_countries import countries
 from accounts.access_log import staff_access_months
 from accounts.models import Address, Client, EmailChangeRequest, IPObservation
 from amendments.models import NoticeDelivery
+from breaches.client_notices import breach_text
+from breaches.models import BreachSubject
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
 from consent.receipts import consent_record_retention
 from disclosures.models import Disclosure, DisclosureSubject
@@ -158,6 +160,20 @@ def _disclosure_row(s: DisclosureSubject) -> dict:
     return {"authority": d.authority_name, "authority_country": _country(d.authority_country),
             "authority_kind": d.get_authority_kind_display(), "request_type": d.get_request_type_display(),
             "disclosed_at": d.disclosed_at, "data": _data_labels(s.categories_disclosed)}
+
+
+def _breaches(client: Client) -> QuerySet:
+    """Security incidents that concerned the client, once the client was told of them (GDPR Art. 34)."""
+    return (BreachSubject.objects.filter(client=client, notified_at__isnull=False).select_related("breach")
+            .order_by("-notified_at", "-pk"))
+
+
+def _breach_row(s: BreachSubject) -> dict:
+    b, language = s.breach, translation.get_language() or "en"
+    return {"reference": f"BR-{b.pk:04d}", "discovered_at": b.discovered_at,
+            "what_happened": breach_text(b, "nature", language), "data": _data_labels(s.categories),
+            "measures": breach_text(b, "measures", language), "what_you_can_do": breach_text(b, "client_advice", language),
+            "contact": b.dpo_contact, "told_at": s.notified_at}
 
 
 def _withdrawal_row(n: WithdrawalNotice) -> dict:
@@ -301,6 +317,17 @@ CATEGORIES: tuple[Category, ...] = (
                  ("data", _("Data disclosed"))),
         read=_disclosures, row=_disclosure_row, empty=_("No authority has received your data."),
         note=_("When the law obliges us to keep a request secret for a time, it appears here on the day that ends."),
+    ),
+    Category(
+        code="breaches", title=_("Security incidents that concerned you"),
+        purpose=_("To tell you of a breach of the security of your personal data and keep the record of it (GDPR "
+                  "Art. 33(5), 34; PIPL Art. 57)."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION, models=("breaches.BreachSubject",),
+        columns=(("reference", _("Reference")), ("discovered_at", _("Discovered")), ("what_happened", _("What happened")),
+                 ("data", _("Your data concerned")), ("measures", _("What we did")),
+                 ("what_you_can_do", _("What you can do")), ("contact", _("Contact")), ("told_at", _("Told"))),
+        read=_breaches, row=_breach_row, empty=_("No security incident has concerned your data."),
+        note=_("An incident appears here once we have told you of it."),
     ),
     Category(
         code="withdrawal_notices", title=_("Companies told to delete or update your data"),
