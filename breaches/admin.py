@@ -17,6 +17,7 @@ from .clock import breach_clock, overdue_q, running_q
 from .forms import BreachForm
 from .models import Breach
 from .selectors import visible_q
+from .services import editable_fields
 
 
 class ClockFilter(admin.SimpleListFilter):
@@ -76,6 +77,11 @@ class BreachAdmin(admin.ModelAdmin):
         if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
             return response
         return redirect(reverse("admin:breaches_breach_change", args=[obj.pk]))
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not editable_fields(obj):
+            return False  # notified or closed: read-only, later information is an appended note
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False  # the register keeps every breach (GDPR Art. 33(5))

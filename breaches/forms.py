@@ -56,7 +56,8 @@ class BreachForm(forms.ModelForm):
     def _post_clean(self):
         if self.errors:
             return
-        data = {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data}
+        data = {name: self.cleaned_data[name] for name in EDITABLE_FIELDS
+                if name in self.cleaned_data and not self.fields[name].disabled}  # a disabled field shows, never sets
         try:
             if self.instance.pk is None:
                 self.instance = breach_record(recorded_by=self.actor, **data)

@@ -29,6 +29,15 @@ BOTH_LANGUAGES = ["nature", "nature_zh", "consequences", "consequences_zh", "mea
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+DATETIME_FIELDS = ("discovered_at", "occurred_from", "occurred_until")
+
+
+def _whole_seconds(fields: dict) -> dict:
+    """Times to the second, as the admin's form shows and sends them: an untouched field is no change."""
+    return {name: value.replace(microsecond=0) if name in DATETIME_FIELDS and value else value
+            for name, value in fields.items()}
+
+
 def _audit(breach: Breach, actor: User | None, action: str, note: str = "") -> None:
     BreachAuditEntry.objects.create(breach=breach, actor=actor, action=action, note=note)
 
@@ -70,7 +79,7 @@ def breach_record(*, recorded_by: User, **fields) -> Breach:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be set: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
-    breach = Breach(recorded_by=recorded_by, **fields)
+    breach = Breach(recorded_by=recorded_by, **_whole_seconds(fields))
     _check(breach)
     breach.full_clean(exclude=["recorded_by"])
     breach.save()
@@ -82,6 +91,7 @@ def breach_record(*, recorded_by: User, **fields) -> Breach:
 def breach_update(*, breach: Breach, actor: User, changes: dict) -> Breach:
     _check_officer(actor)
     locked = _locked(breach)
+    changes = _whole_seconds(changes)
     allowed = editable_fields(locked)
     changed = [name for name, value in changes.items() if getattr(locked, name, None) != value]
     refused = sorted(set(changed) - set(allowed))

@@ -43,3 +43,28 @@ def make_breach(by, *, hours_ago=1, categories=("name", "email"), **overrides):
     fields = {"title": "Stolen API key", "discovered_at": timezone.now() - timedelta(hours=hours_ago),
               "categories": list(categories), "dpo_contact": "DPO, dpo@fulfillmen.example", **TEXTS, **overrides}
     return breach_record(recorded_by=by, **fields)
+
+
+@pytest.fixture(scope="session")
+def mail_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("breach-worker-mail")
+
+
+@pytest.fixture(scope="session")
+def sms_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("breach-worker-sms")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, mail_dir, sms_dir):
+    """A real Celery worker on Redis, consuming a queue of its own (tests/workers.py)."""
+    from fulfillmen.celery import app
+    from tests.workers import Worker
+
+    previous_queue = app.conf.task_default_queue
+    with django_db_blocker.unblock():
+        worker = Worker(mail_dir=mail_dir, sms_dir=sms_dir)
+    worker.start()
+    yield worker
+    worker.stop()
+    app.conf.task_default_queue = previous_queue

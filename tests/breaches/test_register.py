@@ -116,3 +116,24 @@ def test_legal_reads_breaches_but_cannot_work_them_and_a_client_is_sent_to_the_a
     client.force_login(outsider.user)
     response = client.get(change_url(breach))
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+def test_after_the_authority_notice_the_form_changes_only_what_clients_can_do_and_after_the_client_notice_nothing(
+        client, officer, officer2):
+    breach = make_breach(officer)
+    breach_authority_notified(breach=breach, actor=officer, authority_name="CAC", notified_at=timezone.now())
+    client.force_login(officer)
+    data = {"title": "Renamed", "discovered_at_0": "2026-01-01", "discovered_at_1": "00:00:00", "categories": ["phone"],
+            "dpo_contact": "Someone else", "authority_name": "Other", **TEXTS, "nature": "Rewritten",
+            "client_advice": "Change your password now.", "_save": "Save"}
+    assert client.post(change_url(breach), data).status_code == 302
+    breach.refresh_from_db()
+    assert (breach.title, breach.nature, breach.categories) == ("Stolen API key", TEXTS["nature"], ["email", "name"])
+    assert breach.client_advice == "Change your password now."
+    from breaches.services import breach_notice_request, breach_subjects_select
+
+    breach_subjects_select(breach=breach, actor=officer, scope="client-list", client_text=str(make_client().public_id))
+    breach_notice_request(breach=breach, actor=officer)
+    page = client.get(change_url(breach)).content.decode()
+    assert 'name="_save"' not in page and "Approve and send the client notice" in page
+    assert client.post(change_url(breach), {**data, "client_advice": "Again"}).status_code == 403
