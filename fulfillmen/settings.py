@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "disclosures",
     "rights",
     "transfers",
+    "breaches",
     "oversight",
     "transparency_log",
     "fulfillmen.apps.FulfillmenConfig",
@@ -223,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
     "perform-due-erasures": {"task": "rights.tasks.perform_due_erasures", "schedule": 3600.0},
     # Sign-ups nobody confirmed within 48 hours: deleted with the name, phone and password hash they held.
     "sweep-pending-signups": {"task": "accounts.tasks.sweep_pending_signups", "schedule": 3600.0},
+    # Breaches without a notice to the authority: privacy officers alerted once at 48 hours and once at 72 hours.
+    "alert-overdue-breaches": {"task": "breaches.tasks.alert_overdue_breaches", "schedule": 600.0},
+    # Clients of an announced breach kept back by a withheld disclosure: told once that ends.
+    "notify-released-breach-subjects": {"task": "breaches.tasks.notify_released_breach_subjects", "schedule": 3600.0},
     # Exports whose build never started are queued again; expired export files are deleted.
     "sweep-exports": {"task": "rights.export.sweep_exports", "schedule": 600.0},
     # Retention periods: what has expired is deleted or anonymised; each run leaves a RetentionRun row (counts only).
@@ -344,6 +349,9 @@ PII_CONTROLLER = {
     "phone": env.str("CONTROLLER_PHONE", default=""),
     "storage_location": env.str("DATA_STORAGE_LOCATION", default="People's Republic of China"),
 }
+# The contact a breach notice gives for the data protection officer (GDPR Art. 33(3)(b), 34(2)); a breach's own
+# record can change it.
+BREACH_DPO_CONTACT = env.str("BREACH_DPO_CONTACT", default=f"{PII_CONTROLLER['contact']}, {PII_CONTROLLER['email']}")
 # Consent records are kept while the account exists and this many years after, as proof of consent.
 CONSENT_RECORD_RETENTION_YEARS = env.int("CONSENT_RECORD_RETENTION_YEARS", default=3)
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)

@@ -57,6 +57,19 @@ def message_queue(*, channel: str, kind: str, to: str, subject: str = "", body: 
     return message
 
 
+def messages_queue_many(messages: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Many delivery rows at once (unsaved OutboundMessage objects, each with its idempotency key), in a few
+    statements: a key that already has a row is left out (nothing is sent twice), the others are inserted and sent
+    after the surrounding transaction commits. Callers writing the same keys at once must serialise (a row lock)."""
+    keys = [m.idempotency_key for m in messages]
+    existing = set(OutboundMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    made = OutboundMessage.objects.bulk_create([m for m in messages if m.idempotency_key not in existing], batch_size=1000)
+    ids = [m.pk for m in made if m.status == OutboundMessage.Status.QUEUED]
+    if ids:
+        transaction.on_commit(lambda: _enqueue(ids), robust=True)
+    return made
+
+
 def _claim(message_id: int) -> bool:
     return bool(
         OutboundMessage.objects.filter(pk=message_id, status=OutboundMessage.Status.QUEUED).update(

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery, Window
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +21,8 @@ from django_countries import countries
 from accounts.access_log import staff_access_months
 from accounts.models import Address, Client, EmailChangeRequest, IPObservation
 from amendments.models import NoticeDelivery
+from breaches.client_notices import breach_text
+from breaches.models import BreachSubject
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
 from disclosures.models import Disclosure, DisclosureSubject
 from notify.models import OutboundMessage
@@ -178,6 +180,20 @@ def _transfer_row(s) -> dict:
             "handed_over_at": s.handed_over_at}
 
 
+def _breaches(client: Client) -> QuerySet:
+    """Security incidents that concerned the client, once the client was told of them (GDPR Art. 34)."""
+    return (BreachSubject.objects.filter(client=client, notified_at__isnull=False).select_related("breach")
+            .order_by("-notified_at", "-pk"))
+
+
+def _breach_row(s: BreachSubject) -> dict:
+    b, language = s.breach, translation.get_language() or "en"
+    return {"reference": f"BR-{b.pk:04d}", "discovered_at": b.discovered_at,
+            "what_happened": breach_text(b, "nature", language), "data": _data_labels(s.categories),
+            "measures": breach_text(b, "measures", language), "what_you_can_do": breach_text(b, "client_advice", language),
+            "contact": b.dpo_contact, "told_at": s.notified_at}
+
+
 def _withdrawal_row(n: WithdrawalNotice) -> dict:
     return {"recipient": n.affiliate.name, "purpose": n.purpose.title, "reason": n.get_reason_display(),
             "told_at": n.occurred_at, "confirmed_deleted_at": n.acknowledged_at}
@@ -333,6 +349,17 @@ CATEGORIES: tuple[Category, ...] = (
                  ("handed_over_at", _("Handed over"))),
         read=_transfers, row=_transfer_row, empty=_("No business transfer concerns your data."),
         note=_("Once handed over, the acquirer is also listed under “Who received your data”."),
+    ),
+    Category(
+        code="breaches", title=_("Security incidents that concerned you"),
+        purpose=_("To tell you of a breach of the security of your personal data and keep the record of it (GDPR "
+                  "Art. 33(5), 34; PIPL Art. 57)."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION, models=("breaches.BreachSubject",),
+        columns=(("reference", _("Reference")), ("discovered_at", _("Discovered")), ("what_happened", _("What happened")),
+                 ("data", _("Your data concerned")), ("measures", _("What we did")),
+                 ("what_you_can_do", _("What you can do")), ("contact", _("Contact")), ("told_at", _("Told"))),
+        read=_breaches, row=_breach_row, empty=_("No security incident has concerned your data."),
+        note=_("An incident appears here once we have told you of it."),
     ),
     Category(
         code="withdrawal_notices", title=_("Companies told to delete or update your data"),

@@ -89,6 +89,7 @@ REFERENCE_DATA = [
     ("consent.migrations.0004_staff_permissions", "grant"),
     ("consent.migrations.0006_policy_acceptance_purpose", "load"),
     ("disclosures.migrations.0003_staff_permissions", "grant"),
+    ("breaches.migrations.0002_staff_permissions", "grant"),
     ("rights.migrations.0002_reference_data", "load"),
     ("rights.migrations.0003_deadline_extension_limits", "load"),
     ("oversight.migrations.0002_staff_permissions", "grant"),

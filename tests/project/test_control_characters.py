@@ -17,7 +17,7 @@ from rights.models import DataSubjectRequest
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("accounts", "amendments", "consent", "disclosures", "notify", "oversight", "rights", "sharing", "fulfillmen")
+APPS = ("accounts", "amendments", "breaches", "consent", "disclosures", "notify", "oversight", "rights", "sharing", "fulfillmen")
 
 
 @pytest.fixture

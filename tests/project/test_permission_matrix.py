@@ -33,6 +33,7 @@ from accounts.models import Address, SignupAgeRule, StaffAccess
 from accounts.services import address_add, staff_user_ensure
 from accounts.two_factor import staff_totp_device_ensure
 from amendments.services import notice_period, policy_draft_save, policy_publish
+from breaches.services import breach_record, breach_subjects_select
 from consent.models import ConsentDefaultRule, ConsentEvent, ConsentState, Purpose
 from consent.services import consent_record
 from disclosures.services import disclosure_document_add, disclosure_record
@@ -137,6 +138,10 @@ def world(settings, tmp_path):
     announced = transfer_publish(transfer=transfer_record(recorded_by=privacy, scope_countries=["DE"], **transfer_values),
                                  approver=legal)
     message = OutboundMessage.objects.filter(client=owner).first()
+    breach = breach_record(recorded_by=privacy, title="Stolen laptop", discovered_at=timezone.now() - timedelta(hours=3),
+                           categories=["name", "email"], nature="A laptop was stolen.", consequences="Phishing.",
+                           measures="Disk encrypted; passwords reset.", dpo_contact="DPO, dpo@example.com")
+    breach_subjects_select(breach=breach, actor=privacy, scope="client-list", client_text=str(owner.public_id))
 
     attempt = AccessAttempt.objects.create(username="x", ip_address="10.0.0.1", user_agent="t", path_info="/admin/login/",
                                            http_accept="*/*", get_data="", post_data="", failures_since_start=1)
@@ -159,6 +164,7 @@ def world(settings, tmp_path):
         "rights.legalhold": hold.pk, "rights.responsedeadlinerule": ResponseDeadlineRule.objects.first().pk,
         "rights.dataexport": export.pk, "rights.rectification": rectification.pk,
         "transfers.businesstransfer": transfer_draft.pk,
+        "breaches.breach": breach.pk,
     }
     ids = dict(
         receipt=event.receipt_id, label=v1.label, address=address.pk, export=export.public_id, erasure=erasure.public_id,
@@ -317,6 +323,7 @@ URLS = {
     "admin:view_on_site": Row(expect("admin-login", staff=404), kwargs=lambda i: {
         "content_type_id": i["disclosure_type"], "object_id": i["disclosure"]}),
     "admin:app_list": Row(expect("admin-login", staff=200), kwargs=lambda i: {"app_label": "accounts"}),
+    "admin:app_list breaches": Row(expect("admin-login", staff=200, support=404), kwargs=lambda i: {"app_label": "breaches"}),
     "admin:app_list disclosures": Row(expect("admin-login", staff=200, support=404),
                                       kwargs=lambda i: {"app_label": "disclosures"}),
     "admin/(?P<url>.*)$": Row(expect("admin-login", staff=404), path="/admin/no-such-page/"),
@@ -354,6 +361,7 @@ ADMIN_MODELS = {
     "rights.dataexport": {"privacy": "v"},
     "rights.rectification": {"privacy": "v", "support": "v"},
     "transfers.businesstransfer": {"privacy": "vac", "legal": "vac"},  # support agents never see business transfers
+    "breaches.breach": {"privacy": "vac", "legal": "v"},               # support agents never see breaches
 }
 
 
@@ -393,6 +401,18 @@ ADMIN_CUSTOM = {
                                                        kwargs=lambda i: {OBJ: 10**9}),
     "admin:disclosures_disclosure_document withheld": Row(staff_only(legal=200, privacy=404), kwargs=lambda i: {
         OBJ: i["withheld"], "document_id": i["withheld_document"]}),
+    # The breach register: privacy officers work a breach, Legal reads it and its notice and client list.
+    **{f"admin:breaches_breach_{step}": Row(staff_only(privacy=200), kwargs=lambda i: {OBJ: i["objects"]["breaches.breach"]})
+       for step in ("select", "authority", "notice_request", "close")},
+    # Nothing prepared yet: the approval step sends the privacy officer back to the record.
+    "admin:breaches_breach_notice_send": Row(staff_only(privacy="redirect"),
+                                             kwargs=lambda i: {OBJ: i["objects"]["breaches.breach"]}),
+    "admin:breaches_breach_note_add": Row(staff_only(privacy="ok"), method="POST",
+                                          kwargs=lambda i: {OBJ: i["objects"]["breaches.breach"]}),
+    "admin:breaches_breach_notice": Row(staff_only(privacy=200, legal=200),
+                                        kwargs=lambda i: {OBJ: i["objects"]["breaches.breach"]}),
+    "admin:breaches_breach_subjects_csv": Row(staff_only(privacy=200, legal=200),
+                                              kwargs=lambda i: {OBJ: i["objects"]["breaches.breach"]}),
     **{f"admin:rights_datasubjectrequest_{step}": Row(staff_only(privacy=200, support=200), kwargs=lambda i: {OBJ: i["dsr"]})
        for step in ("reply", "note", "extend", "close")},
     "admin:auth_user_password_change": Row(staff_only(), kwargs=lambda i: {"id": i["objects"]["accounts.user"]}),

@@ -14,6 +14,8 @@ from accounts.access_log import staff_access_record
 from accounts.models import EmailChangeRequest
 from accounts.services import address_add, ip_observation_record, staff_user_ensure
 from amendments.models import NoticeDelivery, PolicyVersion
+from breaches.models import BreachSubject
+from breaches.services import breach_record
 from consent.models import Channel, Purpose
 from consent.services import consent_receipt_send, consent_record
 from disclosures.services import disclosure_approve, disclosure_mark_disclosed, disclosure_record, disclosure_submit_for_review
@@ -102,6 +104,11 @@ def give_history(client, *, times=1, disclosures=True):
                                           expires_at=timezone.now() + timedelta(hours=48),
                                           status=EmailChangeRequest.Status.REPLACED)
         staff_access_record(staff=officer, client_ids=[client.pk], action="view-detail", path="/admin/")
+        breach = breach_record(recorded_by=officer, title=f"Incident {n}", discovered_at=timezone.now(),
+                               categories=["email"], nature="A stolen laptop.", consequences="Phishing.",
+                               measures="Passwords reset.", dpo_contact="DPO, dpo@example.com")
+        BreachSubject.objects.create(breach=breach, client=client, categories=["email"], selected_at=timezone.now(),
+                                     notified_at=timezone.now())  # as the approved client notice leaves it
     if disclosures:
         disclose(client)
         announce_transfer(client)
