@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "disclosures",
     "rights",
     "oversight",
+    "processing",
     "transparency_log",
     "fulfillmen.apps.FulfillmenConfig",
 ]
@@ -340,6 +341,10 @@ PII_CONTROLLER = {
     "email": env.str("CONTROLLER_EMAIL", default="privacy@fulfillmen.com"),
     "phone": env.str("CONTROLLER_PHONE", default=""),
     "storage_location": env.str("DATA_STORAGE_LOCATION", default="People's Republic of China"),
+    # The person in charge of personal information protection (PIPL Art. 52; GDPR Art. 37), named in the record
+    # of processing (processing/).
+    "dpo_name": env.str("DPO_NAME", default="Personal information protection officer"),
+    "dpo_email": env.str("DPO_EMAIL", default="dpo@fulfillmen.com"),
 }
 # Consent records are kept while the account exists and this many years after, as proof of consent.
 CONSENT_RECORD_RETENTION_YEARS = env.int("CONSENT_RECORD_RETENTION_YEARS", default=3)
