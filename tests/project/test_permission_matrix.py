@@ -350,8 +350,10 @@ OBJ = "object_id"
 RECORD = staff_only(privacy=200, legal=200)  # the record of processing: no client data, but not support agents' duty
 ADMIN_CUSTOM = {
     "processing:record": Row(RECORD),
+    "processing:record_file": Row(RECORD, kwargs=lambda i: {"language": "en", "fmt": "html"}),
     **{f"processing:record_file {language} {fmt}": Row(RECORD, kwargs=lambda i, language=language, fmt=fmt: {
-        "language": language, "fmt": fmt}) for language in ("en", "zh-hans") for fmt in ("html", "csv")},
+        "language": language, "fmt": fmt}) for language in ("en", "zh-hans") for fmt in ("html", "csv")
+       if (language, fmt) != ("en", "html")},
     "processing:record_file unknown": Row(staff_only(privacy=404, legal=404),
                                           kwargs=lambda i: {"language": "fr", "fmt": "pdf"}),
     # The world's assessment is approved already: who may approve is sent back to it, everyone else refused.
