@@ -1,11 +1,13 @@
 """Impact assessments (PIPL Art. 55-56, issue #18.7): required and checked before a recipient is given data or a
 sensitive, automated or abroad purpose starts; four eyes; kept unchanged once approved."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
+from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -147,6 +149,17 @@ def test_privacy_officer_writes_an_assessment_in_the_admin_and_another_approves_
     assert draft.assessed_by == privacy_officer and not draft.approved
 
     # The affiliate's page refuses its first agreement until then, next to the agreement.
+    agreement = {"affiliate": mailer.pk, "purpose": Purpose.objects.get(code="business-transfer").pk,
+                 "shared_fields": ["email"], "valid_from_0": "2026-01-01", "valid_from_1": "00:00:00",
+                 "valid_until_0": "", "valid_until_1": "", "reference": "DPA-1"}
+    affiliate_page = {"name": mailer.name, "kind": mailer.kind, "country": "US", "contact_name": "Desk",
+                      "contact_email": "desk@mailer.example", "active": "on", "agreements-TOTAL_FORMS": "1",
+                      "agreements-INITIAL_FORMS": "0", "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
+                      **{f"agreements-0-{k}": v for k, v in agreement.items()}}
+    affiliate_change = reverse("admin:sharing_affiliate_change", args=[mailer.pk])
+    refused = client.post(affiliate_change, affiliate_page)
+    assert refused.status_code == 200 and "No approved impact assessment covers “Mailer Inc”" in refused.content.decode()
+    assert not SharingAgreement.objects.filter(affiliate=mailer).exists()
     _, approver = assessors()
     client.force_login(approver)
     assert client.post(reverse("admin:processing_impactassessment_approve", args=[draft.pk])).status_code == 302
@@ -154,6 +167,8 @@ def test_privacy_officer_writes_an_assessment_in_the_admin_and_another_approves_
     page = client.get(change)
     assert page.status_code == 200 and b'name="_save"' not in page.content
     assert client.post(change, form).status_code == 403
+    assert client.post(affiliate_change, affiliate_page).status_code == 302
+    assert SharingAgreement.objects.get(affiliate=mailer).reference == "DPA-1"
 
 
 def test_reactivating_a_recipient_in_the_admin_shows_the_refusal_next_to_active(client, privacy_officer):
@@ -183,3 +198,18 @@ def test_an_approved_assessment_is_kept_unchanged_even_by_the_database():
             attempt()
     assert ImpactAssessment.objects.get(pk=approved.pk).conclusion == TEXT["conclusion"]
     assert approved.keep_until == approved.approved_at.date().replace(year=approved.approved_at.year + 3)
+
+
+def test_the_purpose_admin_refuses_a_new_flag_next_to_it_without_an_assessment(client, privacy_officer):
+    marketing = Purpose.objects.get(code="marketing-messages")
+    change = reverse("admin:consent_purpose_change", args=[marketing.pk])
+    data = {k: v for k, v in model_to_dict(marketing).items() if k not in ("id", "code", "legal_basis") and v is not False}
+    data.update(data_categories=json.dumps(marketing.data_categories), introduced_in="", sensitive_data="on")
+    client.force_login(privacy_officer)
+    response = client.post(change, data)
+    assert response.status_code == 200 and "No approved impact assessment covers" in response.content.decode()
+    assert not Purpose.objects.get(pk=marketing.pk).sensitive_data
+    assessor, approver = assessors()
+    impact_assessment_approve(assessment=assessment_draft(assessor=assessor, purpose=marketing), approver=approver)
+    assert client.post(change, data).status_code == 302
+    assert Purpose.objects.get(pk=marketing.pk).sensitive_data
