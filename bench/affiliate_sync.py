@@ -152,9 +152,12 @@ def _build(n: int) -> dict:
 
     from accounts.demo import synthetic_clients_create
     from accounts.jurisdictions import Jurisdiction
+    from accounts.services import staff_user_ensure
     from consent.bulk import consent_defaults_bulk_record
     from consent.models import ConsentDefaultRule, ConsentState, LegalBasis, Purpose
     from consent.services import consent_default_rule_save
+    from processing.models import ImpactAssessment
+    from processing.services import impact_assessment_approve, impact_assessment_save
     from sharing.models import Affiliate
     from sharing.services import affiliate_key_create, affiliate_save, agreement_create
 
@@ -168,6 +171,12 @@ def _build(n: int) -> dict:
     synthetic_clients_create(count=n, seed=9, on_batch=lambda clients: consent_defaults_bulk_record(clients=clients))
     affiliate = affiliate_save(affiliate=Affiliate(name="Bench Affiliate", kind=Affiliate.Kind.AFFILIATED_COMPANY, country="HK",
                                                    contact_name="Bench", contact_email="bench@example.com"))
+    # PIPL Art. 55: an approved impact assessment of the recipient (four eyes) before its first agreement.
+    assessor, approver = (staff_user_ensure(email=f"{who}@bench.example", password=f"{who}-bench-pass",
+                                            groups=["Privacy officers"]) for who in ("assessor", "approver"))
+    impact_assessment_approve(approver=approver, assessment=impact_assessment_save(actor=assessor, assessment=ImpactAssessment(
+        recipient=affiliate, scope="Benchmark.", necessity="Benchmark.", risks="Benchmark.", measures="Benchmark.",
+        conclusion="Benchmark only.", review_due=timezone.localdate() + timedelta(days=30))))
     agreement_create(affiliate=affiliate, purpose=purpose, fields=FIELDS, valid_from=timezone.now() - timedelta(days=1),
                      reference="BENCH")
     _, key = affiliate_key_create(affiliate=affiliate, name="bench")

@@ -12,6 +12,7 @@ from accounts.admin_readonly import ReadOnlyAdmin
 from amendments.models import PolicyVersion
 
 from . import admin_views
+from .forms import PurposeForm
 from .models import ConsentDefaultRule, ConsentEvent, ConsentEventPersonalData, ConsentState, LegalBasis, Purpose
 from .policy_answers import policy_objections
 from .services import consent_default_rule_save, purpose_save
@@ -19,6 +20,7 @@ from .services import consent_default_rule_save, purpose_save
 
 @admin.register(Purpose)
 class PurposeAdmin(admin.ModelAdmin):
+    form = PurposeForm
     list_display = ["code", "title_en", "legal_basis", "recipient_class", "withdrawable"]
     list_filter = ["legal_basis", "recipient_class", "withdrawable"]
     search_fields = ["code", "title_en", "title_zh_hans"]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Client
 from accounts.uploads import document_upload_check
 
+from .impact_hooks import impact_assessment_refusal
 from .imports import MAX_BYTES, consent_import_decode
 from .models import Channel, ConsentAction, LegalBasis, Purpose
 
@@ -147,3 +148,27 @@ class ConsentCsvConfirmForm(forms.Form):
             raise forms.ValidationError(_("This preview is more than an hour old; upload the file again.")) from exc
         except signing.BadSignature as exc:
             raise forms.ValidationError(_("The preview could not be verified; upload the file again.")) from exc
+
+
+class PurposeForm(forms.ModelForm):
+    """The catalogue entry as `purpose_save` accepts it: a purpose that becomes sensitive, automated or abroad needs an
+    approved, current impact assessment first (PIPL Art. 55; consent/impact_hooks.py), said next to the flags."""
+
+    class Meta:
+        model = Purpose
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        stored = Purpose.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        newly = {flag for flag in Purpose.IMPACT_ASSESSMENT_FLAGS
+                 if data.get(flag) and not (stored and getattr(stored, flag))}
+        if newly:
+            candidate = stored or self.instance  # a copy from the database, or the new purpose: as it would be saved
+            for flag in Purpose.IMPACT_ASSESSMENT_FLAGS:
+                setattr(candidate, flag, bool(data.get(flag)))
+            refusal = impact_assessment_refusal(purpose=candidate)
+            if refusal:
+                for flag in sorted(newly):
+                    self.add_error(flag, refusal)
+        return data

@@ -48,6 +48,11 @@ class Purpose(models.Model):
     # A "sale or sharing" in CCPA terms: a Global Privacy Control signal opts out of it.
     opted_out_by_gpc = models.BooleanField(default=False)
     is_marketing = models.BooleanField(default=False)
+    # PIPL Art. 55(1)-(2): processing sensitive personal information (Art. 28) or deciding automatically (Art. 24)
+    # needs an approved impact assessment before it starts, as sending data abroad does (processing/).
+    sensitive_data = models.BooleanField(default=False, help_text=_("Processes sensitive personal information (PIPL Art. 28)."))
+    automated_decision = models.BooleanField(
+        default=False, help_text=_("Takes decisions about clients by automated means (PIPL Art. 24; GDPR Art. 22)."))
     # A purpose a later policy version adds starts withdrawn for every client, whatever the jurisdiction's
     # rule, until that client gives it (PIPL Art. 14(2); GDPR Art. 13(3)): a new version never consents for anyone.
     introduced_in = models.ForeignKey("amendments.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True,
@@ -67,6 +72,16 @@ class Purpose(models.Model):
     @property
     def description(self):
         return self.description_zh_hans if (get_language() or "").startswith("zh") else self.description_en
+
+    IMPACT_ASSESSMENT_FLAGS = ("sensitive_data", "automated_decision", "transfer_outside_china")
+
+    def impact_assessment_reasons(self) -> set[str]:
+        """PIPL Art. 55: which of its flags oblige an approved assessment before this purpose starts (consent.impact_hooks)."""
+        return {flag for flag in self.IMPACT_ASSESSMENT_FLAGS if getattr(self, flag)}
+
+    @property
+    def impact_assessment_required(self) -> bool:
+        return bool(self.impact_assessment_reasons())
 
     def data_category_labels(self):
         return [DataCategory(c).label for c in self.data_categories if c in DataCategory.values]

@@ -18,6 +18,7 @@ from amendments.models import PolicyVersion
 from amendments.selectors import POLICY_IN_FORCE_SQL, policy_in_force
 
 from . import ledger
+from .impact_hooks import impact_assessment_require
 from .log_hooks import consent_log
 from .models import (
     AGE_CONFIRMATION,
@@ -376,10 +377,12 @@ def consent_receipt_send(*, event: ConsentEvent):
 @transaction.atomic
 def purpose_save(*, purpose: Purpose) -> Purpose:
     """Titles and descriptions may change; a purpose's code and legal basis never do (events and hashes name them)."""
-    if purpose.pk:
-        stored = Purpose.objects.get(pk=purpose.pk)
-        if (stored.code, stored.legal_basis) != (purpose.code, purpose.legal_basis):
-            raise ValidationError(_("A purpose's code and legal basis cannot change."))
+    stored = Purpose.objects.get(pk=purpose.pk) if purpose.pk else None
+    if stored and (stored.code, stored.legal_basis) != (purpose.code, purpose.legal_basis):
+        raise ValidationError(_("A purpose's code and legal basis cannot change."))
+    # PIPL Art. 55: becoming sensitive, automated or abroad needs an approved impact assessment (consent/impact_hooks.py).
+    if purpose.impact_assessment_reasons() - (stored.impact_assessment_reasons() if stored else set()):
+        impact_assessment_require(purpose=purpose)
     purpose.full_clean()
     purpose.save()
     return purpose

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "transfers",
     "breaches",
     "oversight",
+    "processing",
     "transparency_log",
     "fulfillmen.apps.FulfillmenConfig",
 ]
@@ -348,6 +349,10 @@ PII_CONTROLLER = {
     "email": env.str("CONTROLLER_EMAIL", default="privacy@fulfillmen.com"),
     "phone": env.str("CONTROLLER_PHONE", default=""),
     "storage_location": env.str("DATA_STORAGE_LOCATION", default="People's Republic of China"),
+    # The person in charge of personal information protection (PIPL Art. 52; GDPR Art. 37), named in the record
+    # of processing (processing/).
+    "dpo_name": env.str("DPO_NAME", default="Personal information protection officer"),
+    "dpo_email": env.str("DPO_EMAIL", default="dpo@fulfillmen.com"),
 }
 # The contact a breach notice gives for the data protection officer (GDPR Art. 33(3)(b), 34(2)); a breach's own
 # record can change it.

@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/", include("sharing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/oversight/", include("oversight.urls")),
+    path("admin/records-of-processing/", include("processing.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from transparency_log.status import log_health
 
+from .dashboard_hooks import dashboard_sections
 from .export import csv_response
 from .models import VIEW_PERMISSION
 from .panels import PANELS, all_panels
@@ -30,6 +31,7 @@ def dashboard_page(request):
         **admin.site.each_context(request), "title": _("Privacy dashboard"), "panels": all_panels(),
         "consent_log": log_health(), "log_checkpoint_seconds": settings.LOG_CHECKPOINT_SECONDS,
         "retention": retention_status(),
+        "sections": dashboard_sections(request),
     })
 
 

@@ -19,7 +19,7 @@ from accounts.roles import sees_withheld_disclosures
 from consent.models import DataCategory
 
 from . import admin_views
-from .forms import SharingAgreementForm
+from .forms import AffiliateForm, SharingAgreementForm
 from .models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
 from .services import affiliate_save, agreement_create, api_key_revoke
 
@@ -97,6 +97,7 @@ class ApiKeyInline(admin.TabularInline):
 
 @admin.register(Affiliate)
 class AffiliateAdmin(admin.ModelAdmin):
+    form = AffiliateForm
     change_form_template = "admin/sharing/affiliate/change_form.html"
     list_display = ["name", "kind", "country", "active", "notices_waiting", "notices_overdue"]
     list_filter = ["kind", "active", "country"]

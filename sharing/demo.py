@@ -1,6 +1,7 @@
 """Demo affiliates for `manage.py seed_demo`: one affiliated company and one drop-shipping partner, each with the
 agreement the privacy policy describes. Safe to run again: what exists is left as it is."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -31,13 +32,18 @@ DEMO_AFFILIATES = [
 
 
 @transaction.atomic
-def demo_affiliates_ensure() -> list[str]:
-    """The demo affiliates and their agreements, created once. Returns the names of the affiliates."""
+def demo_affiliates_ensure(*, before_agreements: Callable[[list[Affiliate]], None] | None = None) -> list[str]:
+    """The demo affiliates and their agreements, created once. Returns the names of the affiliates.
+
+    `before_agreements(affiliates)` runs between the two: an agreement needs an approved impact assessment of its
+    recipient (PIPL Art. 55), which `seed_demo` records there (processing/demo.py)."""
     now = timezone.now()
-    for demo in DEMO_AFFILIATES:
-        affiliate = Affiliate.objects.filter(name=demo.name).first() or affiliate_save(affiliate=Affiliate(
-            name=demo.name, kind=demo.kind, country=demo.country, contact_name="Privacy team",
-            contact_email=demo.contact_email))
+    affiliates = [Affiliate.objects.filter(name=demo.name).first() or affiliate_save(affiliate=Affiliate(
+        name=demo.name, kind=demo.kind, country=demo.country, contact_name="Privacy team",
+        contact_email=demo.contact_email)) for demo in DEMO_AFFILIATES]
+    if before_agreements:
+        before_agreements(affiliates)
+    for demo, affiliate in zip(DEMO_AFFILIATES, affiliates, strict=True):
         purpose = Purpose.objects.get(code=demo.purpose)
         if not SharingAgreement.objects.filter(affiliate=affiliate, purpose=purpose).exists():
             agreement_create(affiliate=affiliate, purpose=purpose, fields=list(demo.fields), valid_from=now,

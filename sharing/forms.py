@@ -1,11 +1,12 @@
 """Admin forms for sharing. They check what the services check, so staff see each error next to its field; the
-admin then calls the service (`agreement_create`, `affiliate_key_create`), never `.save()`."""
+admin then calls the service (`affiliate_save`, `agreement_create`, `affiliate_key_create`), never `.save()`."""
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consent.impact_hooks import impact_assessment_refusal
 from consent.models import DataCategory, Purpose, RecipientClass
 
 from .models import Affiliate, SharingAgreement
@@ -48,12 +49,31 @@ class SharingAgreementForm(forms.ModelForm):
             if beyond:
                 self.add_error("shared_fields", _("The privacy policy does not let “%(purpose)s” share: %(fields)s.") % {
                     "purpose": purpose.title, "fields": ", ".join(str(label) for label in beyond)})
+        if purpose and self.instance.pk is None:  # PIPL Art. 55, as agreement_create checks it (consent/impact_hooks.py)
+            recipient = self.instance.affiliate if self.instance.affiliate_id else Affiliate()  # a new one: not assessed
+            refusal = impact_assessment_refusal(purpose=purpose, recipient=recipient)
+            if refusal:
+                self.add_error(None, refusal)
         return data
 
     def agreement_arguments(self) -> dict:
         data = self.cleaned_data
         return {"purpose": data["purpose"], "fields": list(data["shared_fields"]), "valid_from": data["valid_from"],
                 "valid_until": data.get("valid_until"), "reference": data.get("reference", "")}
+
+
+class AffiliateForm(forms.ModelForm):
+    """Turning an inactive recipient back on is refused, as `affiliate_save` refuses it, without an approved and current
+    impact assessment (PIPL Art. 55; consent/impact_hooks.py): the error stands next to "active"."""
+
+    def clean(self):
+        data = super().clean()
+        instance = self.instance
+        if data.get("active") and instance.pk and Affiliate.objects.filter(pk=instance.pk, active=False).exists():
+            refusal = impact_assessment_refusal(recipient=instance)
+            if refusal:
+                self.add_error("active", refusal)
+        return data
 
 
 class ApiKeyCreateForm(forms.Form):

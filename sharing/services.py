@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.bulk import ids_reserve, rows_insert
+from consent.impact_hooks import impact_assessment_require
 from consent.models import ConsentEvent, DataCategory, Purpose
 
 from .keys import key_generate
@@ -51,6 +52,10 @@ def _validate_fields(fields: list[str]) -> None:
 @transaction.atomic
 def affiliate_save(*, affiliate: Affiliate) -> Affiliate:
     """Create or change an affiliate. Setting it inactive makes the API refuse its keys from the next request."""
+    # PIPL Art. 55: turning a recipient back on resumes giving it data, so an approved, current impact assessment must
+    # cover it (consent/impact_hooks.py). A new recipient receives nothing before its first agreement, checked below.
+    if affiliate.active and affiliate.pk and Affiliate.objects.filter(pk=affiliate.pk, active=False).exists():
+        impact_assessment_require(recipient=affiliate)
     affiliate.full_clean()
     affiliate.save()
     return affiliate
@@ -67,6 +72,9 @@ def agreement_create(*, affiliate: Affiliate, purpose: Purpose, fields: list[str
                               % {"purpose": purpose.title, "fields": ", ".join(beyond)})
     if valid_until is not None and valid_until <= valid_from:
         raise ValidationError(_("An agreement must end after it starts."))
+    # PIPL Art. 55: giving data to a recipient (and for a sensitive, automated or abroad purpose) starts only with an
+    # approved, current impact assessment covering it (consent/impact_hooks.py).
+    impact_assessment_require(purpose=purpose, recipient=affiliate)
     return SharingAgreement.objects.create(affiliate=affiliate, purpose=purpose, fields=sorted(set(fields)),
                                            valid_from=valid_from, valid_until=valid_until, reference=reference)
 

@@ -93,6 +93,7 @@ REFERENCE_DATA = [
     ("rights.migrations.0002_reference_data", "load"),
     ("rights.migrations.0003_deadline_extension_limits", "load"),
     ("oversight.migrations.0002_staff_permissions", "grant"),
+    ("processing.migrations.0002_assessments_append_only_and_permissions", "grant"),
     ("sharing.migrations.0002_staff_permissions", "grant"),
     ("transfers.migrations.0002_staff_permissions", "grant"),
 ]

@@ -35,6 +35,7 @@ from rights.services import request_open
 from sharing.models import Affiliate
 from sharing.services import affiliate_save, agreement_create, sharing_records_write
 from tests.conftest import PASSWORD, make_client
+from tests.processing.helpers import assessments_approve
 
 from .a11y import admin_log_in_fill
 
@@ -90,6 +91,7 @@ def publish(label, *, en, zh, effective_in_days, material=False, summary=""):
 def partner(name, *, kind, country, purpose, fields):
     affiliate = affiliate_save(affiliate=Affiliate(name=name, kind=kind, country=country, contact_name="Privacy team",
                                                    contact_email=f"privacy@{name.split()[0].lower()}.example"))
+    assessments_approve(recipient=affiliate, purpose=purpose)  # PIPL Art. 55: before its first agreement
     agreement_create(affiliate=affiliate, purpose=purpose, fields=list(fields), valid_from=timezone.now() - timedelta(days=90))
     return affiliate
 

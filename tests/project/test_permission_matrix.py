@@ -39,6 +39,7 @@ from consent.services import consent_record
 from disclosures.services import disclosure_document_add, disclosure_record
 from notify.models import OutboundMessage
 from oversight.panels import PANELS
+from processing.models import ImpactAssessment
 from rights.erasure import erasure_request
 from rights.export import export_request
 from rights.inventory import CATEGORIES
@@ -165,6 +166,7 @@ def world(settings, tmp_path):
         "rights.dataexport": export.pk, "rights.rectification": rectification.pk,
         "transfers.businesstransfer": transfer_draft.pk,
         "breaches.breach": breach.pk,
+        "processing.impactassessment": ImpactAssessment.objects.filter(recipient=ads).get().pk,
     }
     ids = dict(
         receipt=event.receipt_id, label=v1.label, address=address.pk, export=export.public_id, erasure=erasure.public_id,
@@ -362,6 +364,9 @@ ADMIN_MODELS = {
     "rights.rectification": {"privacy": "v", "support": "v"},
     "transfers.businesstransfer": {"privacy": "vac", "legal": "vac"},  # support agents never see business transfers
     "breaches.breach": {"privacy": "vac", "legal": "v"},               # support agents never see breaches
+    # Impact assessments (issue #18.7): written by privacy officers, approved by another officer or Legal; the
+    # world's assessment is approved, so it is read-only for everyone.
+    "processing.impactassessment": {"privacy": "va", "legal": "v"},
 }
 
 
@@ -371,7 +376,18 @@ def staff_only(**allowed):
 
 
 OBJ = "object_id"
+RECORD = staff_only(privacy=200, legal=200)  # the record of processing: no client data, but not support agents' duty
 ADMIN_CUSTOM = {
+    "processing:record": Row(RECORD),
+    "processing:record_file": Row(RECORD, kwargs=lambda i: {"language": "en", "fmt": "html"}),
+    **{f"processing:record_file {language} {fmt}": Row(RECORD, kwargs=lambda i, language=language, fmt=fmt: {
+        "language": language, "fmt": fmt}) for language in ("en", "zh-hans") for fmt in ("html", "csv")
+       if (language, fmt) != ("en", "html")},
+    "processing:record_file unknown": Row(staff_only(privacy=404, legal=404),
+                                          kwargs=lambda i: {"language": "fr", "fmt": "pdf"}),
+    # The world's assessment is approved already: who may approve is sent back to it, everyone else refused.
+    "admin:processing_impactassessment_approve": Row(staff_only(privacy="redirect", legal="redirect"),
+                                                     kwargs=lambda i: {OBJ: i["objects"]["processing.impactassessment"]}),
     "admin:amendments_policyversion_publish": Row(staff_only(privacy=200), kwargs=lambda i: {OBJ: i["policy_draft"]}),
     "admin:amendments_policyversion_deliveries": Row(staff_only(privacy=200, support=200, legal=200),
                                                      kwargs=lambda i: {OBJ: i["policy_v1"]}),

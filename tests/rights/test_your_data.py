@@ -27,6 +27,7 @@ from sharing.models import Affiliate
 from sharing.services import agreement_create, sharing_records_write
 from tests.conftest import PASSWORD
 from transfers.services import transfer_objection_record, transfer_publish, transfer_record
+from tests.processing.helpers import assessments_approve
 
 pytestmark = pytest.mark.django_db
 YOUR_DATA = reverse("rights:data")
@@ -44,7 +45,9 @@ def affiliate(name="Ads Network"):
         return found
     made = Affiliate.objects.create(name=name, kind=Affiliate.Kind.AFFILIATED_COMPANY, country="HK",
                                     contact_name="Contact", contact_email="contact@ads.example")
-    agreement_create(affiliate=made, purpose=Purpose.objects.get(code="promotional-sharing"), fields=["email", "ip_address"],
+    promotional = Purpose.objects.get(code="promotional-sharing")
+    assessments_approve(recipient=made, purpose=promotional)  # PIPL Art. 55: before its first agreement
+    agreement_create(affiliate=made, purpose=promotional, fields=["email", "ip_address"],
                      valid_from=timezone.now() - timedelta(days=30))
     return made
 

@@ -6,14 +6,16 @@ from django.utils import timezone
 from consent.models import Purpose
 from sharing.models import Affiliate
 from sharing.services import affiliate_key_create, agreement_create
+from tests.processing.helpers import assessments_approve
 
 
 def make_affiliate(name, *, kind=Affiliate.Kind.AFFILIATED_COMPANY, purpose="promotional-sharing", fields=("ip_address", "email"),
                    country="HK"):
     affiliate = Affiliate.objects.create(name=name, kind=kind, country=country, contact_name="Contact",
                                          contact_email=f"{name.split()[0].lower()}@partner.example")
-    agreement_create(affiliate=affiliate, purpose=Purpose.objects.get(code=purpose), fields=list(fields),
-                     valid_from=timezone.now() - timedelta(days=1))
+    purpose = Purpose.objects.get(code=purpose)
+    assessments_approve(recipient=affiliate, purpose=purpose)  # PIPL Art. 55: before its first agreement
+    agreement_create(affiliate=affiliate, purpose=purpose, fields=list(fields), valid_from=timezone.now() - timedelta(days=1))
     return affiliate
 
 

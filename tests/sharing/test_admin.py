@@ -15,6 +15,7 @@ from sharing.keys import key_hash
 from sharing.models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, agreement_create, agreement_end, sharing_records_write, withdrawals_acknowledge
 from tests.conftest import PASSWORD, make_client
+from tests.processing.helpers import assessments_approve
 
 from .conftest import bearer, make_affiliate
 
@@ -51,6 +52,7 @@ def affiliate_since(name, *, days, code="promotional-sharing", fields=("email",)
     """An affiliate whose agreement started `days` ago, so it can be ended in the past."""
     affiliate = Affiliate.objects.create(name=name, kind=Affiliate.Kind.AFFILIATED_COMPANY, country="HK",
                                          contact_name="Contact", contact_email="contact@partner.example")
+    assessments_approve(recipient=affiliate, purpose=purpose(code))  # PIPL Art. 55: before its first agreement
     agreement = agreement_create(affiliate=affiliate, purpose=purpose(code), fields=list(fields),
                                  valid_from=timezone.now() - timedelta(days=days))
     return affiliate, agreement
@@ -285,10 +287,21 @@ def test_agreements_are_checked_like_the_service_checks_them(client, privacy_off
     assert not Affiliate.objects.filter(name="New Partner").exists()
 
 
-def test_privacy_officer_adds_an_affiliate_with_an_agreement(client, privacy_officer):
+def test_privacy_officer_adds_an_affiliate_then_its_agreement_once_an_impact_assessment_is_approved(client, privacy_officer):
+    """PIPL Art. 55 (issue #18.7): a new recipient cannot be given an agreement on the page that creates it; it is
+    saved alone, assessed and approved by two people, and then the agreement is added."""
     client.force_login(privacy_officer)
     agreement = {**GOOD_AGREEMENT, "purpose": purpose("order-fulfilment").pk}
-    response = client.post(reverse("admin:sharing_affiliate_add"), affiliate_form(**agreement))
+    refused = client.post(reverse("admin:sharing_affiliate_add"), affiliate_form(**agreement))
+    assert refused.status_code == 200 and "receives no data before an impact assessment" in refused.content.decode()
+    assert not Affiliate.objects.filter(name="New Partner").exists()
+
+    response = client.post(reverse("admin:sharing_affiliate_add"), affiliate_form())
+    assert response.status_code == 302
+    affiliate = Affiliate.objects.get(name="New Partner")
+    assessments_approve(recipient=affiliate, purpose=purpose("order-fulfilment"))
+    data = {**affiliate_form(**agreement), "agreements-INITIAL_FORMS": "0"}
+    response = client.post(reverse("admin:sharing_affiliate_change", args=[affiliate.pk]), data)
     assert response.status_code == 302
     created = SharingAgreement.objects.get(affiliate__name="New Partner")
     assert created.fields == ["name", "shipping_address"] and created.reference == "CTR-7" and created.valid_until is None

@@ -32,6 +32,7 @@ from sharing.api import ApiKeyThrottle
 from sharing.models import WithdrawalNotice
 from sharing.services import affiliate_key_create, agreement_create
 from tests.conftest import make_client
+from tests.processing.helpers import assessments_approve
 from transparency_log.checkpoints import checkpoint_publish
 from transparency_log.models import SignedCheckpoint
 
@@ -94,6 +95,7 @@ def ads_with_clients(client):
     """An affiliate with a consent-based and a contract-based agreement, and clients with every agreed field, one of
     whom received and then withdrew. Returns (API key, id of a client it may receive for both purposes)."""
     affiliate = make_affiliate("Ads Network")  # promotional-sharing: ip_address, email
+    assessments_approve(purpose=Purpose.objects.get(code="order-fulfilment"))  # PIPL Art. 55: a purpose abroad
     agreement_create(affiliate=affiliate, purpose=Purpose.objects.get(code="order-fulfilment"),
                      fields=["name", "phone", "shipping_address"], valid_from=timezone.now() - timedelta(days=1))
     key = affiliate_key_create(affiliate=affiliate)[1]

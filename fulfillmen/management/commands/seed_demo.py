@@ -11,6 +11,7 @@ from accounts.models import User
 from accounts.two_factor import staff_totp_device_ensure, totp_uri
 from amendments.services import policy_first_version_ensure
 from consent.bulk import consent_defaults_bulk_record
+from processing.demo import demo_assessments_ensure
 from sharing.demo import demo_affiliates_ensure
 from transfers.demo import demo_transfer_ensure
 
@@ -50,7 +51,8 @@ class Command(BaseCommand):
             summary_zh_hans="用平实语言写成的隐私政策，其中每一项承诺都可以在门户中核实。",
         )
         logins = demo_people_ensure(password=password)
-        affiliates = demo_affiliates_ensure()
+        # An agreement needs an approved impact assessment of its recipient first (PIPL Art. 55).
+        affiliates = demo_affiliates_ensure(before_agreements=lambda made: demo_assessments_ensure(recipients=made))
         demo_transfer_ensure()  # a draft business transfer, to announce from the admin
         if clients:
             with tqdm(total=clients, unit="client", desc="Synthetic clients", disable=options["verbosity"] == 0) as bar:
