@@ -1,6 +1,7 @@
-"""Where the record of processing reads retention periods from: today the texts declared per category in
-rights/inventory.py (the same the client's "Your data" page and export show). One small function, so the source can
-change (structured retention rules) without touching the record."""
+"""Where the record of processing reads retention periods from: the texts declared per category in
+rights/inventory.py — the same the client's "Your data" page and export show — which are themselves rendered from
+the retention rules that `enforce_retention` applies (rights/retention/rules.py), so the record, the client's page
+and the job cannot disagree."""
 
 from dataclasses import dataclass
 

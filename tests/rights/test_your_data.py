@@ -26,8 +26,8 @@ from rights.views.data import SHOWN_PER_CATEGORY
 from sharing.models import Affiliate
 from sharing.services import agreement_create, sharing_records_write
 from tests.conftest import PASSWORD
-from transfers.services import transfer_objection_record, transfer_publish, transfer_record
 from tests.processing.helpers import assessments_approve
+from transfers.services import transfer_objection_record, transfer_publish, transfer_record
 
 pytestmark = pytest.mark.django_db
 YOUR_DATA = reverse("rights:data")
