@@ -22,7 +22,8 @@ from consent.views import client_required
 
 from ..forms import ClientQuestionForm, PublicRequestForm, service_error_add
 from ..models import DataSubjectRequest
-from ..services import client_question_ask, public_request_submit, public_request_verify, request_reference
+from ..intake import client_question_ask, public_request_submit, public_request_verify
+from ..services import request_reference
 from ..verification import VALID_FOR, VerificationLinkError
 
 Status = DataSubjectRequest.Status
