@@ -104,7 +104,7 @@ STEPS = {step.name: step for step in [
          lambda dsr, user, form: request_extend(request=dsr, until=form.cleaned_data["until"],
                                                 reason=form.cleaned_data["reason"], actor=user),
          gettext_lazy("Extend and tell the requester"), gettext_lazy("The deadline was extended; the requester is told."),
-         lambda r: r.status in AWAITING),
+         lambda r: r.status in AWAITING and r.clock_paused_since is None),
     Step("pause", gettext_lazy("Pause for verification…"), gettext_lazy("Pause the deadline to verify the identity"),
          PauseForm, lambda dsr, user, form: request_clock_pause(
              request=dsr, reason=RequestClockPause.Reason.IDENTITY_VERIFICATION, note=form.cleaned_data["note"],
