@@ -35,7 +35,8 @@ DEADLINE_ORDER = F("response_deadline").asc(nulls_last=True)
 
 FIELDSETS = [
     (_("Authority"), {"fields": ["authority_name", "authority_kind", "authority_country", "authority_address"]}),
-    (_("Request"), {"fields": ["request_type", "legal_basis", "legal_instrument", "reference_number", "received_on", "response_deadline"]}),
+    (_("Request"), {"fields": ["request_type", "legal_basis", "legal_instrument", "reference_number", "received_on",
+                               "response_deadline"]}),
     (_("Data requested"), {"fields": ["categories_requested"]}),
     (_("Delayed notice"), {"fields": ["withhold_until", "withhold_reference"], "description": _(
         "Only when the authority requires in writing that the client is not told: give the date it ends and the "

@@ -92,7 +92,8 @@ def disclosure_record(*, recorded_by: User, clients: list[Client], authority_nam
         authority_name=authority_name, authority_address=authority_address,
         authority_country=(authority_country or "").upper(), authority_kind=authority_kind,
         request_type=request_type, legal_basis=legal_basis_for(request_type=request_type, chosen=legal_basis),
-        reference_number=reference_number, received_on=received_on, categories_requested=_categories(categories_requested), legal_instrument=legal_instrument,
+        reference_number=reference_number, received_on=received_on,
+        categories_requested=_categories(categories_requested), legal_instrument=legal_instrument,
         response_deadline=response_deadline, withhold_until=withhold_until, withhold_reference=withhold_reference,
         recorded_by=recorded_by)
     disclosure.full_clean(exclude=["reviewed_by"])
@@ -183,8 +184,8 @@ def disclosure_mark_disclosed(*, disclosure: Disclosure, actor: User, disclosed:
 
 
 EDITABLE_FIELDS = ["authority_name", "authority_address", "authority_country", "authority_kind", "request_type",
-                   "legal_basis", "legal_instrument", "reference_number", "received_on", "response_deadline", "categories_requested",
-                   "withhold_until", "withhold_reference"]
+                   "legal_basis", "legal_instrument", "reference_number", "received_on", "response_deadline",
+                   "categories_requested", "withhold_until", "withhold_reference"]
 
 
 @transaction.atomic

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.form_errors import service_error_add  # noqa: F401  (re-exported for views)
 from accounts.models import User
 
-from .models import DataSubjectRequest, LegalHold, ResponseDeadlineRule
 from .intake import request_record_by_staff
+from .models import DataSubjectRequest, LegalHold, ResponseDeadlineRule
 from .services import CLOSED, WORK_PERMISSION, legal_hold_set
 
 Kind = DataSubjectRequest.Kind

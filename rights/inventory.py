@@ -157,7 +157,8 @@ def _disclosure_row(s: DisclosureSubject) -> dict:
     d = s.disclosure
     return {"authority": d.authority_name, "authority_country": _country(d.authority_country),
             "authority_kind": d.get_authority_kind_display(), "request_type": d.get_request_type_display(),
-            "legal_basis": d.get_legal_basis_display(), "disclosed_at": d.disclosed_at, "data": _data_labels(s.categories_disclosed)}
+            "legal_basis": d.get_legal_basis_display(), "disclosed_at": d.disclosed_at,
+            "data": _data_labels(s.categories_disclosed)}
 
 
 def _withdrawal_row(n: WithdrawalNotice) -> dict:
@@ -178,7 +179,8 @@ def _notice_row(d: NoticeDelivery) -> dict:
 def _request_row(r: DataSubjectRequest) -> dict:
     return {"reference": str(r.public_id), "kind": r.get_kind_display(), "channel": r.get_channel_display(),
             "status": r.get_status_display(), "received_at": r.received_at, "due_on": r.effective_due_on,
-            "acknowledged_at": r.acknowledged_at, "days_paused": r.days_paused or 0, "completed_at": r.completed_at, "outcome": r.outcome, "refusal_reason": r.refusal_reason}
+            "acknowledged_at": r.acknowledged_at, "days_paused": r.days_paused or 0, "completed_at": r.completed_at,
+            "outcome": r.outcome, "refusal_reason": r.refusal_reason}
 
 
 def _thread(client: Client) -> QuerySet:
