@@ -9,6 +9,7 @@ from .access_log import staff_access_visible
 from .admin_access import StaffAccessAdminMixin, export_selected_clients
 from .admin_email_change import email_change_history, email_change_page
 from .admin_readonly import ReadOnlyAdmin
+from .corrections import IDENTITY_FIELDS, address_corrections, client_corrected, identity_corrections
 from .forms import ClientAdminForm, StaffUserChangeForm, StaffUserCreationForm
 from .models import Address, Client, IPObservation, SignupAgeRule, StaffAccess, User
 from .services import client_create, client_update, signup_age_rule_save
@@ -65,8 +66,8 @@ class ClientAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return self.ADD_FIELDS
-        return ["full_name", "email", "email_changes", "phone", "country", "region", "preferred_language", "user",
-                *self.readonly_fields]
+        return ["full_name", "email", "email_changes", "phone", "country", "region", "preferred_language",
+                "correction_channel", "user", *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -96,12 +97,28 @@ class ClientAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
             data.pop("email", None)  # never a form field here; a crafted POST is ignored, not applied
         try:
             if change:
-                client_update(client=Client.objects.get(pk=obj.pk), **data)
+                current = Client.objects.get(pk=obj.pk)
+                before = {field: getattr(current, field) for field in IDENTITY_FIELDS}
+                form.corrections = identity_corrections(before=before, after=client_update(client=current, **data))
             else:
                 form.instance = client_create(**data)
                 obj.pk = form.instance.pk
         except ValidationError as exc:  # the form validated the same rules; only a race gets here
             raise ValidationError(exc.messages) from exc
+
+    def save_formset(self, request, form, formset, change):
+        if change and formset.model is Address:
+            form.corrections = [*getattr(form, "corrections", []), *address_corrections(formset)]
+        super().save_formset(request, form, formset, change)
+
+    def save_related(self, request, form, formsets, change):
+        """A correction of the name, phone or an address is announced in the admin's transaction: rights records
+        it and tells the recipients and the client (accounts/corrections.py)."""
+        super().save_related(request, form, formsets, change)
+        corrections = getattr(form, "corrections", [])
+        if change and corrections:
+            client_corrected.send(sender=Client, client=Client.objects.get(pk=form.instance.pk), changes=corrections,
+                                  actor=request.user, channel=form.cleaned_data.get("correction_channel") or "email")
 
 
 @admin.register(User)

@@ -126,6 +126,12 @@ class ClientAdminForm(forms.ModelForm):
     client is added; on an existing client it changes only through a confirmed link (EmailChangeStartForm). The
     linked login is no field at all: nobody links a login to a client in the admin (issue #16.5)."""
 
+    correction_channel = forms.ChoiceField(
+        label=_("The client asked for this correction by"), required=False, initial="email",
+        choices=[("email", _("E-mail")), ("letter", _("Letter")), ("phone", _("Phone"))],
+        help_text=_("A corrected name, phone number or address is recorded as a rectification request received this "
+                    "way; every company that received the old value is told to update it, and the client is e-mailed."))
+
     class Meta:
         model = Client
         fields = ["full_name", "email", "phone", "country", "region", "preferred_language"]

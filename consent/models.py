@@ -14,6 +14,7 @@ class LegalBasis(models.TextChoices):
     CONTRACT = "contract", _("Contract")
     LEGITIMATE_INTEREST = "legitimate-interest", _("Legitimate interest")
     LEGAL_OBLIGATION = "legal-obligation", _("Legal obligation")
+    VITAL_INTERESTS = "vital-interests", _("Vital interests")
 
 
 class DataCategory(models.TextChoices):
@@ -30,6 +31,7 @@ class RecipientClass(models.TextChoices):
     DROPSHIP_PARTNERS = "dropship-partners", _("Drop-shipping partners")
     ACQUIRER = "acquirer", _("An acquirer in a business transfer")
     AUTHORITIES = "authorities", _("Law enforcement and government authorities")
+    CLAIM_PARTIES = "claim-parties", _("Courts, parties to a claim and their lawyers")
 
 
 class Purpose(models.Model):

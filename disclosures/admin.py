@@ -28,11 +28,15 @@ from .services import EDITABLE_STATUSES, disclosure_submit_for_review
 
 Status = Disclosure.Status
 
+BASIS_SHORT = {Disclosure.LegalBasis.LEGAL_OBLIGATION: _("Legal obligation"),
+               Disclosure.LegalBasis.LEGAL_CLAIMS: _("Legal claims (legitimate interest)"),
+               Disclosure.LegalBasis.VITAL_INTERESTS: _("Vital interests")}
 DEADLINE_ORDER = F("response_deadline").asc(nulls_last=True)
 
 FIELDSETS = [
     (_("Authority"), {"fields": ["authority_name", "authority_kind", "authority_country", "authority_address"]}),
-    (_("Request"), {"fields": ["request_type", "legal_instrument", "reference_number", "received_on", "response_deadline"]}),
+    (_("Request"), {"fields": ["request_type", "legal_basis", "legal_instrument", "reference_number", "received_on",
+                               "response_deadline"]}),
     (_("Data requested"), {"fields": ["categories_requested"]}),
     (_("Delayed notice"), {"fields": ["withhold_until", "withhold_reference"], "description": _(
         "Only when the authority requires in writing that the client is not told: give the date it ends and the "
@@ -59,9 +63,9 @@ class ReceivedYearFilter(admin.SimpleListFilter):
 class DisclosureAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     form = DisclosureForm
     change_form_template = "admin/disclosures/disclosure/change_form.html"
-    list_display = ["reference_number", "authority_name", "authority_country", "request_type", "status", "deadline",
-                    "clients_count"]
-    list_filter = ["status", "authority_country", "request_type", ReceivedYearFilter]
+    list_display = ["reference_number", "authority_name", "authority_country", "request_type", "legal_basis_short",
+                    "status", "deadline", "clients_count"]
+    list_filter = ["status", "authority_country", "request_type", "legal_basis", ReceivedYearFilter]
     search_fields = ["reference_number", "authority_name", "subjects__client__email", "=subjects__client__public_id"]
     ordering = [DEADLINE_ORDER, "id"]
     list_per_page = 50
@@ -145,6 +149,10 @@ class DisclosureAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
         if admin_views.is_overdue(disclosure):
             return format_html('{} <strong class="disclosure-overdue">{}</strong>', shown, _("Overdue"))
         return shown
+
+    @admin.display(description=_("legal basis"), ordering="legal_basis")
+    def legal_basis_short(self, disclosure):
+        return BASIS_SHORT.get(disclosure.legal_basis, disclosure.legal_basis)
 
     @admin.display(description=_("clients"), ordering="clients_count")
     def clients_count(self, disclosure):

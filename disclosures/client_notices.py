@@ -9,6 +9,19 @@ from django.utils.translation import gettext as _
 
 from .models import Disclosure, DisclosureSubject
 
+Basis = Disclosure.LegalBasis
+
+
+def _why(disclosure: Disclosure) -> str:
+    """Why the data went, in the words of its legal basis (call under the client's language)."""
+    if disclosure.legal_basis == Basis.LEGAL_CLAIMS:
+        return _("to prevent, establish, exercise or defend a legal claim (legal basis: our legitimate interest, "
+                 "GDPR Art. 6(1)(f))")
+    if disclosure.legal_basis == Basis.VITAL_INTERESTS:
+        return _("to protect someone's life or safety in an emergency (legal basis: vital interests)")
+    return _("because of a legal request: %(request_type)s (legal basis: legal obligation)") % {
+        "request_type": disclosure.get_request_type_display()}
+
 
 def _notice_queue(subject: DisclosureSubject) -> None:
     from notify.models import OutboundMessage
@@ -20,12 +33,12 @@ def _notice_queue(subject: DisclosureSubject) -> None:
     with translation.override(client.preferred_language):
         body = _(
             "Hello %(name)s,\n\nOn %(date)s Fulfillmen disclosed some of your personal data to %(authority)s "
-            "(%(country)s) because of a legal request: %(request_type)s.\nData disclosed: %(categories)s.\n\n"
+            "(%(country)s) %(why)s.\nData disclosed: %(categories)s.\n\n"
             "You can see this and every other recipient of your data under “Who received your data”: %(url)s\n"
             "If you have questions, reply to this e-mail or contact our privacy team.\n\nFulfillmen privacy team"
         ) % {"name": client.full_name, "authority": disclosure.authority_name, "country": disclosure.authority_country,
              "date": formats.date_format(timezone.localtime(disclosure.disclosed_at), "DATE_FORMAT"),
-             "request_type": disclosure.get_request_type_display(),
+             "why": _why(disclosure),
              "categories": ", ".join(subject.categories_disclosed),
              "url": settings.SITE_URL + reverse("sharing:received")}
         message_queue(channel=OutboundMessage.Channel.EMAIL, kind="disclosure-notice", client=client, to=client.email,

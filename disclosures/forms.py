@@ -16,7 +16,7 @@ from accounts.models import Client
 from consent.models import DataCategory
 
 from .models import Disclosure, DisclosureDocument, DisclosureSubject
-from .services import EDITABLE_FIELDS, disclosure_record, disclosure_update, foreign_approval_needed
+from .services import EDITABLE_FIELDS, disclosure_record, disclosure_update, foreign_approval_needed, legal_basis_for
 
 
 class DisclosureForm(forms.ModelForm):
@@ -29,6 +29,12 @@ class DisclosureForm(forms.ModelForm):
     categories_requested = forms.MultipleChoiceField(
         label=_("Data requested"), choices=DataCategory.choices, widget=forms.CheckboxSelectMultiple,
         help_text=_("Only what the request names; what is finally handed over is recorded per client."))
+    legal_basis = forms.ChoiceField(
+        label=_("Legal basis"), required=False,
+        choices=[("", _("Follows from the request type")), *Disclosure.LegalBasis.choices],
+        help_text=_("Prevention of claims: legal claims; emergency: vital interests; any other type: legal obligation. "
+                    "Choose another only when the request says so (e.g. a claim pursued through a court order). The "
+                    "sharing records and the client's notice name this basis."))
     clients = forms.ModelMultipleChoiceField(
         label=_("Clients concerned"), queryset=Client.objects.all(),
         widget=AutocompleteSelectMultiple(DisclosureSubject._meta.get_field("client"), admin.site),
@@ -43,6 +49,8 @@ class DisclosureForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "clients" in self.fields:
             self.initial.setdefault("clients", list(self.instance.subjects.values_list("client_id", flat=True)))
+        if self.instance.pk and self.instance.legal_basis == legal_basis_for(request_type=self.instance.request_type):
+            self.initial["legal_basis"] = ""  # derived: it follows a corrected request type
 
     def clean_categories_requested(self):
         return sorted(self.cleaned_data["categories_requested"])

@@ -23,6 +23,15 @@ class Disclosure(models.Model):
         ILLEGAL_ACTIVITY = "illegal-activity", _("Illegal or offensive activity")
         CLAIMS = "claims", _("Prevention of claims")
 
+    class LegalBasis(models.TextChoices):
+        """Why the law lets us hand the data over; the sharing records and the client's notice name the same."""
+
+        LEGAL_OBLIGATION = "legal-obligation", _("Legal obligation (GDPR Art. 6(1)(c); PIPL Art. 13(3))")
+        LEGAL_CLAIMS = "legal-claims", _(
+            "Legitimate interest: establishing, exercising or defending legal claims (GDPR Art. 6(1)(f), 9(2)(f))")
+        VITAL_INTERESTS = "vital-interests", _(
+            "Vital interests: protecting someone's life or safety in an emergency (GDPR Art. 6(1)(d); PIPL Art. 13(4))")
+
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received")
         UNDER_REVIEW = "under-review", _("Under review")
@@ -36,6 +45,10 @@ class Disclosure(models.Model):
     authority_country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2"))
     authority_kind = models.CharField(max_length=20, choices=AuthorityKind.choices)
     request_type = models.CharField(max_length=20, choices=RequestType.choices)
+    legal_basis = models.CharField(max_length=20, choices=LegalBasis.choices, default=LegalBasis.LEGAL_OBLIGATION,
+                                   help_text=_("Left empty on the form, it follows from the request type: prevention of "
+                                               "claims = legal claims, emergency = vital interests, any other = legal "
+                                               "obligation."))
     legal_instrument = models.CharField(max_length=200, blank=True)
     reference_number = models.CharField(max_length=100)
     received_on = models.DateField()

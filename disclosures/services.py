@@ -25,6 +25,13 @@ from .selectors import LEGAL_GROUP
 from .signals import disclosure_scope_changed
 
 Status = Disclosure.Status
+Basis, RequestType = Disclosure.LegalBasis, Disclosure.RequestType
+# The basis a request type implies when staff choose none. Claims (the policy's "to prevent against potential or
+# actual claims") are the company's legitimate interest, not a legal obligation (GDPR Art. 6(1)(f), 9(2)(f)).
+BASIS_OF_REQUEST_TYPE = {RequestType.CLAIMS: Basis.LEGAL_CLAIMS, RequestType.EMERGENCY: Basis.VITAL_INTERESTS}
+# The purpose (consent.Purpose code) the sharing records of a disclosure name, per legal basis.
+PURPOSE_OF_BASIS = {Basis.LEGAL_OBLIGATION: "legal-obligation", Basis.LEGAL_CLAIMS: "legal-claims",
+                    Basis.VITAL_INTERESTS: "vital-interests"}
 TRANSITIONS = {
     Status.RECEIVED: {Status.UNDER_REVIEW},
     Status.UNDER_REVIEW: {Status.APPROVED, Status.REJECTED},
@@ -51,6 +58,15 @@ def _check_withholding(withhold_until: date | None, withhold_reference: str) -> 
         raise ValidationError({"withhold_until": _("Give the date until which the client must not be told.")})
 
 
+def legal_basis_for(*, request_type: str, chosen: str = "") -> str:
+    """The basis staff chose, else the one the request type implies."""
+    if chosen:
+        if chosen not in Basis.values:
+            raise ValidationError({"legal_basis": _("Choose a legal basis from the list.")})
+        return chosen
+    return BASIS_OF_REQUEST_TYPE.get(request_type, Basis.LEGAL_OBLIGATION)
+
+
 def _move(disclosure: Disclosure, *, to: str, actor: User, note: str = "") -> Disclosure:
     locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
     if to not in TRANSITIONS.get(locked.status, set()):
@@ -66,7 +82,7 @@ def disclosure_record(*, recorded_by: User, clients: list[Client], authority_nam
                       authority_kind: str, request_type: str, reference_number: str, received_on: date,
                       categories_requested: list[str], legal_instrument: str = "", response_deadline: date | None = None,
                       withhold_until: date | None = None, withhold_reference: str = "",
-                      authority_address: str = "") -> Disclosure:
+                      authority_address: str = "", legal_basis: str = "") -> Disclosure:
     if not recorded_by.is_staff:
         raise PermissionDenied(_("Only staff record disclosures."))
     if not clients:
@@ -75,7 +91,8 @@ def disclosure_record(*, recorded_by: User, clients: list[Client], authority_nam
     disclosure = Disclosure(
         authority_name=authority_name, authority_address=authority_address,
         authority_country=(authority_country or "").upper(), authority_kind=authority_kind,
-        request_type=request_type, reference_number=reference_number, received_on=received_on,
+        request_type=request_type, legal_basis=legal_basis_for(request_type=request_type, chosen=legal_basis),
+        reference_number=reference_number, received_on=received_on,
         categories_requested=_categories(categories_requested), legal_instrument=legal_instrument,
         response_deadline=response_deadline, withhold_until=withhold_until, withhold_reference=withhold_reference,
         recorded_by=recorded_by)
@@ -154,7 +171,7 @@ def disclosure_mark_disclosed(*, disclosure: Disclosure, actor: User, disclosed:
     locked = _move(disclosure, to=Status.PARTIALLY_DISCLOSED if partial else Status.DISCLOSED, actor=actor)
     locked.disclosed_at = timezone.now()
     locked.save(update_fields=["status", "disclosed_at"])
-    purpose = Purpose.objects.get(code="legal-obligation")
+    purpose = Purpose.objects.get(code=PURPOSE_OF_BASIS[locked.legal_basis])
     request_id = uuid.uuid4()
     for client_id, categories in disclosed.items():
         sharing_records_write_to_recipient(recipient_name=locked.authority_name, recipient_country=locked.authority_country,
@@ -167,8 +184,8 @@ def disclosure_mark_disclosed(*, disclosure: Disclosure, actor: User, disclosed:
 
 
 EDITABLE_FIELDS = ["authority_name", "authority_address", "authority_country", "authority_kind", "request_type",
-                   "legal_instrument", "reference_number", "received_on", "response_deadline", "categories_requested",
-                   "withhold_until", "withhold_reference"]
+                   "legal_basis", "legal_instrument", "reference_number", "received_on", "response_deadline",
+                   "categories_requested", "withhold_until", "withhold_reference"]
 
 
 @transaction.atomic
@@ -181,6 +198,9 @@ def disclosure_update(*, disclosure: Disclosure, actor: User, changes: dict, cli
     if set(changes) - set(EDITABLE_FIELDS):
         raise ValidationError(_("These fields cannot be edited: %(fields)s.")
                               % {"fields": ", ".join(sorted(set(changes) - set(EDITABLE_FIELDS)))})
+    if "legal_basis" in changes:  # empty: follow the (possibly changed) request type
+        changes = {**changes, "legal_basis": legal_basis_for(
+            request_type=changes.get("request_type", locked.request_type), chosen=changes["legal_basis"])}
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
     for name in changed:
         setattr(locked, name, changes[name])

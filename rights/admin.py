@@ -5,7 +5,7 @@ Due-this-week markers. A request's page shows its thread; replies, notes, extens
 own that call the services. Requests are never deleted (the request log is kept at least 24 months, 11 CCR §7101).
 """
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
@@ -24,6 +24,7 @@ from accounts.admin_access import StaffAccessAdminMixin
 from accounts.admin_readonly import ReadOnlyAdmin
 
 from . import admin_views
+from .deadlines import acknowledgement_due_on
 from .forms import DeadlineRuleForm, LegalHoldForm, LegalHoldReleaseForm, RequestAddForm, RequestAssignForm, service_error_add
 from .holds import LEGAL_OBLIGATION_REASON
 from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, ResponseDeadlineRule
@@ -40,15 +41,25 @@ from .services import (
 Status = DataSubjectRequest.Status
 EFFECTIVE_DUE = Coalesce("extended_to", "due_on")
 AWAITING_FIRST = Case(When(status__in=AWAITING, then=Value(0)), default=Value(1), output_field=IntegerField())
-MARKERS = {"overdue": _("Overdue"), "due-soon": _("Due this week")}
+MARKERS = {"overdue": _("Overdue"), "due-soon": _("Due this week"), "paused": _("Paused for verification"),
+           "ack-overdue": _("Acknowledgement overdue")}
 
 
 def marker_html(marker: str | None):
     """Words first (no colour needed to tell); overdue also gets the admin's alert icon. No inline style (CSP)."""
     if marker is None:
         return ""
-    icon = format_html('<img src="{}" alt=""> ', static("admin/img/icon-alert.svg")) if marker == "overdue" else ""
+    alert = marker in ("overdue", "ack-overdue")
+    icon = format_html('<img src="{}" alt=""> ', static("admin/img/icon-alert.svg")) if alert else ""
     return format_html(' <strong class="dsr-marker dsr-{}">{}{}</strong>', marker, icon, MARKERS[marker])
+
+
+def _acknowledgement_overdue_before(today):
+    """The moment before which a request's 10 business days to confirm receipt have all passed by `today`."""
+    day = today
+    while acknowledgement_due_on(received=day) >= today:
+        day -= timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -56,12 +67,19 @@ class DeadlineFilter(admin.SimpleListFilter):
     parameter_name = "deadline"
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("Overdue")), ("week", _("Due this week (7 days)")), ("later", _("Due later"))]
+        return [("overdue", _("Overdue")), ("week", _("Due this week (7 days)")), ("later", _("Due later")),
+                ("paused", _("Paused for verification")), ("ack-overdue", _("Acknowledgement overdue"))]
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
         week_end = today + timedelta(days=admin_views.DUE_SOON_DAYS)
-        awaiting = queryset.filter(status__in=AWAITING).annotate(effective_due=EFFECTIVE_DUE)
+        if self.value() == "paused":
+            return queryset.filter(clock_paused_since__isnull=False).exclude(status__in=CLOSED)
+        if self.value() == "ack-overdue":
+            return queryset.filter(status__in=AWAITING, acknowledged_at__isnull=True,
+                                   received_at__lt=_acknowledgement_overdue_before(today))
+        awaiting = (queryset.filter(status__in=AWAITING, clock_paused_since__isnull=True)
+                    .annotate(effective_due=EFFECTIVE_DUE))
         if self.value() == "overdue":
             return awaiting.filter(effective_due__lt=today)
         if self.value() == "week":
@@ -93,20 +111,22 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 REQUEST_FIELDSETS = [
     (_("Request"), {"fields": ["reference", "kind", "channel", "status", "received_at", "details"]}),
-    (_("Requester"), {"fields": ["client_link", "requester_name", "requester_email", "email_verified_at", "jurisdiction"]}),
-    (_("Deadline"), {"fields": ["due_on", "extended_to", "extension_reason"]}),
+    (_("Requester"), {"fields": ["client_link", "requester_name", "requester_email", "language", "email_verified_at",
+                                 "jurisdiction"]}),
+    (_("Deadline"), {"fields": ["acknowledged_at", "due_on", "clock_paused_since", "extended_to", "extension_reason"]}),
     (_("Work"), {"fields": ["assignee"]}),
     (_("Outcome"), {"fields": ["outcome", "refusal_reason", "completed_at", "scheduled_for"]}),
 ]
 REQUEST_READONLY = ["reference", "kind", "channel", "status", "received_at", "details", "client_link", "requester_name",
-                    "requester_email", "email_verified_at", "jurisdiction", "due_on", "extended_to", "extension_reason",
+                    "requester_email", "language", "email_verified_at", "jurisdiction", "acknowledged_at", "due_on",
+                    "clock_paused_since", "extended_to", "extension_reason",
                     "outcome", "refusal_reason", "completed_at", "scheduled_for"]
 
 
 @admin.register(DataSubjectRequest)
 class DataSubjectRequestAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/rights/datasubjectrequest/change_form.html"
-    list_display = ["reference", "due", "status", "kind", "requester", "assignee", "channel", "received"]
+    list_display = ["reference", "due", "status", "kind", "requester", "assignee", "channel", "received", "acknowledged"]
     list_display_links = ["reference"]
     list_filter = ["status", DeadlineFilter, "kind", "channel", "jurisdiction", AssigneeFilter]
     search_fields = ["^public_id", "requester_email", "requester_name", "client__email", "client__full_name"]
@@ -182,6 +202,18 @@ class DataSubjectRequestAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("received"), ordering="received_at")
     def received(self, dsr):
         return formats.date_format(timezone.localtime(dsr.received_at), "DATE_FORMAT")
+
+    @admin.display(description=_("acknowledged"), ordering="acknowledged_at")
+    def acknowledged(self, dsr):
+        """When receipt was confirmed; for a request awaiting an answer without one, the 10-business-day limit."""
+        if dsr.acknowledged_at is not None:
+            return formats.date_format(timezone.localtime(dsr.acknowledged_at), "DATE_FORMAT")
+        if dsr.status == Status.UNVERIFIED:
+            return _("verification link sent")
+        if dsr.status not in AWAITING:
+            return "—"
+        shown = _("not yet; by %(date)s") % {"date": formats.date_format(dsr.acknowledgement_due_on, "DATE_FORMAT")}
+        return format_html("{}{}", shown, marker_html(admin_views.acknowledgement_marker(dsr)))
 
     @admin.display(description=_("requester"))
     def requester(self, dsr):

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .forms import CloseForm, ExtendForm, NoteForm, ReplyForm, service_error_add
-from .models import DataSubjectRequest
+from .forms import CloseForm, ExtendForm, NoteForm, PauseForm, ReplyForm, ResumeForm, service_error_add
+from .intake import request_clock_pause, request_identity_verified, running_pause
+from .models import DataSubjectRequest, RequestClockPause
 from .services import (
     AWAITING,
     CLOSED,
@@ -41,7 +42,10 @@ DUE_SOON_DAYS = 7  # "due this week": today and the six days after
 
 
 def deadline_marker(request: DataSubjectRequest, *, today=None) -> str | None:
-    """"overdue", "due-soon" (within 7 days) or None; only requests awaiting an answer have a deadline running."""
+    """"paused" (identity being verified), "overdue", "due-soon" (within 7 days) or None; only requests awaiting an
+    answer have a deadline running."""
+    if request.clock_paused_since is not None and request.status not in CLOSED:
+        return "paused"
     if request.status not in AWAITING:
         return None
     today = today or timezone.localdate()
@@ -51,6 +55,13 @@ def deadline_marker(request: DataSubjectRequest, *, today=None) -> str | None:
     if due < today + timedelta(days=DUE_SOON_DAYS):
         return "due-soon"
     return None
+
+
+def acknowledgement_marker(request: DataSubjectRequest, *, today=None) -> str | None:
+    """"ack-overdue" when receipt of a request awaiting an answer was not confirmed within 10 business days."""
+    if request.acknowledged_at is not None or request.status not in AWAITING:
+        return None
+    return "ack-overdue" if (today or timezone.localdate()) > request.acknowledgement_due_on else None
 
 
 def _reply(dsr, user, form):
@@ -93,7 +104,19 @@ STEPS = {step.name: step for step in [
          lambda dsr, user, form: request_extend(request=dsr, until=form.cleaned_data["until"],
                                                 reason=form.cleaned_data["reason"], actor=user),
          gettext_lazy("Extend and tell the requester"), gettext_lazy("The deadline was extended; the requester is told."),
-         lambda r: r.status in AWAITING),
+         lambda r: r.status in AWAITING and r.clock_paused_since is None),
+    Step("pause", gettext_lazy("Pause for verification…"), gettext_lazy("Pause the deadline to verify the identity"),
+         PauseForm, lambda dsr, user, form: request_clock_pause(
+             request=dsr, reason=RequestClockPause.Reason.IDENTITY_VERIFICATION, note=form.cleaned_data["note"],
+             actor=user),
+         gettext_lazy("Pause the deadline"), gettext_lazy("The deadline is paused until the identity is verified."),
+         lambda r: r.status in AWAITING and running_pause(r) is None),
+    Step("resume", gettext_lazy("Identity verified…"), gettext_lazy("The identity is verified: restart the deadline"),
+         ResumeForm, lambda dsr, user, form: request_identity_verified(request=dsr, note=form.cleaned_data["note"],
+                                                                        actor=user),
+         gettext_lazy("Restart the deadline and tell the requester"),
+         gettext_lazy("The deadline runs again; the requester is told the due date."),
+         lambda r: r.status in AWAITING and running_pause(r) is not None),
     Step("close", gettext_lazy("Close…"), gettext_lazy("Close the request"), CloseForm, _close,
          gettext_lazy("Close the request"), gettext_lazy("The request was closed."), lambda r: r.status not in CLOSED),
 ]}
@@ -126,7 +149,9 @@ def request_record_context(request, dsr: DataSubjectRequest) -> dict:
         if dsr.client_id is None else "",
         "thread": dsr.messages.select_related("author", "delivery"),
         "step_links": [(step, reverse(f"admin:rights_datasubjectrequest_{step.name}", args=[dsr.pk]))
-                       for step in steps.values() if step.name in ("extend", "close")],
+                       for step in steps.values() if step.name in ("pause", "resume", "extend", "close")],
+        "pauses": dsr.pauses.select_related("started_by", "ended_by"),
+        "ack_marker": acknowledgement_marker(dsr),
         "reply_form": ReplyForm() if "reply" in steps else None,
         "note_form": NoteForm() if "note" in steps else None,
     }
@@ -158,6 +183,7 @@ def request_step_page(request, object_id, *, model_admin, step_name):
         "original": dsr, "step": step, "form": form, "change_url": change_url, "reference": request_reference(dsr),
         "marker": deadline_marker(dsr), "answer_to": request_address(dsr),
         "thread": dsr.messages.select_related("author", "delivery") if step.name == "reply" else None,
+        "pauses": dsr.pauses.select_related("started_by", "ended_by") if step.name in ("pause", "resume") else None,
     }
     return TemplateResponse(request, "admin/rights/datasubjectrequest/step.html", context,
                             status=400 if form.errors else 200)

@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.form_errors import service_error_add  # noqa: F401  (re-exported for views)
 from accounts.models import User
 
+from .intake import request_record_by_staff
 from .models import DataSubjectRequest, LegalHold, ResponseDeadlineRule
-from .services import CLOSED, WORK_PERMISSION, legal_hold_set, request_open
+from .services import CLOSED, WORK_PERMISSION, legal_hold_set
 
 Kind = DataSubjectRequest.Kind
 Status = DataSubjectRequest.Status
@@ -71,14 +72,15 @@ def _permissions(query):
 
 
 class RequestAddForm(forms.ModelForm):
-    """A request received by e-mail, letter or phone, entered by staff. Saved by `request_open` while validated."""
+    """A request received by e-mail, letter or phone, entered by staff. Saved by `request_record_by_staff` while
+    validated, which e-mails the requester the acknowledgement."""
 
     received_at = forms.DateTimeField(label=_("Received at"), initial=timezone.now, widget=forms.DateTimeInput(
         attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"), help_text=_("The deadline counts from this date."))
 
     class Meta:
         model = DataSubjectRequest
-        fields = ["kind", "channel", "client", "requester_name", "requester_email", "details", "received_at"]
+        fields = ["kind", "channel", "client", "requester_name", "requester_email", "language", "details", "received_at"]
         widgets = {"client": AutocompleteSelect(DataSubjectRequest._meta.get_field("client"), admin.site),
                    "details": forms.Textarea(attrs={"rows": 6, "cols": 70})}
         help_texts = {"client": _("Only when you are sure who the requester is: search by name, e-mail, phone or client "
@@ -102,7 +104,7 @@ class RequestAddForm(forms.ModelForm):
             return
         data = {name: self.cleaned_data[name] for name in self._meta.fields}
         try:
-            self.instance = request_open(**data)
+            self.instance = request_record_by_staff(**data)
         except ValidationError as exc:
             service_error_add(self, exc)
 
@@ -144,6 +146,17 @@ class ExtendForm(forms.Form):
         if limit is not None:
             self.fields["until"].help_text = _("At the latest %(limit)s, as the law of this request allows.") % {
                 "limit": limit.isoformat()}
+
+
+class PauseForm(forms.Form):
+    note = _text(_("What you asked the requester for"), rows=3, max_length=2000, help_text=_(
+        "E.g. the order number and the phone number of the account. Ask them by replying on the thread. Kept with "
+        "the pause; the deadline stops until you record that the identity is verified, where the law allows."))
+
+
+class ResumeForm(forms.Form):
+    note = _text(_("How the identity was verified"), rows=3, max_length=2000, help_text=_(
+        "Kept with the pause. The requester is e-mailed the due date."))
 
 
 class CloseForm(forms.Form):

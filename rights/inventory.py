@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.text import capfirst
@@ -159,7 +159,8 @@ def _disclosure_row(s: DisclosureSubject) -> dict:
     d = s.disclosure
     return {"authority": d.authority_name, "authority_country": _country(d.authority_country),
             "authority_kind": d.get_authority_kind_display(), "request_type": d.get_request_type_display(),
-            "disclosed_at": d.disclosed_at, "data": _data_labels(s.categories_disclosed)}
+            "legal_basis": d.get_legal_basis_display(), "disclosed_at": d.disclosed_at,
+            "data": _data_labels(s.categories_disclosed)}
 
 
 def _transfers(client: Client) -> QuerySet:
@@ -212,7 +213,8 @@ def _notice_row(d: NoticeDelivery) -> dict:
 def _request_row(r: DataSubjectRequest) -> dict:
     return {"reference": str(r.public_id), "kind": r.get_kind_display(), "channel": r.get_channel_display(),
             "status": r.get_status_display(), "received_at": r.received_at, "due_on": r.effective_due_on,
-            "completed_at": r.completed_at, "outcome": r.outcome, "refusal_reason": r.refusal_reason}
+            "acknowledged_at": r.acknowledged_at, "days_paused": r.days_paused or 0, "completed_at": r.completed_at,
+            "outcome": r.outcome, "refusal_reason": r.refusal_reason}
 
 
 def _thread(client: Client) -> QuerySet:
@@ -327,11 +329,12 @@ CATEGORIES: tuple[Category, ...] = (
     ),
     Category(
         code="disclosures", title=_("Disclosures to authorities"),
-        purpose=_("To record every time the law, a court or an authority obliged us to hand over your data."),
-        purpose_codes=("legal-obligation",), legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION,
-        models=("disclosures.DisclosureSubject",),
+        purpose=_("To record every time we handed over your data to an authority, a court or a party to a claim, and "
+                  "on which legal basis."),
+        purpose_codes=("legal-obligation", "legal-claims", "vital-interests"), legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention=_LEDGER_RETENTION, models=("disclosures.DisclosureSubject",),
         columns=(("authority", _("Authority")), ("authority_country", _("Country")), ("authority_kind", _("Kind")),
-                 ("request_type", _("Type of request")), ("disclosed_at", _("Disclosed")),
+                 ("request_type", _("Type of request")), ("legal_basis", _("Legal basis")), ("disclosed_at", _("Disclosed")),
                  ("data", _("Data disclosed"))),
         read=_disclosures, row=_disclosure_row, empty=_("No authority has received your data."),
         note=_("When the law obliges us to keep a request secret for a time, it appears here on the day that ends."),
@@ -397,11 +400,13 @@ CATEGORIES: tuple[Category, ...] = (
         code="requests", title=_("Requests you made"),
         purpose=_("To answer your requests about your data on time and keep the record the law asks for."),
         legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_REQUEST_LOG_RETENTION,
-        models=("rights.DataSubjectRequest",),
+        models=("rights.DataSubjectRequest", "rights.RequestClockPause"),
         columns=(("reference", _("Reference")), ("kind", _("Request")), ("channel", _("Channel")),
-                 ("status", _("Status")), ("received_at", _("Received")), ("due_on", _("Due")),
+                 ("status", _("Status")), ("received_at", _("Received")), ("acknowledged_at", _("Receipt confirmed")),
+                 ("due_on", _("Due")), ("days_paused", _("Days paused for verification")),
                  ("completed_at", _("Answered")), ("outcome", _("Outcome")), ("refusal_reason", _("Reason refused"))),
-        read=lambda c: DataSubjectRequest.objects.filter(client=c).order_by("-received_at", "-pk"),
+        read=lambda c: (DataSubjectRequest.objects.filter(client=c).annotate(days_paused=Sum("pauses__days_added"))
+                        .order_by("-received_at", "-pk")),
         row=_request_row, empty=_("You have not made any request yet."),
     ),
     Category(

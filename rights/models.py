@@ -1,8 +1,11 @@
 """Data-subject requests and what they produce: the queue, its thread, exports, legal holds and rectifications."""
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.jurisdictions import Jurisdiction
@@ -17,6 +20,9 @@ class ResponseDeadlineRule(models.Model):
     law = models.CharField(max_length=200, help_text=_("Where the deadline comes from, e.g. GDPR Art. 12(3)."))
     extension_months = models.PositiveSmallIntegerField(default=0, help_text=_("At most this much longer, with notice."))
     extension_days = models.PositiveSmallIntegerField(default=0)
+    verification_pauses_clock = models.BooleanField(default=True, help_text=_(
+        "Whether the time spent verifying the requester's identity is added to the deadline. Not under the CCPA: "
+        "its 45 days run from receipt whatever verification takes (11 CCR §7021(b))."))
 
     def __str__(self):
         months = f"{self.months} month(s) " if self.months else ""
@@ -65,6 +71,12 @@ class DataSubjectRequest(models.Model):
     extended_to = models.DateField(null=True, blank=True)
     extension_reason = models.TextField(blank=True)
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True, help_text=_(
+        "The requester's language for e-mails when no client is linked (a client's own language is used otherwise)."))
+    acknowledged_at = models.DateTimeField(null=True, blank=True, help_text=_(
+        "When receipt was confirmed to the requester (within 10 business days, 11 CCR §7021(a))."))
+    clock_paused_since = models.DateTimeField(null=True, blank=True, help_text=_(
+        "While set, verification of the requester's identity stops the deadline (see the pauses below)."))
     scheduled_for = models.DateTimeField(null=True, blank=True, help_text=_("When a scheduled erasure takes effect."))
     outcome = models.TextField(blank=True)
     refusal_reason = models.TextField(blank=True)
@@ -79,7 +91,42 @@ class DataSubjectRequest(models.Model):
 
     @property
     def effective_due_on(self):
-        return self.extended_to or self.due_on
+        """The due date in force: the extension if any, moved on by a verification pause that is still running."""
+        due = self.extended_to or self.due_on
+        if self.clock_paused_since is not None:
+            due += timedelta(days=(timezone.localdate() - timezone.localdate(self.clock_paused_since)).days)
+        return due
+
+    @property
+    def acknowledgement_due_on(self):
+        from .deadlines import acknowledgement_due_on
+
+        return acknowledgement_due_on(received=timezone.localdate(self.received_at))
+
+
+class RequestClockPause(models.Model):
+    """A stop of a request's deadline while the requester's identity is verified (the evidence of why `due_on`
+    moved): its start, its end, and how many days it added — none where the rule does not let verification pause
+    the clock (`ResponseDeadlineRule.verification_pauses_clock`). Only ever added to and ended, never deleted."""
+
+    class Reason(models.TextChoices):
+        EMAIL_VERIFICATION = "email", _("Waiting for the requester to confirm their e-mail address")
+        IDENTITY_VERIFICATION = "identity", _("Waiting for information to verify the requester's identity")
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="pauses")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    note = models.TextField(blank=True, help_text=_("What was asked for, and how the identity was then verified."))
+    started_at = models.DateTimeField()
+    started_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    moves_deadline = models.BooleanField(default=True)
+    days_added = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["request"], condition=models.Q(ended_at__isnull=True),
+                                               name="one_running_pause_per_request")]
 
 
 class RequestMessage(models.Model):

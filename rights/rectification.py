@@ -1,4 +1,5 @@
-"""Rectification (GDPR Art. 16, PIPL Art. 46): a client corrects their name, phone and addresses.
+"""Rectification (GDPR Art. 16, PIPL Art. 46): a client corrects their name, phone and addresses in the portal, or
+staff correct them on the client's admin page (`client_corrected`, accounts/corrections.py) and the client is told.
 
 The values are validated exactly as at sign-up and in the admin (accounts' services and model validation). Each
 changed field leaves a Rectification row with salted digests of the old and new values — the old value is gone,
@@ -9,10 +10,12 @@ and not kept in clear anywhere — and every affiliate that received that field 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.corrections import ADDRESS, ADDRESS_FIELDS, client_corrected
+from accounts.corrections import address_value as _address_value
 from accounts.email_change import client_email_changed
 from accounts.models import Address, Client, User
 from accounts.services import address_add as accounts_address_add
@@ -22,21 +25,14 @@ from consent.models import DataCategory
 from sharing.services import rectified_notices_create
 
 from .models import DataSubjectRequest, Rectification
-from .services import request_close, request_open
+from .services import _email_send, request_address, request_close, request_open
 
 IDENTITY_FIELDS = ("full_name", "phone")
-ADDRESS_FIELDS = ("kind", "line1", "line2", "city", "region", "postcode", "country")
-ADDRESS = "address"  # Rectification.field for any change to one of the client's addresses
+STAFF_CHANNELS = {DataSubjectRequest.Channel.EMAIL, DataSubjectRequest.Channel.LETTER, DataSubjectRequest.Channel.PHONE}
 # What an affiliate received (SharingRecord.fields, DataCategory codes) for each field a client can correct.
 CATEGORY_OF_FIELD = {"full_name": DataCategory.NAME, "phone": DataCategory.PHONE, ADDRESS: DataCategory.SHIPPING_ADDRESS}
 FIELD_LABELS = {"full_name": gettext_lazy("full name"), "phone": gettext_lazy("phone number"),
                 ADDRESS: gettext_lazy("address")}
-
-
-def _address_value(address: Address | None) -> dict | str:
-    if address is None:
-        return ""
-    return {name: str(getattr(address, name)) for name in ADDRESS_FIELDS}
 
 
 def _refuse_erased(client: Client) -> None:
@@ -53,7 +49,13 @@ def _locked(client: Client) -> Client:
 
 def _record(*, client: Client, changes: list[tuple[str, object, object]], actor: User | None,
             channel: str) -> list[Rectification]:
-    """Log the request (completed at once), one Rectification per changed field, and tell the recipients."""
+    return _record_and_count(client=client, changes=changes, actor=actor, channel=channel)[0]
+
+
+def _record_and_count(*, client: Client, changes: list[tuple[str, object, object]], actor: User | None,
+                      channel: str) -> tuple[list[Rectification], int]:
+    """Log the request (completed at once), one Rectification per changed field, and tell the recipients.
+    Returns the rows and how many `rectified` notices went to affiliates."""
     labels = ", ".join(dict.fromkeys(str(FIELD_LABELS[field]) for field, _old, _new in changes))
     request = request_open(kind=DataSubjectRequest.Kind.RECTIFICATION, channel=channel, client=client)
     request_close(request=request, status=DataSubjectRequest.Status.COMPLETED,
@@ -67,9 +69,38 @@ def _record(*, client: Client, changes: list[tuple[str, object, object]], actor:
                                   old_digest=ledger.salted_digest(salt=salt, field=field, value=old),
                                   new_digest=ledger.salted_digest(salt=salt, field=field, value=new)))
     Rectification.objects.bulk_create(rows)
-    rectified_notices_create(client=client, categories={CATEGORY_OF_FIELD[field] for field, _o, _n in changes},
-                             at=timezone.now())
-    return rows
+    notices = rectified_notices_create(client=client, categories={CATEGORY_OF_FIELD[field] for field, _o, _n in changes},
+                                       at=timezone.now())
+    return rows, notices
+
+
+@receiver(client_corrected, dispatch_uid="rights.staff_correction_recorded")
+def staff_correction_recorded(sender, *, client: Client, changes: list, actor: User, channel: str, **kwargs) -> None:
+    """A correction staff made on the client's admin page (accounts/corrections.py) is recorded as the portal's are —
+    a completed rectification request, a Rectification with digests per field, a `rectified` notice to every
+    affiliate that received the field (GDPR Art. 19) — and the client is e-mailed what was corrected (GDPR Art.
+    12(3)), in the admin's transaction."""
+    if channel not in STAFF_CHANNELS:
+        raise ValueError(f"a staff correction cannot come through the channel {channel!r}")
+    if client.erased_at is not None:
+        return  # nothing of the person is left to correct or to tell
+    locked = _locked(client)
+    rows, notices = _record_and_count(client=locked, changes=changes, actor=actor, channel=channel)
+    if any(field == ADDRESS for field, _old, _new in changes):
+        _client_touched(locked)
+    request = rows[0].request
+    if not request_address(request):
+        return
+    with translation.override(locked.preferred_language):
+        fields = ", ".join(dict.fromkeys(str(FIELD_LABELS[field]) for field, _old, _new in changes))
+        text = _("On %(date)s our staff corrected the following data of your account, as you asked (%(channel)s): "
+                 "%(fields)s.") % {"date": formats.date_format(timezone.localdate(), "DATE_FORMAT"),
+                                  "channel": request.get_channel_display(), "fields": fields}
+        if notices:
+            text += "\n\n" + _("The companies that received these data from us have been told to update their copy.")
+        text += "\n\n" + _("If you did not ask for this correction, reply to this e-mail.")
+        _email_send(request=request, kind="dsr-staff-correction", subject=_("Your data was corrected"), text=text,
+                    actor=actor)
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
 """The request queue: opening a request with its due date, assigning, extending, answering by e-mail, closing.
+How requests come in and are acknowledged, and the verification pauses of the deadline, are in rights/intake.py.
 
 Every e-mail to the requester is a delivery row (notify) and an outgoing message on the request's thread, written in
 the same transaction as the change it announces: the thread is the evidence of what the requester was told and when.
@@ -21,7 +22,6 @@ from accounts.roles import LEGAL_GROUP
 
 from .deadlines import due_date_for
 from .models import DataSubjectRequest, LegalHold, RequestMessage, ResponseDeadlineRule
-from .verification import VerificationLinkError, verification_link, verification_token_read
 
 Status = DataSubjectRequest.Status
 Direction = RequestMessage.Direction
@@ -47,7 +47,7 @@ def _locked(request: DataSubjectRequest) -> DataSubjectRequest:
 @transaction.atomic
 def request_open(*, kind: str, channel: str, client: Client | None = None, requester_name: str = "",
                  requester_email: str = "", details: str = "", status: str = Status.OPEN,
-                 received_at=None) -> DataSubjectRequest:
+                 received_at=None, language: str = "") -> DataSubjectRequest:
     """Enter a request in the queue, due by the client's jurisdiction's rule (the default rule without a client)."""
     if kind not in DataSubjectRequest.Kind.values:
         raise ValidationError({"kind": _("Choose what kind of request this is.")})
@@ -57,7 +57,7 @@ def request_open(*, kind: str, channel: str, client: Client | None = None, reque
     jurisdiction = client.jurisdiction if client else Jurisdiction.OTHER
     request = DataSubjectRequest(
         kind=kind, channel=channel, client=client, requester_name=requester_name, requester_email=requester_email,
-        details=details, received_at=received_at, jurisdiction=jurisdiction, status=status,
+        details=details, received_at=received_at, jurisdiction=jurisdiction, status=status, language=language,
         due_on=due_date_for(jurisdiction=jurisdiction, received=timezone.localdate(received_at)))
     request.full_clean(exclude=["assignee"])
     request.save()
@@ -77,14 +77,17 @@ def request_address(request: DataSubjectRequest) -> str:
 
 
 def _language(request: DataSubjectRequest) -> str:
-    return request.client.preferred_language if request.client_id else translation.get_language() or "en"
+    if request.client_id:
+        return request.client.preferred_language
+    return request.language or translation.get_language() or "en"
 
 
 def _requester_name(request: DataSubjectRequest) -> str:
     return (request.client.full_name if request.client_id and not request.client.erased_at else "") or request.requester_name
 
 
-def _email_send(*, request: DataSubjectRequest, kind: str, subject: str, text: str, actor: User | None) -> RequestMessage:
+def _email_send(*, request: DataSubjectRequest, kind: str, subject: str, text: str, actor: User | None,
+                idempotency_key: str = "") -> RequestMessage:
     """Queue an e-mail to the requester and keep it on the thread, linked to its delivery row (call inside a transaction).
 
     `subject` and `text` are built under the requester's language by the caller; greeting and signature are added here.
@@ -107,19 +110,9 @@ def _email_send(*, request: DataSubjectRequest, kind: str, subject: str, text: s
         full_subject = f"{subject} [{request_reference(request)}]"
     message = RequestMessage.objects.create(request=request, direction=Direction.OUTGOING, author=actor, body=body)
     message.delivery = message_queue(channel=OutboundMessage.Channel.EMAIL, kind=kind, client=request.client, to=to,
-                                     subject=full_subject, body=body, idempotency_key=f"{kind}:{message.pk}")
+                                     subject=full_subject, body=body, idempotency_key=idempotency_key or f"{kind}:{message.pk}")
     message.save(update_fields=["delivery"])
     return message
-
-
-def request_acknowledge(*, request: DataSubjectRequest) -> RequestMessage:
-    """Confirm receipt with the due date (CCPA: within 10 business days, 11 CCR §7021(a)); call inside a transaction."""
-    with translation.override(_language(request)):
-        text = _("We received your request (%(kind)s) on %(received)s. We will answer by %(due)s at the latest.") % {
-            "kind": request.get_kind_display(), "received": _shown_date(timezone.localdate(request.received_at)),
-            "due": _shown_date(request.effective_due_on)}
-        return _email_send(request=request, kind="dsr-acknowledgement", subject=_("We received your privacy request"),
-                           text=text, actor=None)
 
 
 # --- Staff work on a request --------------------------------------------------------------------------------------
@@ -201,6 +194,9 @@ def request_extend(*, request: DataSubjectRequest, until: date, reason: str, act
                               % {"status": locked.get_status_display()})
     if not reason:
         raise ValidationError({"reason": _("Say why more time is needed; the requester is told.")})
+    if locked.clock_paused_since is not None:
+        raise ValidationError(_("The deadline is paused for verification: extend it, if needed, once the identity is "
+                                "verified."))
     if timezone.localdate() > locked.due_on:
         raise ValidationError({"until": _(
             "The original due date (%(due)s) has passed: an extension must be announced before it.")
@@ -262,79 +258,6 @@ def request_close(*, request: DataSubjectRequest, status: str, outcome: str = ""
             subject, text = _closing_text(locked)
         _email_send(request=locked, kind=f"dsr-{status}", subject=subject, text=text, actor=actor)
     return locked
-
-
-# --- Questions ("contact us") and the public form ------------------------------------------------------------------
-
-
-@transaction.atomic
-def client_question_ask(*, client: Client, subject: str, body: str) -> DataSubjectRequest:
-    """A logged-in client's question (the policy's "contact us"): a request of kind question, acknowledged by e-mail."""
-    subject, body = (subject or "").strip(), (body or "").strip()
-    if not body:
-        raise ValidationError({"body": _("Write your question.")})
-    request = request_open(kind=DataSubjectRequest.Kind.QUESTION, channel=DataSubjectRequest.Channel.PORTAL,
-                           client=client, details=f"{subject}\n\n{body}" if subject else body)
-    if request_address(request):
-        request_acknowledge(request=request)
-    return request
-
-
-# Opt-outs need no verification (11 CCR §7026(d)): an objection to direct marketing opens at once.
-NO_VERIFICATION_KINDS = {DataSubjectRequest.Kind.OBJECTION}
-
-
-@transaction.atomic
-def public_request_submit(*, name: str, email: str, kind: str, details: str) -> DataSubjectRequest:
-    """A request from someone without an account: queued as unverified until the link e-mailed to them is followed.
-
-    Whether the address belongs to a client is for staff to judge (11 CCR §7060); nothing is matched automatically.
-    An objection to direct marketing needs no verification: it opens at once and is acknowledged.
-    """
-    from notify.models import OutboundMessage
-    from notify.services import message_queue
-
-    opens_now = kind in NO_VERIFICATION_KINDS
-    request = request_open(kind=kind, channel=DataSubjectRequest.Channel.PUBLIC_FORM, requester_name=name.strip(),
-                           requester_email=email.strip(), details=details.strip(),
-                           status=Status.OPEN if opens_now else Status.UNVERIFIED)
-    if opens_now:
-        request_acknowledge(request=request)
-        return request
-    text = _(
-        "Hello %(name)s,\n\nSomeone — we hope you — asked Fulfillmen for the following about your personal data: "
-        "%(kind)s.\n\nTo confirm that you made this request and that this is your e-mail address, open this link "
-        "within 48 hours:\n%(link)s\n\nWe start counting the time to answer from your confirmation. If you did not "
-        "make this request, ignore this e-mail: nothing will happen.%(signature)s"
-    ) % {"name": request.requester_name, "kind": request.get_kind_display(), "link": verification_link(request=request),
-         "signature": SIGNATURE}
-    # The link is a credential: the body is wiped once sent, and it is not kept on the thread.
-    message_queue(channel=OutboundMessage.Channel.EMAIL, kind="dsr-verify-email", to=request.requester_email,
-                  subject=_("Confirm your privacy request [%(reference)s]") % {"reference": request_reference(request)},
-                  body=text, idempotency_key=f"dsr-verify-email:{request.public_id}", wipe_body_after_send=True)
-    return request
-
-
-@transaction.atomic
-def public_request_verify(*, token: str) -> tuple[DataSubjectRequest, bool]:
-    """Follow the e-mailed link: the address is verified and the request opens, due from today.
-
-    Returns (request, verified_now); a second visit changes nothing. The due date counts from the verification, not
-    from the form: until then nobody knew the request came from the address's owner.
-    """
-    public_id, email = verification_token_read(token)
-    locked = (DataSubjectRequest.objects.select_for_update(of=("self",)).select_related("client")
-              .filter(public_id=public_id, channel=DataSubjectRequest.Channel.PUBLIC_FORM).first())
-    if locked is None or locked.requester_email.lower() != email:
-        raise VerificationLinkError(expired=False)
-    if locked.status != Status.UNVERIFIED:
-        return locked, False
-    now = timezone.now()
-    locked.email_verified_at, locked.status = now, Status.OPEN
-    locked.due_on = due_date_for(jurisdiction=locked.jurisdiction, received=timezone.localdate(now))
-    locked.save(update_fields=["email_verified_at", "status", "due_on"])
-    request_acknowledge(request=locked)
-    return locked, True
 
 
 def client_with_email_exists(*, email: str) -> bool:

@@ -63,8 +63,9 @@ def erasure_request(*, client: Client, actor: User, channel: str = DataSubjectRe
         return _refuse(request=request, client=client, holds=holds, actor=actor)
     request = request_open(kind=Kind.ERASURE, channel=channel, client=client, status=Status.SCHEDULED)
     request.scheduled_for = request.received_at + timedelta(days=settings.ERASURE_GRACE_DAYS)
-    request.save(update_fields=["scheduled_for"])
     erasure_scheduled_email(client=client, request=request)
+    request.acknowledged_at = timezone.now()  # the e-mail confirms receipt, the date and how to cancel
+    request.save(update_fields=["scheduled_for", "acknowledged_at"])
     return request
 
 

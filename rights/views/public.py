@@ -21,8 +21,9 @@ from accounts.ip import request_ip
 from consent.views import client_required
 
 from ..forms import ClientQuestionForm, PublicRequestForm, service_error_add
+from ..intake import client_question_ask, public_request_submit, public_request_verify
 from ..models import DataSubjectRequest
-from ..services import client_question_ask, public_request_submit, public_request_verify, request_reference
+from ..services import request_reference
 from ..verification import VALID_FOR, VerificationLinkError
 
 Status = DataSubjectRequest.Status

@@ -430,7 +430,10 @@ ADMIN_CUSTOM = {
     "admin:breaches_breach_subjects_csv": Row(staff_only(privacy=200, legal=200),
                                               kwargs=lambda i: {OBJ: i["objects"]["breaches.breach"]}),
     **{f"admin:rights_datasubjectrequest_{step}": Row(staff_only(privacy=200, support=200), kwargs=lambda i: {OBJ: i["dsr"]})
-       for step in ("reply", "note", "extend", "close")},
+       for step in ("reply", "note", "extend", "close", "pause")},
+    # The request is open and not paused: nothing to restart, so the page sends staff back to the request.
+    "admin:rights_datasubjectrequest_resume": Row(staff_only(privacy="redirect", support="redirect"),
+                                                  kwargs=lambda i: {OBJ: i["dsr"]}),
     "admin:auth_user_password_change": Row(staff_only(), kwargs=lambda i: {"id": i["objects"]["accounts.user"]}),
     "admin:otp_totp_totpdevice_config": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),
     "admin:otp_totp_totpdevice_qrcode": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),

@@ -371,7 +371,7 @@ def test_staff_record_a_request_received_by_letter_due_from_its_received_date(cl
     dsr = DataSubjectRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == change_url(dsr)
     assert (dsr.kind, dsr.channel, dsr.status, dsr.due_on) == ("erasure", "letter", Status.OPEN, date(2026, 4, 1))
-    assert dsr.messages.get().body == "Erase me, please."
+    assert dsr.messages.get(direction="in").body == "Erase me, please."
 
 
 def test_a_request_without_client_or_address_is_refused_on_the_form(client, support_agent):

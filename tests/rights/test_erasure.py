@@ -24,8 +24,9 @@ from disclosures.services import disclosure_record
 from notify.models import OutboundMessage
 from rights.erasure import erasure_perform, erasure_request, scheduled_erasure_of
 from rights.export import export_request
+from rights.intake import client_question_ask, public_request_submit
 from rights.models import DataExport, DataSubjectRequest
-from rights.services import client_question_ask, legal_hold_release, legal_hold_set, public_request_submit, request_reply
+from rights.services import legal_hold_release, legal_hold_set, request_reply
 from rights.tasks import perform_due_erasures
 from sharing.models import SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create
