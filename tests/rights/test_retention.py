@@ -21,11 +21,12 @@ from consent.models import ConsentEvent, ConsentEventPersonalData, Purpose
 from notify.models import OutboundMessage
 from notify.services import message_queue
 from rights.export import export_request
+from rights.intake import client_question_ask, public_request_submit
 from rights.inventory import BY_CODE
 from rights.models import DataExport, DataSubjectRequest, LegalHold, RequestMessage, RetentionRun
 from rights.retention.enforce import retention_enforce
 from rights.retention.periods import months_before
-from rights.services import client_question_ask, legal_hold_release, legal_hold_set, public_request_submit, request_close
+from rights.services import legal_hold_release, legal_hold_set, request_close
 from sharing.models import SharingRecord, WithdrawalNotice
 from sharing.services import sharing_records_write
 from tests.conftest import make_client
