@@ -291,6 +291,7 @@ class RetentionStatus:
     deleted: int = 0
     anonymised: int = 0
     erased: int = 0
+    warned: int = 0
     held: int = 0
     failed: int = 0
     stale: bool = True
@@ -302,7 +303,9 @@ def retention_status(now: datetime | None = None) -> RetentionStatus:
     if run is None:
         return RetentionStatus(None)
     done = {action: sum(int(c.get("done", 0)) for c in run.counts.values() if c.get("action") == action)
-            for action in ("delete", "anonymise", "erase")}
+            for action in ("delete", "anonymise", "erase", "warn")}
+    # A held dormant client is counted by the erasure and by the warning it is not sent: once here.
+    held = sum(int(c.get("held", 0)) for c in run.counts.values() if c.get("action") != "warn")
     return RetentionStatus(run.finished_at, deleted=done["delete"], anonymised=done["anonymise"], erased=done["erase"],
-                           held=run.total("held"), failed=run.total("failed"),
+                           warned=done["warn"], held=held, failed=run.total("failed"),
                            stale=run.finished_at < (now or timezone.now()) - RETENTION_STALE_AFTER)

@@ -221,7 +221,7 @@ class RetentionRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
-    # {rule code: {"action": "delete" | "anonymise" | "erase", "done": n, "held": n, "failed": n}}
+    # {rule code: {"action": "delete" | "anonymise" | "erase" | "warn", "done": n, "held": n, "failed": n}}
     counts = models.JSONField(default=dict)
 
     class Meta:

@@ -1,9 +1,12 @@
 """What the client is told about their erasure, by e-mail, in their language: scheduled, cancelled, done — and, for a
-refusal, the reason `request_close` e-mails with the right to complain.
+refusal, the reason `request_close` e-mails with the right to complain; for a dormant account, the warning before and
+the notice after.
 
 Each e-mail is a delivery row written in the caller's transaction (sent after commit) and, except the last one, an
 outgoing message on the request's thread, so staff see what the client was told.
 """
+
+from datetime import date
 
 from django.conf import settings
 from django.urls import reverse
@@ -17,6 +20,7 @@ from notify.services import message_queue
 
 from ..holds import HoldReason, holds_text
 from ..models import DataSubjectRequest, RequestMessage
+from ..retention.dormancy import WARNING_KIND
 from ..retention.periods import period_text
 from ..services import SIGNATURE, request_reference
 
@@ -123,3 +127,25 @@ def dormant_erasure_email(*, client: Client, months: int) -> OutboundMessage:
                              to=client.email, subject=_("Your unused Fulfillmen account was closed and your data erased"),
                              body=body, idempotency_key=f"dormant-account-erased:{client.public_id}",
                              wipe_recipient_after_send=True)
+
+
+def dormant_warning_email(*, client: Client, erase_on: date, months: int, idempotency_key: str) -> OutboundMessage:
+    """The advance warning to an account about to be erased for lack of use (rights/retention): the date, that logging
+    in keeps it, what would go and what would stay. Its delivery row is the record that the client was warned."""
+    with translation.override(client.preferred_language):
+        day = f"{formats.date_format(erase_on, 'DATE_FORMAT')} ({timezone.get_current_timezone_name()})"
+        text = _(
+            "You have not used your Fulfillmen account for a long time. As “Your data” in the privacy portal says, an "
+            "account with no log-in or other activity for %(period)s is closed and its personal data erased.\n\n"
+            "If you do not log in before %(date)s, we will close your account on that day and erase your personal data: "
+            "%(erased)s. The companies that received your data will be told to delete it.\n\n"
+            "To keep your account, simply log in at %(url)s — nothing else is needed. Using your account in other ways, "
+            "such as changing a consent choice or sending us a request, keeps it too.\n\n"
+            "What we would keep, under your client reference %(reference)s only: %(kept)s."
+        ) % {"period": period_text(months), "date": day, "erased": WHAT_IS_ERASED,
+             "url": settings.SITE_URL + reverse("login"), "reference": client.public_id, "kept": WHAT_IS_KEPT}
+        body = f"{_('Hello %(name)s,') % {'name': client.full_name}}\n\n{text}{SIGNATURE}"
+        subject = _("Log in before %(date)s to keep your Fulfillmen account") % {
+            "date": formats.date_format(erase_on, "DATE_FORMAT")}
+        return message_queue(channel=OutboundMessage.Channel.EMAIL, kind=WARNING_KIND, client=client,
+                             to=client.email, subject=subject, body=body, idempotency_key=idempotency_key)

@@ -1,4 +1,5 @@
-"""Retention periods as settings, and how a period reads in the active language ("12 months", "2 years")."""
+"""Retention periods as settings (and the days of the dormant-account warning), and how a period reads in the active
+language ("12 months", "2 years")."""
 
 from datetime import datetime
 
@@ -20,6 +21,16 @@ def months(name: str) -> int:
     return value
 
 
+def warning_days() -> int:
+    """RETENTION_DORMANT_WARNING_DAYS: how many days before a dormant account is erased its client is warned. At least
+    one day (erasure without a warning is what it exists to prevent) and shorter than the dormancy period itself."""
+    name, value = "RETENTION_DORMANT_WARNING_DAYS", settings.RETENTION_DORMANT_WARNING_DAYS
+    if not isinstance(value, int) or not 1 <= value < 28 * months("RETENTION_DORMANT_ACCOUNT_MONTHS"):
+        raise ImproperlyConfigured(f"{name}={value!r}: a whole number of days, at least 1 and shorter than "
+                                   "RETENTION_DORMANT_ACCOUNT_MONTHS.")
+    return value
+
+
 def months_before(now: datetime, count: int) -> datetime:
     """The moment `count` calendar months before `now` (an item last touched before it has expired)."""
     return now - relativedelta(months=count)
@@ -31,3 +42,7 @@ def period_text(count: int) -> str:
         years = count // 12
         return ngettext("%(count)d year", "%(count)d years", years) % {"count": years}
     return ngettext("%(count)d month", "%(count)d months", count) % {"count": count}
+
+
+def days_text(count: int) -> str:
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}

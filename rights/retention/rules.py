@@ -27,8 +27,8 @@ from notify.models import OutboundMessage
 
 from ..models import DataExport, DataSubjectRequest, LegalHold, RequestMessage
 from ..services import CLOSED
-from .dormancy import dormant_clients
-from .periods import months, months_before, period_text
+from .dormancy import dormant_clients, dormant_clients_to_warn, warning_given_in_time
+from .periods import days_text, months, months_before, period_text, warning_days
 
 ERASED_TEXT = "[erased]"  # as rights.erasure writes it into a request's thread
 EMAIL_LINK_DIGEST_KEPT = timedelta(days=30)  # an old link still says "expired" rather than "invalid" for a month
@@ -38,6 +38,7 @@ class Action(StrEnum):
     DELETE = "delete"        # the rows go
     ANONYMISE = "anonymise"  # the rows stay as a record; their personal values go
     ERASE = "erase"          # the client's whole account is erased (rights/erasure), affiliates told
+    WARN = "warn"            # the client is told, before an erasure, that it is coming (nothing is deleted)
     KEEP = "keep"            # evidence the law makes us keep: the job never shortens it
 
 
@@ -148,18 +149,36 @@ def _email_links_close(items: QuerySet, now: datetime) -> int:
     return items.count()
 
 
+def _dormant_expired(now: datetime) -> QuerySet:
+    """Dormant, and either warned at least the warning days ago (due), or under a hold (counted as kept). A dormant
+    client not yet warned, or warned too recently, has not reached the end of their period yet."""
+    return dormant_clients(now=now).filter(Q(warning_given_in_time(now)) | Q(held_via("pk")()))
+
+
 def _dormant_erase(items: QuerySet, now: datetime) -> int:
     from ..erasure.dormant import dormant_client_erase  # erasure imports `periods`; imported here, not at the top
 
     return sum(dormant_client_erase(client_id=pk, now=now) for pk in items.values_list("pk", flat=True))
 
 
+def _dormant_warn(items: QuerySet, now: datetime) -> int:
+    from ..erasure.dormant import dormant_client_warn
+
+    return sum(dormant_client_warn(client_id=pk, now=now) for pk in items.values_list("pk", flat=True))
+
+
 # --- the texts clients read -----------------------------------------------------------------------------------------
 
-ACCOUNT_TEXT = _text(_(
+def _account_text() -> str:
+    return str(ACCOUNT_MESSAGE) % {"period": period_text(months("RETENTION_DORMANT_ACCOUNT_MONTHS")),
+                                   "warning": days_text(warning_days())}
+
+
+ACCOUNT_MESSAGE = _(
     "While you use your account. After %(period)s with no log-in or other activity and no open request, it is erased "
-    "as if you had asked, and you are told by e-mail; earlier when you ask. A legal hold keeps it longer."),
-    "RETENTION_DORMANT_ACCOUNT_MONTHS")
+    "as if you had asked. We e-mail you %(warning)s before, and logging in keeps it; you are told by e-mail once it "
+    "is erased. Earlier when you ask. A legal hold keeps it longer.")
+ACCOUNT_TEXT = lazy(_account_text, str)()
 LEDGER_TEXT = _("At least 3 years after the event (PIPL Art. 56), as proof of who received your data.")
 
 RULES: tuple[RetentionRule, ...] = (
@@ -170,7 +189,11 @@ RULES: tuple[RetentionRule, ...] = (
     RetentionRule(
         code="dormant_accounts", title="Dormant accounts (identity, addresses, e-mail changes, policy notices)",
         action=Action.ERASE, law="GDPR Art. 5(1)(e); PIPL Art. 19, 47(1)", text=ACCOUNT_TEXT, model=Client,
-        expired=lambda now: dormant_clients(now=now), apply=_dormant_erase, held=held_via("pk"), batch_size=1),
+        expired=_dormant_expired, apply=_dormant_erase, held=held_via("pk"), batch_size=1),
+    RetentionRule(
+        code="dormant_warnings", title="Dormant accounts warned of their erasure (e-mail, once per dormancy)",
+        action=Action.WARN, law="GDPR Art. 5(1)(a), 12(1); PIPL Art. 7, 17 (fairness and openness)", model=Client,
+        expired=lambda now: dormant_clients_to_warn(now=now), apply=_dormant_warn, held=held_via("pk"), batch_size=1),
     RetentionRule(
         code="ip_addresses", title="IP addresses seen for clients", action=Action.DELETE,
         law="GDPR Art. 5(1)(e); PIPL Art. 19",

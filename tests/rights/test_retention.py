@@ -30,6 +30,7 @@ from rights.services import legal_hold_release, legal_hold_set, request_close
 from sharing.models import SharingRecord, WithdrawalNotice
 from sharing.services import sharing_records_write
 from tests.conftest import make_client
+from tests.rights.dormancy import warn_dormant
 from tests.sharing.conftest import make_affiliate
 
 pytestmark = pytest.mark.django_db
@@ -235,6 +236,7 @@ def dormancy(privacy_officer):
     ads = make_affiliate("Ads Network")
     sharing_records_write(affiliate=ads, purpose=Purpose.objects.get(code="promotional-sharing"), fields=["email"],
                           client_ids=[dormant.pk, held.pk], api_key=None, request_id=dormant.public_id, at=expired(36))
+    warn_dormant(days_ago=31)  # an account is erased only after its warning (tests/rights/test_retention_warnings.py)
     return Dormancy(dormant, recent_login, held, open_request, young)
 
 
@@ -253,7 +255,9 @@ def test_dormant_account_is_anonymised_after_three_years_unless_under_legal_hold
     assert not erased.user.is_active
     notice = WithdrawalNotice.objects.get(client=erased)
     assert notice.reason == WithdrawalNotice.Reason.ERASURE and notice.affiliate.name == "Ads Network"
-    [email] = mail.outbox
+    # the last log-in just under three years ago: not erased, but warned now, as dormant within the warning's 30 days
+    email, warning = sorted(mail.outbox, key=lambda m: m.to != ["sleeper@example.com"])
+    assert warning.to == ["returning@example.com"] and "If you do not log in before" in warning.body
     assert email.to == ["sleeper@example.com"] and "3 年" in email.body and "您的个人信息" in email.body
     assert not OutboundMessage.objects.filter(to="sleeper@example.com").exists()  # the address goes once sent
     for kept in (dormancy.recent_login, dormancy.held, dormancy.open_request, dormancy.young):
@@ -375,6 +379,7 @@ def test_an_account_whose_erasure_fails_is_counted_logged_and_erased_by_the_next
     from rights.erasure import dormant
 
     second = dormant_client("second@example.com")
+    warn_dormant(days_ago=31)
     erase = dormant.dormant_client_erase
 
     def failing(*, client_id, now):

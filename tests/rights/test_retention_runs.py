@@ -17,6 +17,7 @@ from rights.tasks import enforce_retention
 from sharing.models import WithdrawalNotice
 from sharing.services import sharing_records_write
 from tests.conftest import make_client
+from tests.rights.dormancy import warn_dormant
 from tests.sharing.conftest import make_affiliate
 from tests.threads import run_in_parallel
 from tests.workers import Worker, wait_for
@@ -40,6 +41,7 @@ def expired_world(settings):
     sharing_records_write(affiliate=make_affiliate("Ads Network"), purpose=Purpose.objects.get(code="promotional-sharing"),
                           fields=["email"], client_ids=[c.pk for c in sleepers], api_key=None,
                           request_id=sleepers[0].public_id, at=long_ago(37))
+    assert warn_dormant(days_ago=31) == 3  # warned a month ago: their erasure is due
     return sleepers
 
 
@@ -57,6 +59,19 @@ def test_two_retention_runs_racing_share_the_work_and_do_nothing_twice(expired_w
         assert sleeper.erased_at is not None
         assert WithdrawalNotice.objects.filter(client=sleeper).count() == 1
     assert OutboundMessage.objects.filter(kind="dormant-account-erased").count() == 3
+
+
+def test_two_runs_racing_warn_each_dormant_client_once():
+    with time_machine.travel(long_ago(37), tick=False):
+        sleepers = [make_client(f"sleeper{n}@example.com", full_name=f"Sleeper {n}") for n in range(4)]
+
+    run_in_parallel([retention_enforce, retention_enforce])
+
+    runs = list(RetentionRun.objects.all())
+    assert sum(r.counts["dormant_warnings"]["done"] for r in runs) == 4
+    assert sum(r.counts["dormant_accounts"]["done"] for r in runs) == 0  # warned, not yet erased
+    assert sorted(OutboundMessage.objects.filter(kind="dormant-account-warning").values_list("client_id", flat=True)) == (
+        sorted(s.pk for s in sleepers))
 
 
 @pytest.fixture

@@ -7,14 +7,16 @@ from django.core.management.base import BaseCommand, CommandError
 from rights.retention.enforce import retention_enforce
 from rights.retention.rules import Action
 
-VERB = {Action.DELETE: "deleted", Action.ANONYMISE: "anonymised", Action.ERASE: "erased", Action.KEEP: "kept"}
+VERB = {Action.DELETE: "deleted", Action.ANONYMISE: "anonymised", Action.ERASE: "erased", Action.WARN: "warned",
+        Action.KEEP: "kept"}
 WOULD = {Action.DELETE: "would delete", Action.ANONYMISE: "would anonymise", Action.ERASE: "would erase",
-         Action.KEEP: "kept"}
+         Action.WARN: "would warn", Action.KEEP: "kept"}
 
 
 class Command(BaseCommand):
     help = ("Delete or anonymise what has passed its retention period (rights/retention/rules.py), respecting legal "
-            "holds; --dry-run prints the counts per category and changes nothing.")
+            "holds, and warn dormant accounts before their erasure; --dry-run prints the counts per category and "
+            "changes (and sends) nothing.")
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="count what would be done; change nothing")
