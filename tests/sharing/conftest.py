@@ -9,9 +9,16 @@ from sharing.services import affiliate_key_create, agreement_create
 
 
 def make_affiliate(name, *, kind=Affiliate.Kind.AFFILIATED_COMPANY, purpose="promotional-sharing", fields=("ip_address", "email"),
-                   country="HK"):
-    affiliate = Affiliate.objects.create(name=name, kind=kind, country=country, contact_name="Contact",
-                                         contact_email=f"{name.split()[0].lower()}@partner.example")
+                   country="HK", transfer_mechanism=None):
+    """An affiliate with an agreement in force. One outside mainland China (HK by default) transfers under a PIPL
+    standard contract unless told otherwise (a recipient abroad without a mechanism receives nothing)."""
+    if transfer_mechanism is None:
+        transfer_mechanism = Affiliate.TransferMechanism.NONE if country == "CN" else Affiliate.TransferMechanism.PIPL_STANDARD_CONTRACT
+    affiliate = Affiliate.objects.create(
+        name=name, kind=kind, country=country, contact_name="Contact",
+        contact_email=f"{name.split()[0].lower()}@partner.example", address=f"1 {name} Road, {country}",
+        rights_contact=f"https://{name.split()[0].lower()}.partner.example/privacy", transfer_mechanism=transfer_mechanism,
+        transfer_mechanism_reference="" if transfer_mechanism == Affiliate.TransferMechanism.NONE else f"SC-{name[:8]}")
     agreement_create(affiliate=affiliate, purpose=Purpose.objects.get(code=purpose), fields=list(fields),
                      valid_from=timezone.now() - timedelta(days=1))
     return affiliate
