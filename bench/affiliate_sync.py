@@ -167,7 +167,9 @@ def _build(n: int) -> dict:
                                                           note="benchmark"))
     synthetic_clients_create(count=n, seed=9, on_batch=lambda clients: consent_defaults_bulk_record(clients=clients))
     affiliate = affiliate_save(affiliate=Affiliate(name="Bench Affiliate", kind=Affiliate.Kind.AFFILIATED_COMPANY, country="HK",
-                                                   contact_name="Bench", contact_email="bench@example.com"))
+                                                   contact_name="Bench", contact_email="bench@example.com",
+
+    transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     agreement_create(affiliate=affiliate, purpose=purpose, fields=FIELDS, valid_from=timezone.now() - timedelta(days=1),
                      reference="BENCH")
     _, key = affiliate_key_create(affiliate=affiliate, name="bench")

@@ -389,7 +389,7 @@ def purpose_save(*, purpose: Purpose) -> Purpose:
     """Titles and descriptions may change; a purpose's code and legal basis never do (events and hashes name them)."""
     if purpose.pk:
         stored = Purpose.objects.get(pk=purpose.pk)
-        if (stored.code, stored.legal_basis) != (purpose.code, purpose.legal_basis):
+        if (stored.code, stored.legal_basis, stored.parent_id) != (purpose.code, purpose.legal_basis, purpose.parent_id):
             raise ValidationError(_("A purpose's code and legal basis cannot change."))
     purpose.full_clean()
     purpose.save()

@@ -62,6 +62,19 @@ SELECT (SELECT count(*) FROM candidates) > %(limit)s,
 """
 
 
+def _recipient_state_join(*, granted_only: bool, abroad: bool) -> str:
+    """The client's state for the per-recipient purpose of (affiliate, purpose) -- found by the scalar subquery, so a
+    missing one joins nobody -- and, abroad, the event that set it (a `signup` default is not a separate consent)."""
+    join = ("JOIN consent_consentstate s ON s.client_id = c.id AND s.purpose_id = (SELECT rc.consent_purpose_id "
+            "FROM sharing_recipientconsent rc WHERE rc.affiliate_id = %(affiliate)s AND rc.purpose_id = %(purpose)s)")
+    if granted_only:
+        join += " AND s.granted"
+    join += " AND s.client_id > %(after)s"
+    if abroad:
+        join += " JOIN consent_consentevent e ON e.id = s.last_event_id"
+    return join
+
+
 @dataclass(frozen=True)
 class SharedPage:
     items_json: str  # the JSON array of the clients sent, exactly as the response carries it
@@ -109,11 +122,7 @@ def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_
         filters.append(f"AND (c.updated_at >= %(since)s OR {changed})")
     sql = _PAGE_SQL.format(
         # `s.client_id > after` repeats the keyset on the state's side, so its index is entered there, not at the start.
-        consent_join=("JOIN consent_consentstate s ON s.client_id = c.id AND s.purpose_id = (SELECT rc.consent_purpose_id "
-                      "FROM sharing_recipientconsent rc WHERE rc.affiliate_id = %(affiliate)s AND rc.purpose_id = %(purpose)s)"
-                      f"{' AND s.granted' if consent else ''} AND s.client_id > %(after)s"
-                      f"{' JOIN consent_consentevent e ON e.id = s.last_event_id' if abroad else ''}"
-                      if recipient_state else ""),
+        consent_join=_recipient_state_join(granted_only=consent, abroad=abroad) if recipient_state else "",
         filters=" ".join(filters),
         lock="FOR SHARE OF s" if recipient_state else "",
         members="".join(f", {_MEMBERS[f]}" for f in _MEMBERS if f in agreement.fields),

@@ -119,7 +119,8 @@ def portal_with_data():
     checkpoint_publish()  # the history shows events in the public consent log and one still waiting for it
     consent_record(client=owner, purpose=marketing, action="withdraw", channel="portal")
     partner = affiliate_save(affiliate=Affiliate(name="Partner Logistics Co.", kind="dropship-partner", country="US",
-                                                 contact_name="P", contact_email="p@example.com"))
+                                                 contact_name="P", contact_email="p@example.com",
+                                                 transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     sharing_records_write(affiliate=partner, purpose=sharing, fields=["email", "full_name"], client_ids=[owner.pk],
                           api_key=None, request_id=uuid.uuid4(), at=timezone.now() - timedelta(days=2))
     published_policy("1.0", "# Privacy policy\n\nWe collect your name and email.\n\nWe share your IP address.",

@@ -13,7 +13,8 @@ def make_affiliate(name, *, kind=Affiliate.Kind.AFFILIATED_COMPANY, purpose="pro
     """An affiliate with an agreement in force. One outside mainland China (HK by default) transfers under a PIPL
     standard contract unless told otherwise (a recipient abroad without a mechanism receives nothing)."""
     if transfer_mechanism is None:
-        transfer_mechanism = Affiliate.TransferMechanism.NONE if country == "CN" else Affiliate.TransferMechanism.PIPL_STANDARD_CONTRACT
+        mechanisms = Affiliate.TransferMechanism
+        transfer_mechanism = mechanisms.NONE if country == "CN" else mechanisms.PIPL_STANDARD_CONTRACT
     affiliate = Affiliate.objects.create(
         name=name, kind=kind, country=country, contact_name="Contact",
         contact_email=f"{name.split()[0].lower()}@partner.example", address=f"1 {name} Road, {country}",
@@ -49,3 +50,10 @@ def dropship_key(dropship):
 
 def bearer(key):
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def recipient_purpose(affiliate, code="promotional-sharing"):
+    """The purpose through which clients consent to `affiliate` for `code` (consent is per recipient, issue #18)."""
+    from sharing.models import RecipientConsent
+
+    return RecipientConsent.objects.get(affiliate=affiliate, purpose__code=code).consent_purpose

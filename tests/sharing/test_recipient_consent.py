@@ -183,9 +183,8 @@ def test_receipt_names_the_recipient_its_contact_country_and_how_to_exercise_rig
 
 
 def test_defaults_for_a_new_recipient_are_ledger_events_that_the_ledger_and_the_public_log_verify(tmp_path):
-    from transparency_log.checkpoints import checkpoint_publish
-
     from tests.consent_log.test_receipt_verification import download_receipt, run_verifier
+    from transparency_log.checkpoints import checkpoint_publish
 
     clients = [californian(n) for n in range(3)] + [make_client("eu@example.com", country="DE")]
     ads = make_affiliate("Ads Network")  # the four clients' defaults for it, set-based
