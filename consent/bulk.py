@@ -8,7 +8,6 @@ clients are new, so nobody else can be appending to their chains.
 import uuid
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.bulk import ids_reserve, rows_insert
@@ -108,11 +107,9 @@ def consent_defaults_for_new_purpose_record(*, purpose: Purpose) -> list[int]:
 
 
 def _clients_without_state(*, purpose: Purpose, after: int) -> list[tuple]:
-    parent_state = ConsentState.objects.filter(client=OuterRef("pk"), purpose_id=purpose.parent_id, granted=True)
     return list(Client.objects.filter(erased_at__isnull=True, pk__gt=after)
                 .exclude(pk__in=ConsentState.objects.filter(purpose=purpose).values("client_id"))
-                .annotate(parent_granted=Exists(parent_state)).order_by("pk")
-                .values_list("pk", "public_id", "jurisdiction", "parent_granted")[:RECIPIENT_DEFAULTS_BATCH])
+                .order_by("pk").values_list("pk", "public_id", "jurisdiction")[:RECIPIENT_DEFAULTS_BATCH])
 
 
 def _locked_heads(client_ids: list[int]) -> dict[int, tuple[int, str]]:
@@ -132,11 +129,16 @@ def _defaults_append(*, purpose: Purpose, batch: list[tuple], rules, version, no
     # Looked at again under the locks: a second run at the same moment has given some of them a state meanwhile.
     done = set(ConsentState.objects.filter(purpose=purpose, client_id__in=list(heads)).values_list("client_id", flat=True))
     rows = [row for row in batch if row[0] in heads and row[0] not in done]
+    # The parent's state read again under the chain locks: a withdrawal of the parent that committed since the batch
+    # was chosen must not be answered by a granted default (its own cascade could not see this child yet).
+    parent_granted = set(ConsentState.objects.filter(purpose_id=purpose.parent_id, client_id__in=list(heads), granted=True)
+                         .values_list("client_id", flat=True)) if purpose.parent_id else set()
     label = version.label if version else ""
     event_ids, state_ids = iter(ids_reserve(ConsentEvent, len(rows))), iter(ids_reserve(ConsentState, len(rows)))
     events, personal, states, moved, withdrawn = [], [], [], [], []
-    for client_id, public_id, jurisdiction, parent_granted in rows:
-        granted = default_granted(purpose=purpose, jurisdiction=jurisdiction, rules=rules, parent_granted=parent_granted)
+    for client_id, public_id, jurisdiction in rows:
+        granted = default_granted(purpose=purpose, jurisdiction=jurisdiction, rules=rules,
+                                  parent_granted=client_id in parent_granted)
         action = ConsentAction.GRANT if granted else ConsentAction.WITHDRAW
         length, head = heads[client_id]
         salt, receipt_id, event_id, sequence = ledger.new_salt(), uuid.uuid4(), next(event_ids), length + 1
