@@ -221,3 +221,15 @@ def test_the_sync_command_is_safe_to_run_again_and_fills_a_missing_default():
     assert state(ca, consent_purpose(ads)).granted is True
     assert consent_receipt(event=state(ca, consent_purpose(ads)).last_event)["services"][0]["purposes"][0][
         "thirdPartyName"] == "Ads Network"
+
+
+def test_a_default_rule_naming_the_purpose_applies_to_each_of_its_recipients():
+    """The privacy officer's rule for promotional sharing (data, not code) decides its new recipients' defaults too."""
+    from consent.models import ConsentDefaultRule
+    from consent.services import consent_default_rule_save
+
+    consent_default_rule_save(rule=ConsentDefaultRule(jurisdiction="us-ca", purpose=promo(), granted_by_default=False,
+                                                      note="Opt-in for promotional sharing"))
+    ca = californian()
+    ads = make_affiliate("Ads Network")
+    assert state(ca, consent_purpose(ads)).granted is False
