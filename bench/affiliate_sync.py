@@ -170,7 +170,8 @@ def _build(n: int) -> dict:
                                                           note="benchmark"))
     synthetic_clients_create(count=n, seed=9, on_batch=lambda clients: consent_defaults_bulk_record(clients=clients))
     affiliate = affiliate_save(affiliate=Affiliate(name="Bench Affiliate", kind=Affiliate.Kind.AFFILIATED_COMPANY, country="HK",
-                                                   contact_name="Bench", contact_email="bench@example.com"))
+                                                   contact_name="Bench", contact_email="bench@example.com",
+                                                   transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     # PIPL Art. 55: an approved impact assessment of the recipient (four eyes) before its first agreement.
     assessor, approver = (staff_user_ensure(email=f"{who}@bench.example", password=f"{who}-bench-pass",
                                             groups=["Privacy officers"]) for who in ("assessor", "approver"))

@@ -21,13 +21,14 @@ from .services import consent_default_rule_save, purpose_save
 @admin.register(Purpose)
 class PurposeAdmin(admin.ModelAdmin):
     form = PurposeForm
-    list_display = ["code", "title_en", "legal_basis", "recipient_class", "withdrawable"]
+    list_display = ["code", "title_en", "legal_basis", "recipient_class", "withdrawable", "parent"]
     list_filter = ["legal_basis", "recipient_class", "withdrawable"]
     search_fields = ["code", "title_en", "title_zh_hans"]
 
     def get_readonly_fields(self, request, obj=None):
-        # Ledger events and their hashes name the code; the legal basis decides whether consent exists at all.
-        return ["code", "legal_basis"] if obj is not None else []
+        # Ledger events and their hashes name the code; the legal basis decides whether consent exists at all. A
+        # per-recipient purpose's parent is set by the sharing app when an agreement is made, never by hand.
+        return ["code", "legal_basis", "parent"] if obj is not None else ["parent"]
 
     def save_model(self, request, obj, form, change):
         purpose_save(purpose=obj)

@@ -37,7 +37,7 @@ class RecipientClass(models.TextChoices):
 class Purpose(models.Model):
     """Why Fulfillmen uses personal data: one row per use the policy names."""
 
-    code = models.SlugField(unique=True)
+    code = models.SlugField(max_length=100, unique=True)
     title_en = models.CharField(max_length=120)
     title_zh_hans = models.CharField(max_length=120)
     description_en = models.TextField()
@@ -60,6 +60,11 @@ class Purpose(models.Model):
     introduced_in = models.ForeignKey("amendments.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True,
                                       related_name="+", help_text=_("The policy version that added this purpose."))
     display_order = models.PositiveSmallIntegerField(default=100)
+    # Consent per recipient (PIPL Art. 23, 39): a purpose with named recipients has one child purpose per recipient,
+    # so that each client gives or refuses each recipient separately (docs/recipients.md). The sharing app makes the
+    # children when an agreement is signed; consent knows only that a child belongs to its parent.
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+                               help_text=_("The purpose this is the consent to one recipient of."))
 
     class Meta:
         ordering = ["display_order", "code"]

@@ -6,9 +6,12 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import ngettext
 
+from accounts.jurisdictions import storage_country, storage_location_label
+
 from . import ledger
 from .log_hooks import consent_log
 from .models import Channel, ConsentAction, ConsentEvent, LegalBasis, RecipientClass
+from .recipient_hooks import Recipient, recipients_for
 
 _PURPOSE_CATEGORY = {"promotional-sharing": "Marketing - Third Party", "marketing-messages": "Marketing - Direct"}
 
@@ -29,6 +32,21 @@ def _controller() -> dict:
             "phone": c["phone"], "piiControllerUrl": settings.SITE_URL}
 
 
+def _third_party(recipient: Recipient) -> dict:
+    return {
+        "name": recipient.name, "contact": recipient.contact_name, "email": recipient.contact_email,
+        "address": recipient.address, "country": recipient.country, "countryName": recipient.country_name,
+        "rightsContact": recipient.rights_contact,
+        "crossBorderTransfer": {
+            "abroad": recipient.abroad, "from": storage_country(), "to": recipient.country,
+            "transferMechanism": recipient.transfer_mechanism if recipient.abroad else "",
+            "transferMechanismLabel": recipient.transfer_mechanism_label if recipient.abroad else "",
+            "transferMechanismReference": recipient.transfer_mechanism_reference if recipient.abroad else "",
+            "separateConsent": recipient.abroad,
+        },
+    }
+
+
 def consent_receipt(*, event: ConsentEvent) -> dict:
     """The receipt of one ledger event, in English whatever the page language (its `language` field names the
     client's). The caller has already checked that the requester may see it."""
@@ -41,6 +59,7 @@ def _receipt(event: ConsentEvent) -> dict:
     policy_path = (reverse("policy:version", args=[event.policy_version.label]) if event.policy_version
                    else reverse("policy:current"))
     third_party = purpose.recipient_class != RecipientClass.NONE
+    recipient = recipients_for([purpose.pk]).get(purpose.pk) if purpose.parent_id else None
     return {
         "version": "KI-CR-v1.1.0",
         "jurisdiction": str(client.get_jurisdiction_display()),
@@ -59,11 +78,14 @@ def _receipt(event: ConsentEvent) -> dict:
                 "purpose": purpose.title_en,
                 "purposeCategory": [_PURPOSE_CATEGORY.get(purpose.code, "Core Function")],
                 "consentType": "EXPLICIT" if event.channel != Channel.SIGNUP else "IMPLICIT",
-                "piiCategory": purpose.data_categories,
+                "piiCategory": list(recipient.data_categories) if recipient else purpose.data_categories,
                 "primaryPurpose": False,
                 "termination": _WITHDRAWAL if purpose.withdrawable else "Ends with the contract.",
-                "thirdPartyDisclosure": third_party,
-                "thirdPartyName": str(purpose.get_recipient_class_display()) if third_party else "",
+                "thirdPartyDisclosure": third_party or recipient is not None,
+                "thirdPartyName": (recipient.name if recipient else
+                                   str(purpose.get_recipient_class_display()) if third_party else ""),
+                # PIPL Art. 23 and 39: who the one recipient of this consent is and how to exercise rights against it.
+                **({"thirdParty": _third_party(recipient), "parentPurposeId": purpose.parent.code} if recipient else {}),
             }],
         }],
         "sensitive": False,
@@ -72,7 +94,8 @@ def _receipt(event: ConsentEvent) -> dict:
         "recordId": f"{client.public_id}#{event.sequence}",
         "lawfulBasis": str(LegalBasis(purpose.legal_basis).label),
         "retentionPeriod": str(consent_record_retention()),
-        "storageLocation": settings.PII_CONTROLLER["storage_location"],
+        "storageLocation": storage_location_label(),
+        "storageCountry": storage_country(),
         "withdrawalMethod": _WITHDRAWAL,
         "eventTime": event.occurred_at.isoformat(),
         "eventType": "consent given" if event.action == ConsentAction.GRANT else "consent withdrawn",

@@ -4,8 +4,10 @@ in one transaction. Views, admin, imports, the GPC middleware and commands call 
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.db.models.signals import post_save
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -245,8 +247,12 @@ def consent_record(*, client: Client, purpose: Purpose, action: str, channel: st
         existing = ConsentEvent.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
+    # Withdrawing a purpose with named recipients withdraws every recipient still granted (GDPR Art. 7(3): one click
+    # takes back what was given one recipient at a time); their states are locked after the parent's, as everywhere.
+    children = _granted_children(client=client, purpose=purpose) if action == ConsentAction.WITHDRAW else []
     # An answer about another policy version than the last event's (accepting 3.0 after accepting 2.0) is new.
-    if channel not in STAFF_CHANNELS and state is not None and state.granted == (action == ConsentAction.GRANT):
+    if (channel not in STAFF_CHANNELS and state is not None and state.granted == (action == ConsentAction.GRANT)
+            and not children):
         last_event = ConsentEvent.objects.get(pk=state.last_event_id)
         if policy_version is None or last_event.policy_version_id == policy_version.pk:
             return last_event, False
@@ -258,6 +264,10 @@ def consent_record(*, client: Client, purpose: Purpose, action: str, channel: st
             ip_address=ip_address, user_agent=user_agent or "", reason=reason or "", evidence=evidence or Evidence(),
             idempotency_key=idempotency_key,
         )
+        for child in children:  # each recipient's withdrawal is an event of its own, proven like the parent's
+            _append(client=client, chain=head, purpose=child, action=action, channel=channel, occurred_at=event.occurred_at,
+                    recorded_at=now, policy_version=event.policy_version, recorded_by=recorded_by, ip_address=ip_address,
+                    user_agent=user_agent or "", reason=reason or "", evidence=Evidence(), idempotency_key=None)
     except IntegrityError as exc:  # only a concurrent import of the same row can get here
         raise ValidationError(_("This change was recorded at the same moment by someone else; reload and check.")) from exc
     if ip_address:
@@ -265,19 +275,46 @@ def consent_record(*, client: Client, purpose: Purpose, action: str, channel: st
     return event, True
 
 
-def default_granted(*, purpose: Purpose, jurisdiction: str, rules: list[ConsentDefaultRule] | None = None) -> bool:
+def _granted_children(*, client: Client, purpose: Purpose) -> list[Purpose]:
+    """The per-recipient purposes of `purpose` this client has granted, their states locked (none for a child)."""
+    if purpose.parent_id is not None:
+        return []
+    states = (ConsentState.objects.select_for_update(of=("self",)).filter(client=client, purpose__parent=purpose, granted=True)
+              .select_related("purpose").order_by("purpose_id"))
+    return [state.purpose for state in states]
+
+
+def default_granted(*, purpose: Purpose, jurisdiction: str, rules: list[ConsentDefaultRule] | None = None,
+                    parent_granted: bool = True) -> bool:
     """Opt-out (True) or opt-in (False) for a consent purpose where the client lives: the most specific rule wins.
 
-    A purpose introduced by a later policy version is never granted by default.
+    A purpose introduced by a later policy version is never granted by default. A per-recipient purpose (a child)
+    follows its own rule, else its parent's, else the jurisdiction's, and only while the client's consent to the
+    parent (`parent_granted`) stands: a client who withdrew "all recipients" is not opted in to a new one. It is never
+    granted by default where the data goes abroad and the client's jurisdiction asks for separate consent to that
+    (settings.TRANSFER_CONSENT_JURISDICTIONS, PIPL Art. 39), nor when it is the separate consent to a transfer abroad
+    under a purpose that does not rest on consent.
     """
-    if purpose.introduced_in_id is not None:
+    parent = purpose.parent if purpose.parent_id else None
+    if purpose.introduced_in_id is not None or (parent is not None and parent.introduced_in_id is not None):
+        return False
+    if parent is not None and (not parent_granted or parent.legal_basis != LegalBasis.CONSENT or (
+            purpose.transfer_outside_china and jurisdiction in settings.TRANSFER_CONSENT_JURISDICTIONS)):
         return False
     if rules is None:
         rules = list(ConsentDefaultRule.objects.filter(jurisdiction=jurisdiction))
-    specific = [r for r in rules if r.jurisdiction == jurisdiction and r.purpose_id == purpose.pk]
-    general = [r for r in rules if r.jurisdiction == jurisdiction and r.purpose_id is None]
-    rule = (specific or general or [None])[0]
+    mine = [r for r in rules if r.jurisdiction == jurisdiction]
+    specific = [r for r in mine if r.purpose_id == purpose.pk]
+    inherited = [r for r in mine if parent is not None and r.purpose_id == parent.pk]
+    general = [r for r in mine if r.purpose_id is None]
+    rule = (specific or inherited or general or [None])[0]
     return bool(rule and rule.granted_by_default)
+
+
+def consent_purposes_parents_first():
+    """The consent purposes a client holds a state for, each parent before its children (defaults depend on it)."""
+    return (Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code__in=NOT_A_CHOICE)
+            .select_related("parent").order_by(F("parent_id").asc(nulls_first=True), "display_order", "code"))
 
 
 @transaction.atomic
@@ -292,11 +329,13 @@ def consent_defaults_record(*, client: Client, occurred_at: datetime | None = No
     have = set(ConsentState.objects.filter(client=client).values_list("purpose_id", flat=True))
     events = []
     chain = _locked_chain(client)
-    purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code__in=NOT_A_CHOICE)
+    granted_now = dict(ConsentState.objects.filter(client=client).values_list("purpose_id", "granted"))
     age_check = signup_age_check()
     minor = age_check is not None and age_check.by_guardian  # a minor's account starts with every purpose off
-    for purpose in purposes.exclude(pk__in=have):
-        granted = not minor and default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules)
+    for purpose in consent_purposes_parents_first().exclude(pk__in=have):
+        granted = not minor and default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules,
+                                                parent_granted=granted_now.get(purpose.parent_id, False))
+        granted_now[purpose.pk] = granted
         events.append(_append(
             client=client, chain=chain, purpose=purpose, action=ConsentAction.GRANT if granted else ConsentAction.WITHDRAW,
             channel=Channel.SIGNUP, occurred_at=at, recorded_at=timezone.now(), policy_version=version, recorded_by=None,
@@ -378,7 +417,7 @@ def consent_receipt_send(*, event: ConsentEvent):
 def purpose_save(*, purpose: Purpose) -> Purpose:
     """Titles and descriptions may change; a purpose's code and legal basis never do (events and hashes name them)."""
     stored = Purpose.objects.get(pk=purpose.pk) if purpose.pk else None
-    if stored and (stored.code, stored.legal_basis) != (purpose.code, purpose.legal_basis):
+    if stored and (stored.code, stored.legal_basis, stored.parent_id) != (purpose.code, purpose.legal_basis, purpose.parent_id):
         raise ValidationError(_("A purpose's code and legal basis cannot change."))
     # PIPL Art. 55: becoming sensitive, automated or abroad needs an approved impact assessment (consent/impact_hooks.py).
     if purpose.impact_assessment_reasons() - (stored.impact_assessment_reasons() if stored else set()):

@@ -6,6 +6,7 @@ GDPR Art. 7(3) and PIPL Art. 15: withdrawing is as easy as giving — one button
 from dataclasses import dataclass
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,13 +20,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.ip import request_ip
+from accounts.jurisdictions import storage_location_label
 from accounts.models import Client
 from accounts.selectors import client_of_user
 
 from .log_hooks import consent_log
 from .middleware import request_has_gpc
-from .models import Channel, ConsentAction, LegalBasis, Purpose, RecipientClass
+from .models import Channel, ConsentAction, DataCategory, LegalBasis, Purpose, RecipientClass
 from .receipts import consent_receipt
+from .recipient_hooks import Recipient, recipients_for
 from .selectors import CurrentConsent, consent_event_for_client, consent_history, gpc_was_honoured, purposes_with_state
 from .services import consent_receipt_send, consent_record
 
@@ -34,27 +37,58 @@ HISTORY_PAGE_SIZE = 25
 
 @dataclass(frozen=True)
 class Choice:
-    """One purpose as the client sees it: its current state and the one action the button offers."""
+    """One purpose as the client sees it: its current state and the one action the button offers.
+
+    A purpose with named recipients (PIPL Art. 23, 39) carries one Choice per recipient in `recipients`, each with
+    the `recipient` it names: the client gives each one separately, and withdraws one or, on the purpose, all."""
 
     purpose: Purpose
     state: CurrentConsent | None
+    recipient: Recipient | None = None
+    recipients: tuple["Choice", ...] = ()
+    # The client's jurisdiction: a separate consent to a transfer abroad is asked only where the law asks for it.
+    jurisdiction: str = ""
 
     @property
     def rests_on_consent(self) -> bool:
-        return self.purpose.legal_basis == LegalBasis.CONSENT
+        return self.purpose.legal_basis == LegalBasis.CONSENT and not self.transfer_rests_on_contract
+
+    @property
+    def transfer_rests_on_contract(self) -> bool:
+        """A transfer abroad under a contract purpose, for a client whose law does not ask for separate consent."""
+        return bool(self.recipient and self.recipient.transfer_consent
+                    and self.jurisdiction not in settings.TRANSFER_CONSENT_JURISDICTIONS)
 
     @property
     def granted(self) -> bool:
         return bool(self.state and self.state.granted)
 
     @property
+    def any_recipient_granted(self) -> bool:
+        return any(r.granted for r in self.recipients)
+
+    @property
     def action(self) -> str | None:
-        """`grant`, `withdraw` or None (no button: not a consent purpose, or consent that cannot be withdrawn)."""
+        """`grant`, `withdraw` or None (no button: not a consent purpose, or consent that cannot be withdrawn).
+
+        A purpose with named recipients is given one recipient at a time (never all in one click: each is a separate
+        consent) and withdrawn from all at once, as easily as any one was given (GDPR Art. 7(3))."""
         if not self.rests_on_consent:
             return None
-        if not self.granted:
-            return ConsentAction.GRANT
-        return ConsentAction.WITHDRAW if self.purpose.withdrawable else None
+        if self.recipients and not self.granted and not self.any_recipient_granted:
+            return None
+        if self.recipients or self.granted:
+            return ConsentAction.WITHDRAW if self.purpose.withdrawable else None
+        return ConsentAction.GRANT
+
+    @property
+    def recipient_data_labels(self) -> str:
+        codes = self.recipient.data_categories if self.recipient else ()
+        return ", ".join(str(DataCategory(c).label) for c in codes if c in DataCategory.values)
+
+    @property
+    def rights_contact_is_web(self) -> bool:
+        return bool(self.recipient and self.recipient.rights_contact.startswith(("https://", "http://")))
 
     # The purpose's labels, read from the choices' enums directly (the model's get_FOO_display() rebuilds a dict
     # of every choice on each call, and the choices page shows them for every purpose).
@@ -76,7 +110,16 @@ def _label(choices, value) -> str:
 
 
 def choices_for(*, client: Client) -> list[Choice]:
-    return [Choice(purpose, state) for purpose, state in purposes_with_state(client=client)]
+    """Every purpose, each per-recipient purpose under its parent with who its recipient is (two queries in all)."""
+    rows = purposes_with_state(client=client)
+    recipients = recipients_for([p.pk for p, __ in rows if p.parent_id])
+    children: dict[int, list[Choice]] = {}
+    for purpose, state in rows:
+        if purpose.parent_id:
+            children.setdefault(purpose.parent_id, []).append(
+                Choice(purpose, state, recipient=recipients.get(purpose.pk), jurisdiction=client.jurisdiction))
+    return [Choice(purpose, state, recipients=tuple(children.get(purpose.pk, ())), jurisdiction=client.jurisdiction)
+            for purpose, state in rows if not purpose.parent_id]
 
 
 def gpc_note_due(request, *, client: Client) -> bool:
@@ -104,6 +147,7 @@ def client_required(view):
 def choices(request, client):
     return render(request, "consent/choices.html", {
         "client": client, "choices": choices_for(client=client), "gpc_honoured": gpc_note_due(request, client=client),
+        "storage_location": storage_location_label(),
     })
 
 

@@ -8,12 +8,12 @@ record never changes. Each disclosed client gets a sharing record in the same tr
 import uuid
 from datetime import date
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.jurisdictions import is_abroad, storage_country
 from accounts.models import Client, User
 from accounts.uploads import document_upload_check
 from consent.ledger import file_sha256
@@ -112,8 +112,9 @@ def disclosure_submit_for_review(*, disclosure: Disclosure, actor: User) -> Disc
 
 
 def foreign_approval_needed(disclosure: Disclosure) -> bool:
-    """Data stored in China may go to a foreign authority only with PRC approval."""
-    return disclosure.authority_country != "CN" and settings.PII_CONTROLLER["storage_location"] == "People's Republic of China"
+    """Data stored in mainland China may go to an authority outside it only with PRC approval (PIPL Art. 41; Data
+    Security Law Art. 36). Country codes are compared: an authority in Hong Kong, Macao or Taiwan is outside too."""
+    return storage_country() == "CN" and is_abroad(disclosure.authority_country)
 
 
 def _check_reviewer(disclosure: Disclosure, reviewer: User) -> None:

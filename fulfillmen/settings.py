@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django_countries.data import COUNTRIES as _ISO_COUNTRIES
 
 from accounts.text_input import text_fields_refuse_control_characters
 from fulfillmen import logmasking
@@ -348,12 +349,22 @@ PII_CONTROLLER = {
     "address": env.str("CONTROLLER_ADDRESS", default="Shenzhen, Guangdong, China"),
     "email": env.str("CONTROLLER_EMAIL", default="privacy@fulfillmen.com"),
     "phone": env.str("CONTROLLER_PHONE", default=""),
-    "storage_location": env.str("DATA_STORAGE_LOCATION", default="People's Republic of China"),
+    # Where the personal data is stored, as an ISO 3166-1 alpha-2 code: a recipient in any other country receives it
+    # "abroad" (PIPL Art. 38-39; GDPR Art. 44). Codes, never free text: HK, MO and TW are outside mainland China (CN).
+    "storage_country": env.str("DATA_STORAGE_COUNTRY", default="CN").strip().upper(),
     # The person in charge of personal information protection (PIPL Art. 52; GDPR Art. 37), named in the record
     # of processing (processing/).
     "dpo_name": env.str("DPO_NAME", default="Personal information protection officer"),
     "dpo_email": env.str("DPO_EMAIL", default="dpo@fulfillmen.com"),
 }
+if PII_CONTROLLER["storage_country"] not in _ISO_COUNTRIES:
+    raise ImproperlyConfigured(f"DATA_STORAGE_COUNTRY={PII_CONTROLLER['storage_country']!r} is not an ISO 3166-1 alpha-2 "
+                               "country code (e.g. CN for mainland China, HK for Hong Kong).")
+DATA_STORAGE_COUNTRY = PII_CONTROLLER["storage_country"]
+# The clients (by jurisdiction) whose data goes abroad only with their separate consent to that recipient (PIPL Art. 39):
+# a default "granted" never counts for them, whatever the opt-out rule. Default: clients under PIPL (cn). PIPL Art. 3
+# also reaches processing inside China, so an operator may list every jurisdiction: cn,eea,uk,us-ca,other.
+TRANSFER_CONSENT_JURISDICTIONS = [j.strip().lower() for j in env.list("TRANSFER_CONSENT_JURISDICTIONS", default=["cn"])]
 # The contact a breach notice gives for the data protection officer (GDPR Art. 33(3)(b), 34(2)); a breach's own
 # record can change it.
 BREACH_DPO_CONTACT = env.str("BREACH_DPO_CONTACT", default=f"{PII_CONTROLLER['contact']}, {PII_CONTROLLER['email']}")

@@ -17,16 +17,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_countries import countries
 
+from accounts.jurisdictions import is_abroad, storage_location_label
 from consent.models import DataCategory, Purpose
 from sharing.models import Affiliate, SharingAgreement
 
 from .retention_source import retention_by_category
 from .security import security_measures
 from .selectors import CURRENT, MISSING, OVERDUE, AssessmentState, assessment_states
-
-# Where the portal stores personal data (PII_CONTROLLER["storage_location"] says it in words). A recipient in any
-# other country or region, Hong Kong, Macao and Taiwan included, receives it as a transfer out of mainland China.
-STORAGE_COUNTRY = "CN"
 
 
 @dataclass
@@ -100,7 +97,7 @@ def _controller_section() -> Section:
              .add(_("Contact"), c["contact"]).add(_("E-mail"), c["email"]).add(_("Phone"), c.get("phone") or "—")
              .add(_("Person in charge of personal information protection"), c.get("dpo_name", ""))
              .add(_("Their e-mail"), c.get("dpo_email", ""))
-             .add(_("Where personal data is stored"), c["storage_location"]))
+             .add(_("Where personal data is stored"), storage_location_label()))
     return Section("controller", _("Controller"), _("Who decides why and how client data is processed, and whom to ask."),
                    [entry])
 
@@ -148,17 +145,16 @@ def _recipients_section(recipients, states, now) -> Section:
 
 
 def _transfers_section(recipients, now) -> Section:
-    c = settings.PII_CONTROLLER
     entries = []
     for r in recipients:
-        if r.country == STORAGE_COUNTRY:
+        if not is_abroad(r.country):  # Hong Kong, Macao and Taiwan are abroad from mainland China
             continue
         for a in (a for a in r.agreements.all() if _open(a, now)):
             mechanism = r.get_transfer_mechanism_display()
             if r.transfer_mechanism == Affiliate.TransferMechanism.NONE:
                 mechanism = _("None recorded")
             entries.append(
-                Entry(f"{r.public_id}:{a.purpose.code}", r.name).add(_("Data stored in"), c["storage_location"])
+                Entry(f"{r.public_id}:{a.purpose.code}", r.name).add(_("Data stored in"), storage_location_label())
                 .add(_("Recipient's country or region"), _country(r.country)).add(_("Purpose"), a.purpose.title)
                 .add(_("Data categories"), _categories(a.fields)).add(_("Transfer mechanism"), mechanism)
                 .add(_("Reference"), r.transfer_mechanism_reference or "—")

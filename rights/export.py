@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.jurisdictions import storage_country, storage_location_label
 from accounts.models import Client
 from accounts.spreadsheet import spreadsheet_text
 from notify.models import OutboundMessage
@@ -78,6 +79,8 @@ def export_document(*, client: Client, generated_at: datetime) -> dict:
         "format": FORMAT, "client_id": str(client.public_id), "generated_at": _plain(generated_at),
         "language": translation.get_language(),
         "controller": {"name": controller["name"], "email": controller["email"], "address": controller["address"]},
+        # Where the data is stored; each sharing record says whether it went abroad and under which mechanism.
+        "storage_location": {"country": storage_country(), "name": storage_location_label()},
         "categories": categories,
         "models_not_included": dict(EXCLUDED),
     }
@@ -106,6 +109,7 @@ def _csv(category: dict) -> bytes:
 def _readme(document: dict) -> str:
     lines = [_("Your personal data held by %(controller)s, generated on %(when)s.") % {
                  "controller": document["controller"]["name"], "when": document["generated_at"]},
+             _("Stored in: %(location)s.") % {"location": document["storage_location"]["name"]},
              "", _("data.json holds everything in one structured document; each CSV file holds one category."), ""]
     for category in document["categories"].values():
         lines += [f"{category['csv']} — {category['title']} ({category['count']})",

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.access_log import staff_access_months
+from accounts.jurisdictions import is_abroad
 from accounts.models import Address, Client, EmailChangeRequest, IPObservation
 from amendments.models import NoticeDelivery
 from breaches.client_notices import breach_text
@@ -26,7 +27,7 @@ from breaches.models import BreachSubject
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
 from disclosures.models import Disclosure, DisclosureSubject
 from notify.models import OutboundMessage
-from sharing.models import WithdrawalNotice
+from sharing.models import WithdrawalNotice, transfer_mechanism_label
 from sharing.selectors import sharing_records_of_client
 from transfers.models import TransferObjection
 from transfers.selectors import transfer_subjects_of_client
@@ -138,9 +139,19 @@ def _country(code: str) -> str:
     return str(countries.name(code)) or code if code else ""
 
 
+def _transfer(r) -> str:
+    """Whether the data went abroad from where it is stored and under which mechanism (PIPL Art. 38-39)."""
+    mechanism = transfer_mechanism_label(r.transfer_mechanism)
+    if mechanism:
+        return str(_("Abroad, under: %(mechanism)s") % {"mechanism": mechanism})
+    if r.recipient_country and is_abroad(r.recipient_country):
+        return str(_("Abroad"))
+    return str(_("Not abroad"))
+
+
 def _sharing_row(r) -> dict:
     return {"recipient": r.recipient_name, "recipient_country": _country(r.recipient_country), "purpose": r.purpose.title,
-            "data": _data_labels(r.fields), "shared_at": r.shared_at}
+            "data": _data_labels(r.fields), "shared_at": r.shared_at, "transfer": _transfer(r)}
 
 
 def _disclosures(client: Client) -> QuerySet:
@@ -323,7 +334,7 @@ CATEGORIES: tuple[Category, ...] = (
         purpose=_("To show and prove every time your data left Fulfillmen: who, where, for what and which data."),
         legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION, models=("sharing.SharingRecord",),
         columns=(("recipient", _("Recipient")), ("recipient_country", _("Country")), ("purpose", _("Purpose")),
-                 ("data", _("Data received")), ("shared_at", _("When"))),
+                 ("data", _("Data received")), ("shared_at", _("When")), ("transfer", _("Transfer abroad"))),
         read=lambda c: sharing_records_of_client(client=c), row=_sharing_row,
         empty=_("Nobody outside Fulfillmen has received your data yet."),
     ),

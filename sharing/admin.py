@@ -99,10 +99,14 @@ class ApiKeyInline(admin.TabularInline):
 class AffiliateAdmin(admin.ModelAdmin):
     form = AffiliateForm
     change_form_template = "admin/sharing/affiliate/change_form.html"
-    list_display = ["name", "kind", "country", "active", "notices_waiting", "notices_overdue"]
-    list_filter = ["kind", "active", "country"]
+    list_display = ["name", "kind", "country", "transfer_mechanism", "active", "notices_waiting", "notices_overdue"]
+    list_filter = ["kind", "active", "country", "transfer_mechanism"]
     search_fields = ["name", "contact_name", "contact_email"]
-    fields = ["name", "kind", "country", "contact_name", "contact_email", "active", "public_id", "created_at",
+    # What clients are shown before consenting to this recipient (PIPL Art. 23, 39): its legal name, contact, address,
+    # country and how to exercise their rights against it; abroad, the transfer mechanism and its reference (checked
+    # by Affiliate.clean, which `affiliate_save` runs).
+    fields = ["name", "kind", "country", "contact_name", "contact_email", "address", "rights_contact",
+              "transfer_mechanism", "transfer_mechanism_reference", "active", "public_id", "created_at",
               "notices_waiting", "notices_overdue"]
     readonly_fields = ["public_id", "created_at", "notices_waiting", "notices_overdue"]
     inlines = [SharingAgreementInline, ApiKeyInline]

@@ -17,10 +17,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from accounts.jurisdictions import storage_country
 from consent.models import DataCategory
 
 from .authentication import AffiliatePrincipal, ApiKeyAuthentication
-from .models import WithdrawalNotice
+from .models import Affiliate, WithdrawalNotice
 from .pages import client_page_share
 from .selectors import agreement_in_force, agreements_of, withdrawals_for_affiliate
 from .services import withdrawals_acknowledge
@@ -59,6 +60,16 @@ class AffiliateAPIView(APIView):
             raise exceptions.PermissionDenied(
                 f"Your agreement does not cover the purpose '{purpose_code}' now.", code="purpose_not_agreed")
         return agreement
+
+    def transfer_check(self):
+        """No client's data goes abroad to a recipient without a transfer mechanism (PIPL Art. 38; GDPR Art. 44):
+        refused before anything is read, so nothing is sent and nothing recorded. (The withdrawal feed stays open:
+        it only tells the recipient what to delete.)"""
+        if self.affiliate.abroad and self.affiliate.transfer_mechanism == Affiliate.TransferMechanism.NONE:
+            raise exceptions.PermissionDenied(
+                f"No client data may be transferred to your country ({self.affiliate.country}) from where it is stored "
+                f"({storage_country()}): no transfer mechanism is recorded for you. Ask Fulfillmen's privacy team.",
+                code="transfer_not_permitted")
 
 
 class InstantField(serializers.DateTimeField):
@@ -126,6 +137,7 @@ class ClientListView(AffiliateAPIView):
     def get(self, request):
         params = _parse(ClientListParams, request.query_params)
         agreement = self.agreement_for(params["purpose"])
+        self.transfer_check()
         since = params.get("updated_since")
         expected = {"p": agreement.purpose.code, "s": since.isoformat() if since else None}
         after = _cursor_load(params["cursor"], **expected)["a"] if params.get("cursor") else 0
@@ -151,6 +163,7 @@ class ClientDetailView(AffiliateAPIView):
         except ValueError:
             raise Http404 from None
         agreement = self.agreement_for(params["purpose"])
+        self.transfer_check()
         self.request_id = uuid.uuid4()
         with transaction.atomic():
             page = _share(self, agreement, public_id=public_id, limit=1)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from consent.impact_hooks import impact_assessment_refusal
 from consent.models import DataCategory, Purpose, RecipientClass
 
-from .models import Affiliate, SharingAgreement
+from .models import Affiliate, RecipientConsent, SharingAgreement
 
 # Purposes whose recipients sit outside Fulfillmen and receive data under a signed agreement. Authorities are
 # answered one request at a time (disclosures), never through a standing agreement.
@@ -49,12 +49,24 @@ class SharingAgreementForm(forms.ModelForm):
             if beyond:
                 self.add_error("shared_fields", _("The privacy policy does not let “%(purpose)s” share: %(fields)s.") % {
                     "purpose": purpose.title, "fields": ", ".join(str(label) for label in beyond)})
+            elif self.instance.affiliate_id:
+                self._check_not_wider(purpose, chosen)
         if purpose and self.instance.pk is None:  # PIPL Art. 55, as agreement_create checks it (consent/impact_hooks.py)
             recipient = self.instance.affiliate if self.instance.affiliate_id else Affiliate()  # a new one: not assessed
             refusal = impact_assessment_refusal(purpose=purpose, recipient=recipient)
             if refusal:
                 self.add_error(None, refusal)
         return data
+
+    def _check_not_wider(self, purpose, chosen):
+        """What clients consented to this recipient receiving is the most a new agreement with it may share."""
+        link = (RecipientConsent.objects.filter(affiliate_id=self.instance.affiliate_id, purpose=purpose)
+                .select_related("consent_purpose").first())
+        wider = [DataCategory(code).label for code in chosen if link and code not in link.consent_purpose.data_categories]
+        if wider:
+            self.add_error("shared_fields", _(
+                "Clients consented to this recipient receiving less; sharing %(fields)s as well needs their consent "
+                "again.") % {"fields": ", ".join(str(label) for label in wider)})
 
     def agreement_arguments(self) -> dict:
         data = self.cleaned_data

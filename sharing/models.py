@@ -2,10 +2,22 @@
 
 import uuid
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_countries.data import COUNTRIES
 
+from accounts.jurisdictions import is_abroad, storage_location_label
 from consent.models import DataCategory
+
+
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
 
 
 class Affiliate(models.Model):
@@ -51,6 +63,40 @@ class Affiliate(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def abroad(self) -> bool:
+        """Whether what it receives leaves the country where the data is stored (settings.DATA_STORAGE_COUNTRY)."""
+        return is_abroad(self.country)
+
+    def clean(self):
+        """A recipient abroad needs a transfer mechanism and its reference (PIPL Art. 38; GDPR Art. 44-49); a mechanism
+        is never named without the reference that proves it."""
+        super().clean()
+        self.country = (self.country or "").strip().upper()
+        errors = {}
+        if self.country and self.country not in COUNTRIES:
+            errors["country"] = _("Give an ISO 3166-1 alpha-2 country code, e.g. CN, HK, US.")
+        elif self.country and self.abroad and self.transfer_mechanism == self.TransferMechanism.NONE:
+            errors["transfer_mechanism"] = _(
+                "This recipient is outside %(storage)s, where the data is stored: choose the mechanism that makes the "
+                "transfer lawful (standard contract, certification, security assessment, adequacy or SCCs).") % {
+                "storage": storage_location_label()}
+        if self.transfer_mechanism != self.TransferMechanism.NONE and not self.transfer_mechanism_reference.strip():
+            errors["transfer_mechanism_reference"] = _("Give the filing, certificate or contract reference of the mechanism.")
+        contact = self.rights_contact.strip()
+        if contact and not _is_email(contact) and not contact.startswith("https://"):
+            errors["rights_contact"] = _("Give an e-mail address or a web page starting with https://.")
+        if errors:
+            raise ValidationError(errors)
+
+
+def transfer_mechanism_label(code: str) -> str:
+    """A sharing record's transfer mechanism as clients read it ("Who received your data", the export); empty for
+    none (the data stayed where it is stored)."""
+    if code in Affiliate.TransferMechanism.values and code != Affiliate.TransferMechanism.NONE:
+        return str(Affiliate.TransferMechanism(code).label)
+    return ""
+
 
 class SharingAgreement(models.Model):
     """Which fields an affiliate may receive for one purpose, and when. Nothing outside it is ever returned."""
@@ -72,6 +118,24 @@ class SharingAgreement(models.Model):
 
     def field_labels(self):
         return [DataCategory(f).label for f in self.fields if f in DataCategory.values]
+
+
+class RecipientConsent(models.Model):
+    """The consent purpose through which each client gives or refuses one recipient for one purpose (PIPL Art. 23, 39):
+    a child of the purpose the agreement names (consent.Purpose.parent). For a purpose resting on consent it is the
+    consent itself; for one that does not (order fulfilment, a contract) it exists only for a recipient abroad, as
+    the separate consent to that transfer. Made by `recipient_consent_ensure` when an agreement is created."""
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="recipient_consents")
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
+    consent_purpose = models.OneToOneField("consent.Purpose", on_delete=models.PROTECT, related_name="recipient_consent")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["affiliate", "purpose"], name="recipient_consent_unique")]
+
+    def __str__(self):
+        return f"{self.affiliate} · {self.consent_purpose.code}"
 
 
 class ApiKey(models.Model):
@@ -109,6 +173,9 @@ class SharingRecord(models.Model):
                                   db_index=False)
     recipient_name = models.CharField(max_length=200)
     recipient_country = models.CharField(max_length=2, blank=True)
+    # The recipient's transfer mechanism when the data went abroad (an Affiliate.TransferMechanism value); empty when
+    # it stayed in the country where it is stored. Kept as it was then: the evidence of the transfer's ground.
+    transfer_mechanism = models.CharField(max_length=24, blank=True, db_default="")
     purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+")
     fields = models.JSONField()
     shared_at = models.DateTimeField()

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 
 from consent.models import LegalBasis
@@ -47,9 +48,9 @@ WITH candidates AS (
     SELECT * FROM candidates ORDER BY id LIMIT %(limit)s
 ), recorded AS (
     INSERT INTO sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, fields,
-                                       shared_at, api_key_id, request_id)
+                                       shared_at, api_key_id, request_id, transfer_mechanism)
     SELECT p.id, %(affiliate)s, %(recipient)s, %(country)s, %(purpose)s, %(fields)s::jsonb, %(at)s, %(api_key)s,
-           %(request)s
+           %(request)s, %(mechanism)s
     FROM p
     RETURNING client_id
 )
@@ -59,6 +60,19 @@ SELECT (SELECT count(*) FROM candidates) > %(limit)s,
        (SELECT coalesce(json_agg(json_build_object('id', p.public_id, 'purpose', %(purpose_code)s{members}) ORDER BY p.id),
                         '[]'::json)::text FROM p)
 """
+
+
+def _recipient_state_join(*, granted_only: bool, abroad: bool) -> str:
+    """The client's state for the per-recipient purpose of (affiliate, purpose) -- found by the scalar subquery, so a
+    missing one joins nobody -- and, abroad, the event that set it (a `signup` default is not a separate consent)."""
+    join = ("JOIN consent_consentstate s ON s.client_id = c.id AND s.purpose_id = (SELECT rc.consent_purpose_id "
+            "FROM sharing_recipientconsent rc WHERE rc.affiliate_id = %(affiliate)s AND rc.purpose_id = %(purpose)s)")
+    if granted_only:
+        join += " AND s.granted"
+    join += " AND s.client_id > %(after)s"
+    if abroad:
+        join += " JOIN consent_consentevent e ON e.id = s.last_event_id"
+    return join
 
 
 @dataclass(frozen=True)
@@ -88,27 +102,37 @@ def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_
         return SharedPage(items_json=json.dumps(page.items), client_ids=page.client_ids, last_id=page.last_id,
                           has_more=page.has_more)
     consent = agreement.purpose.legal_basis == LegalBasis.CONSENT
+    # Issue #18 (docs/recipients.md). The state read is the client's consent to THIS recipient -- the per-recipient
+    # purpose of (affiliate, purpose) in sharing.RecipientConsent -- never the purpose's own state. A recipient abroad
+    # (the API has refused one without a transfer mechanism) also gets, under a purpose resting on contract, that
+    # per-recipient purpose as the separate consent to the transfer; and for clients of the jurisdictions in
+    # TRANSFER_CONSENT_JURISDICTIONS (PIPL Art. 39) only a consent the client gave counts, not a default (`signup`).
+    abroad = affiliate.abroad
+    recipient_state = consent or abroad
     filters = []
     if public_id is not None:
         filters.append("AND c.public_id = %(public_id)s")
+    if abroad:
+        given = "e.channel <> 'signup'" if consent else "(s.granted AND e.channel <> 'signup')"
+        filters.append(f"AND (c.jurisdiction <> ALL(%(separate)s) OR {given})")
     if updated_since is not None:
-        changed = ("s.changed_at >= %(since)s" if consent else
+        changed = ("s.changed_at >= %(since)s" if recipient_state else
                    "EXISTS (SELECT 1 FROM consent_consentstate s WHERE s.client_id = c.id AND s.purpose_id = %(purpose)s "
                    "AND s.changed_at >= %(since)s)")
         filters.append(f"AND (c.updated_at >= %(since)s OR {changed})")
     sql = _PAGE_SQL.format(
         # `s.client_id > after` repeats the keyset on the state's side, so its index is entered there, not at the start.
-        consent_join=("JOIN consent_consentstate s ON s.client_id = c.id AND s.purpose_id = %(purpose)s AND s.granted "
-                      "AND s.client_id > %(after)s" if consent else ""),
+        consent_join=_recipient_state_join(granted_only=consent, abroad=abroad) if recipient_state else "",
         filters=" ".join(filters),
-        lock="FOR SHARE OF s" if consent else "",
+        lock="FOR SHARE OF s" if recipient_state else "",
         members="".join(f", {_MEMBERS[f]}" for f in _MEMBERS if f in agreement.fields),
     )
     params = {"after": after_id, "probe": limit + 1, "limit": limit, "affiliate": affiliate.pk,
               "recipient": affiliate.name, "country": str(affiliate.country), "purpose": agreement.purpose_id,
               "purpose_code": agreement.purpose.code, "fields": json.dumps(agreement.fields), "at": at,
               "api_key": api_key.pk if api_key else None, "request": request_id, "public_id": public_id,
-              "since": updated_since}
+              "since": updated_since, "separate": list(settings.TRANSFER_CONSENT_JURISDICTIONS),
+              "mechanism": affiliate.transfer_mechanism if abroad else ""}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         has_more, last_id, client_ids, items_json = cursor.fetchone()

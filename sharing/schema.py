@@ -36,7 +36,8 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 class ErrorDetail(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: invalid_parameters, parse_error, "
                                            "not_authenticated, unknown_key, revoked_key, expired_key, "
-                                           "purpose_not_agreed, not_found, throttled, temporarily_unavailable, …")
+                                           "purpose_not_agreed, transfer_not_permitted, not_found, throttled, "
+                                           "temporarily_unavailable, …")
     message = serializers.CharField(help_text="For people; may change.")
     fields = serializers.DictField(
         required=False,
@@ -61,7 +62,9 @@ def _invalid(**fields) -> OpenApiResponse:
 ERRORS = {
     401: _error("No API key, or one that is unknown, revoked or expired, or the affiliate is no longer active.",
                 "unknown_key", "Unknown API key."),
-    403: _error("Your agreement does not cover this purpose now.", "purpose_not_agreed",
+    403: _error("Your agreement does not cover this purpose now (`purpose_not_agreed`), or you are outside the country "
+                "where the data is stored and no transfer mechanism is recorded for you (`transfer_not_permitted`, "
+                "client lists only: nothing is sent).", "purpose_not_agreed",
                 "Your agreement does not cover the purpose 'order-fulfilment' now."),
     404: _error("No such client, or none you may receive for this purpose: the API never says which.", "not_found",
                 "Not found."),

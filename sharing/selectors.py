@@ -3,14 +3,16 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from accounts.jurisdictions import country_label
 from accounts.models import Address, Client, IPObservation
-from consent.models import ConsentState, LegalBasis, Purpose
+from consent.models import Channel, ConsentState, LegalBasis, Purpose
 
-from .models import Affiliate, SharingAgreement, SharingRecord, WithdrawalNotice
+from .models import Affiliate, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice
 
 
 def agreement_in_force(*, affiliate: Affiliate, purpose_code: str, at: datetime | None = None) -> SharingAgreement | None:
@@ -30,15 +32,30 @@ def agreements_of(*, affiliate: Affiliate) -> QuerySet[SharingAgreement]:
     return SharingAgreement.objects.filter(affiliate=affiliate).select_related("purpose").order_by("purpose__code", "-valid_from")
 
 
-def _permitted_clients(*, agreement: SharingAgreement) -> QuerySet[Client]:
-    """Clients whose data may go to this affiliate for this purpose right now: for consent purposes, those whose
-    current consent is granted; for others, every client (their legal basis does not depend on a choice)."""
+def recipient_consent_purpose_id(*, affiliate: Affiliate, purpose: Purpose) -> int | None:
+    """The per-recipient purpose through which clients consent to `affiliate` for `purpose` (None: there is none)."""
+    return (RecipientConsent.objects.filter(affiliate=affiliate, purpose=purpose)
+            .values_list("consent_purpose_id", flat=True).first())
+
+
+def _permitted_clients(*, agreement: SharingAgreement) -> tuple[QuerySet[Client], int | None]:
+    """Clients whose data may go to this affiliate for this purpose right now, and the per-recipient purpose whose
+    state decides it (sharing/pages.py says the same in SQL): for consent purposes, those whose consent to THIS
+    recipient is granted; for others, every client (their legal basis does not depend on a choice), except that a
+    recipient abroad receives the clients of TRANSFER_CONSENT_JURISDICTIONS only with their separate consent to it,
+    and a default (`signup`) never counts as such (PIPL Art. 39)."""
     purpose: Purpose = agreement.purpose
     clients = Client.objects.filter(erased_at__isnull=True)  # an erased client is never shared again
-    if purpose.legal_basis == LegalBasis.CONSENT:
-        granted = ConsentState.objects.filter(purpose=purpose, granted=True).values("client_id")
-        clients = clients.filter(pk__in=granted)
-    return clients
+    consent, abroad = purpose.legal_basis == LegalBasis.CONSENT, agreement.affiliate.abroad
+    if not consent and not abroad:
+        return clients, None
+    recipient_purpose = recipient_consent_purpose_id(affiliate=agreement.affiliate, purpose=purpose)
+    states = ConsentState.objects.filter(purpose_id=recipient_purpose)
+    clients = clients.filter(pk__in=(states.filter(granted=True) if consent else states).values("client_id"))
+    if abroad:
+        given = states.filter(granted=True).exclude(last_event__channel=Channel.SIGNUP).values("client_id")
+        clients = clients.filter(~Q(jurisdiction__in=settings.TRANSFER_CONSENT_JURISDICTIONS) | Q(pk__in=given))
+    return clients, recipient_purpose
 
 
 @dataclass(frozen=True)
@@ -64,11 +81,13 @@ def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, 
     if agreement.affiliate_id != affiliate.pk:
         raise ValueError("an agreement of another affiliate")
     fields = set(agreement.fields)
-    clients = _permitted_clients(agreement=agreement).filter(pk__gt=after_id)
+    clients, recipient_purpose = _permitted_clients(agreement=agreement)
+    clients = clients.filter(pk__gt=after_id)
     if public_id is not None:
         clients = clients.filter(public_id=public_id)
     if updated_since is not None:
-        changed = ConsentState.objects.filter(purpose=agreement.purpose, changed_at__gte=updated_since).values("client_id")
+        changed = ConsentState.objects.filter(purpose_id=recipient_purpose or agreement.purpose_id,
+                                              changed_at__gte=updated_since).values("client_id")
         clients = clients.filter(Q(updated_at__gte=updated_since) | Q(pk__in=changed))
     columns = ["id", "public_id"] + [c for f, c in (("name", "full_name"), ("email", "email"), ("phone", "phone")) if f in fields]
     rows = list(clients.order_by("pk").values(*columns)[: limit + 1])
@@ -76,7 +95,7 @@ def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, 
     rows = rows[:limit]
     scanned_last = rows[-1]["id"] if rows else None
     if agreement.purpose.legal_basis == LegalBasis.CONSENT:
-        still = _lock_granted(purpose_id=agreement.purpose_id, client_ids=[r["id"] for r in rows])
+        still = _lock_granted(purpose_id=recipient_purpose, client_ids=[r["id"] for r in rows])
         rows = [r for r in rows if r["id"] in still]
     ids = [r["id"] for r in rows]
     addresses, ips = {}, {}
@@ -154,5 +173,24 @@ def sharing_rows_of_client(*, client: Client) -> QuerySet:
     """`sharing_records_of_client` as plain rows with only what the portal's list shows (paginate it): building
     a record and its purpose as model instances cost twice the query itself."""
     return sharing_records_of_client(client=client).values(
-        "recipient_name", "recipient_country", "fields", "shared_at", "purpose_id",
+        "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
         "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")
+
+
+def recipients_of_consent_purposes(purpose_ids) -> dict:
+    """{per-recipient purpose id: consent.recipient_hooks.Recipient}: who each is, for "Your choices" and receipts.
+    One query. Registered as consent's recipient lookup (sharing/apps.py)."""
+    from consent.recipient_hooks import Recipient
+
+    links = (RecipientConsent.objects.filter(consent_purpose_id__in=list(purpose_ids))
+             .select_related("affiliate", "purpose", "consent_purpose"))
+    return {link.consent_purpose_id: Recipient(
+        name=link.affiliate.name, contact_name=link.affiliate.contact_name, contact_email=link.affiliate.contact_email,
+        address=link.affiliate.address, country=link.affiliate.country, country_name=country_label(link.affiliate.country),
+        rights_contact=link.affiliate.rights_contact or link.affiliate.contact_email, abroad=link.affiliate.abroad,
+        transfer_mechanism=link.affiliate.transfer_mechanism,
+        transfer_mechanism_label=str(Affiliate.TransferMechanism(link.affiliate.transfer_mechanism).label),
+        transfer_mechanism_reference=link.affiliate.transfer_mechanism_reference,
+        data_categories=tuple(link.consent_purpose.data_categories),
+        transfer_consent=link.purpose.legal_basis != LegalBasis.CONSENT,
+    ) for link in links}

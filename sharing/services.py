@@ -6,14 +6,17 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.bulk import ids_reserve, rows_insert
+from consent.bulk import consent_defaults_for_new_purpose_record
 from consent.impact_hooks import impact_assessment_require
-from consent.models import ConsentEvent, DataCategory, Purpose
+from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
+from consent.services import purpose_save
 
 from .keys import key_generate
-from .models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
+from .models import Affiliate, ApiKey, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -43,6 +46,10 @@ def api_key_mark_used(*, api_key: ApiKey, at: datetime) -> None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=at)
 
 
+def _labels(codes) -> str:
+    return ", ".join(str(DataCategory(c).label) for c in codes if c in DataCategory.values)
+
+
 def _validate_fields(fields: list[str]) -> None:
     unknown = set(fields) - set(DataCategory.values)
     if unknown or not fields:
@@ -51,14 +58,100 @@ def _validate_fields(fields: list[str]) -> None:
 
 @transaction.atomic
 def affiliate_save(*, affiliate: Affiliate) -> Affiliate:
-    """Create or change an affiliate. Setting it inactive makes the API refuse its keys from the next request."""
+    """Create or change an affiliate. Setting it inactive makes the API refuse its keys from the next request.
+
+    A recipient that moves abroad gets, for each purpose it has an agreement for, the consent its clients must give
+    it separately (PIPL Art. 39); its per-recipient purposes learn whether it is abroad."""
     # PIPL Art. 55: turning a recipient back on resumes giving it data, so an approved, current impact assessment must
     # cover it (consent/impact_hooks.py). A new recipient receives nothing before its first agreement, checked below.
     if affiliate.active and affiliate.pk and Affiliate.objects.filter(pk=affiliate.pk, active=False).exists():
         impact_assessment_require(recipient=affiliate)
     affiliate.full_clean()
     affiliate.save()
+    latest = {}
+    for agreement in SharingAgreement.objects.filter(affiliate=affiliate).select_related("purpose").order_by("valid_from"):
+        latest[agreement.purpose_id] = agreement
+    for agreement in latest.values():
+        recipient_consent_ensure(affiliate=affiliate, purpose=agreement.purpose, fields=agreement.fields)
     return affiliate
+
+
+def _consent_code(*, affiliate: Affiliate, purpose: Purpose) -> str:
+    """A per-recipient purpose's code: the parent's, `--`, the recipient's name as a slug. Never changes once made
+    (ledger hashes name it), so a renamed recipient keeps its first code."""
+    code = f"{purpose.code}--{slugify(affiliate.name) or affiliate.public_id.hex[:12]}"[:100].rstrip("-")
+    if Purpose.objects.filter(code=code).exists():
+        code = f"{code[:90].rstrip('-')}-{affiliate.public_id.hex[:8]}"
+    return code
+
+
+def _consent_purpose(*, affiliate: Affiliate, purpose: Purpose, fields: list[str]) -> Purpose:
+    consent_based = purpose.legal_basis == LegalBasis.CONSENT
+    if consent_based:
+        titles = (f"{purpose.title_en}: {affiliate.name}", f"{purpose.title_zh_hans}：{affiliate.name}")
+        descriptions = (purpose.description_en, purpose.description_zh_hans)
+    else:  # the separate consent to a transfer abroad under a purpose resting on contract (PIPL Art. 39)
+        titles = (f"Transfer abroad to {affiliate.name} ({purpose.title_en})",
+                  f"向境外接收方{affiliate.name}提供（{purpose.title_zh_hans}）")
+        descriptions = (TRANSFER_CONSENT_DESCRIPTION_EN, TRANSFER_CONSENT_DESCRIPTION_ZH_HANS)
+    return Purpose(
+        code=_consent_code(affiliate=affiliate, purpose=purpose), parent=purpose, legal_basis=LegalBasis.CONSENT,
+        title_en=titles[0][:120], title_zh_hans=titles[1][:120], description_en=descriptions[0],
+        description_zh_hans=descriptions[1], data_categories=sorted(set(fields)), recipient_class=purpose.recipient_class,
+        transfer_outside_china=affiliate.abroad, withdrawable=purpose.withdrawable or not consent_based,
+        opted_out_by_gpc=consent_based and purpose.opted_out_by_gpc, is_marketing=consent_based and purpose.is_marketing,
+        display_order=purpose.display_order)
+
+
+TRANSFER_CONSENT_DESCRIPTION_EN = (
+    "This recipient is outside the country where your data is stored. It receives your data for this purpose only "
+    "with your separate consent (PIPL Art. 39); without it, your data is not sent to it.")
+TRANSFER_CONSENT_DESCRIPTION_ZH_HANS = (
+    "该接收方位于您的数据存储地所在国家或地区之外。仅在取得您的单独同意后（《个人信息保护法》第三十九条），"
+    "才会为此用途向其提供您的数据；未经同意，不会向其提供。")
+
+
+@transaction.atomic
+def recipient_consent_ensure(*, affiliate: Affiliate, purpose: Purpose, fields: list[str]) -> RecipientConsent | None:
+    """The consent each client gives or refuses to `affiliate` for `purpose` (PIPL Art. 23, 39): for a purpose resting
+    on consent, always; for another, when the recipient is abroad. Made once, with every existing client's default
+    recorded in the ledger (`consent_defaults_for_new_purpose_record`: opt-in clients start withdrawn, opt-out ones
+    follow the default rules), so that a new recipient never silently inherits the consent given to the others.
+    A client it starts withdrawn for who already received data (sharing before per-recipient consent) is notified
+    to the recipient for deletion. Afterwards only whether the recipient is abroad is kept up to date."""
+    link = RecipientConsent.objects.select_related("consent_purpose").filter(affiliate=affiliate, purpose=purpose).first()
+    if link is not None:
+        child = link.consent_purpose
+        if child.transfer_outside_china != affiliate.abroad:
+            child.transfer_outside_china = affiliate.abroad
+            purpose_save(purpose=child)
+        return link
+    if purpose.legal_basis != LegalBasis.CONSENT and not affiliate.abroad:
+        return None
+    child = purpose_save(purpose=_consent_purpose(affiliate=affiliate, purpose=purpose, fields=fields))
+    link = RecipientConsent.objects.create(affiliate=affiliate, purpose=purpose, consent_purpose=child)
+    consent_defaults_for_new_purpose_record(purpose=child)
+    refused = ConsentState.objects.filter(purpose=child, granted=False).values("client_id")
+    holders = SharingRecord.objects.filter(affiliate=affiliate, purpose=purpose, client_id__in=refused)
+    WithdrawalNotice.objects.bulk_create([
+        WithdrawalNotice(affiliate=affiliate, client_id=client_id, purpose=purpose,
+                         reason=WithdrawalNotice.Reason.CONSENT_WITHDRAWN, occurred_at=timezone.now())
+        for client_id in holders.values_list("client_id", flat=True).distinct().order_by("client_id")])
+    return link
+
+
+def recipient_consents_sync() -> int:
+    """Every agreement's per-recipient consent made (with its defaults), and a default recorded for any client still
+    without a state for one (a client who signed up while it was being made). Safe to run again. Returns how many
+    per-recipient purposes exist."""
+    latest = {}
+    for agreement in SharingAgreement.objects.select_related("affiliate", "purpose").order_by("valid_from", "pk"):
+        latest[(agreement.affiliate_id, agreement.purpose_id)] = agreement
+    for agreement in latest.values():
+        recipient_consent_ensure(affiliate=agreement.affiliate, purpose=agreement.purpose, fields=agreement.fields)
+    for link in RecipientConsent.objects.select_related("consent_purpose"):
+        consent_defaults_for_new_purpose_record(purpose=link.consent_purpose)
+    return RecipientConsent.objects.count()
 
 
 @transaction.atomic
@@ -72,11 +165,19 @@ def agreement_create(*, affiliate: Affiliate, purpose: Purpose, fields: list[str
                               % {"purpose": purpose.title, "fields": ", ".join(beyond)})
     if valid_until is not None and valid_until <= valid_from:
         raise ValidationError(_("An agreement must end after it starts."))
+    link = RecipientConsent.objects.select_related("consent_purpose").filter(affiliate=affiliate, purpose=purpose).first()
+    wider = sorted(set(fields) - set(link.consent_purpose.data_categories)) if link else []
+    if wider:  # clients consented to this recipient receiving what they were shown, not more
+        raise ValidationError(_("Clients consented to %(recipient)s receiving only: %(agreed)s. Sharing %(fields)s "
+                                "as well needs their consent again; it cannot be added to this recipient's agreement.") % {
+            "recipient": affiliate.name, "agreed": _labels(link.consent_purpose.data_categories), "fields": _labels(wider)})
     # PIPL Art. 55: giving data to a recipient (and for a sensitive, automated or abroad purpose) starts only with an
     # approved, current impact assessment covering it (consent/impact_hooks.py).
     impact_assessment_require(purpose=purpose, recipient=affiliate)
-    return SharingAgreement.objects.create(affiliate=affiliate, purpose=purpose, fields=sorted(set(fields)),
-                                           valid_from=valid_from, valid_until=valid_until, reference=reference)
+    agreement = SharingAgreement.objects.create(affiliate=affiliate, purpose=purpose, fields=sorted(set(fields)),
+                                                valid_from=valid_from, valid_until=valid_until, reference=reference)
+    recipient_consent_ensure(affiliate=affiliate, purpose=purpose, fields=agreement.fields)
+    return agreement
 
 
 @transaction.atomic
@@ -100,24 +201,39 @@ def _notices_for_holders(*, affiliate_ids, purpose_id: int, client_ids, reason: 
     return len(pairs)
 
 
+# The affiliates a withdrawal of consent purpose %(purpose)s reaches, with the purpose their records name: for a
+# per-recipient purpose, its one recipient under the parent purpose (records name the purpose of the agreement); for
+# any other, every holder that has no per-recipient consent for it (those are told by their own child's withdrawal,
+# which withdrawing the parent writes for each recipient still granted).
+_HOLDERS_SQL = """
+SELECT DISTINCT r.affiliate_id, r.purpose_id FROM sharing_sharingrecord r
+LEFT JOIN sharing_recipientconsent rc ON rc.affiliate_id = r.affiliate_id AND rc.purpose_id = r.purpose_id
+WHERE r.client_id = %(client)s AND r.affiliate_id IS NOT NULL
+  AND ((r.purpose_id = %(purpose)s AND rc.id IS NULL) OR rc.consent_purpose_id = %(purpose)s)
+ORDER BY r.affiliate_id
+"""
+
+
 def withdrawal_notices_for_consent_event(*, event: ConsentEvent) -> int:
-    """A withdrawal reaches every affiliate that ever received this client's data for this purpose.
+    """A withdrawal reaches every affiliate that received this client's data under the consent withdrawn: for a
+    consent to one recipient, that recipient only.
 
     On PostgreSQL one statement (every consent withdrawal runs it, in the ledger write's transaction)."""
     reason = WithdrawalNotice.Reason.GPC if event.channel == "gpc" else WithdrawalNotice.Reason.CONSENT_WITHDRAWN
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    values = {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
                 "INSERT INTO sharing_withdrawalnotice (public_id, affiliate_id, client_id, purpose_id, reason, fields, "
-                "occurred_at) SELECT gen_random_uuid(), affiliate_id, %(client)s, %(purpose)s, %(reason)s, '[]', %(at)s "
-                "FROM (SELECT DISTINCT affiliate_id FROM sharing_sharingrecord WHERE client_id = %(client)s "
-                "AND purpose_id = %(purpose)s AND affiliate_id IS NOT NULL ORDER BY affiliate_id) AS holders",
-                {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at})
+                f"occurred_at) SELECT gen_random_uuid(), h.affiliate_id, %(client)s, h.purpose_id, %(reason)s, '[]', %(at)s "
+                f"FROM ({_HOLDERS_SQL}) AS h", values)  # nosec B608  # a constant; values are parameters
             return cursor.rowcount
-    affiliates = SharingRecord.objects.filter(client_id=event.client_id, purpose_id=event.purpose_id,
-                                              affiliate__isnull=False).values_list("affiliate_id", flat=True).distinct()
-    return _notices_for_holders(affiliate_ids=list(affiliates), purpose_id=event.purpose_id, client_ids=[event.client_id],
-                                reason=reason, at=event.recorded_at)
+        cursor.execute(_HOLDERS_SQL, values)
+        holders = cursor.fetchall()
+    WithdrawalNotice.objects.bulk_create([
+        WithdrawalNotice(affiliate_id=a, client_id=event.client_id, purpose_id=p, reason=reason, occurred_at=event.recorded_at)
+        for a, p in holders])
+    return len(holders)
 
 
 def rectified_notices_create(*, client, categories: set[str], at) -> int:
@@ -159,7 +275,7 @@ def withdrawals_acknowledge(*, affiliate: Affiliate, notice_ids: list[uuid.UUID]
 
 
 SHARING_RECORD_FIELDS = ["id", "client", "affiliate", "recipient_name", "recipient_country", "purpose", "fields",
-                         "shared_at", "api_key", "request_id"]
+                         "shared_at", "api_key", "request_id", "transfer_mechanism"]
 
 
 def sharing_records_write(*, affiliate: Affiliate, purpose: Purpose, fields: list[str], client_ids: list[int],
@@ -167,17 +283,19 @@ def sharing_records_write(*, affiliate: Affiliate, purpose: Purpose, fields: lis
     """One record per client in a response, in the caller's transaction: if this fails, nothing is sent."""
     sharing_records_write_to_recipient(recipient_name=affiliate.name, recipient_country=affiliate.country, purpose=purpose,
                                        fields=fields, client_ids=client_ids, request_id=request_id, at=at,
-                                       affiliate=affiliate, api_key=api_key)
+                                       affiliate=affiliate, api_key=api_key,
+                                       transfer_mechanism=affiliate.transfer_mechanism if affiliate.abroad else "")
 
 
 def sharing_records_write_to_recipient(*, recipient_name: str, recipient_country: str, purpose: Purpose, fields: list[str],
                                        client_ids: list[int], request_id: uuid.UUID, at: datetime,
                                        affiliate: Affiliate | None = None, api_key: ApiKey | None = None,
-                                       withheld_until: date | None = None) -> None:
-    """The same for any recipient (an affiliate, or an authority a disclosure went to, perhaps withheld until a date)."""
+                                       withheld_until: date | None = None, transfer_mechanism: str = "") -> None:
+    """The same for any recipient (an affiliate, or an authority a disclosure went to, perhaps withheld until a date).
+    `transfer_mechanism`: what made a transfer abroad lawful (empty when the data did not leave its storage country)."""
     ids = ids_reserve(SharingRecord, len(client_ids))
     rows_insert(SharingRecord, [*SHARING_RECORD_FIELDS, "withheld_until"], [
         (record_id, client_id, affiliate.pk if affiliate else None, recipient_name, recipient_country, purpose.pk,
-         fields, at, api_key.pk if api_key else None, request_id, withheld_until)
+         fields, at, api_key.pk if api_key else None, request_id, transfer_mechanism, withheld_until)
         for record_id, client_id in zip(ids, client_ids, strict=True)
     ])

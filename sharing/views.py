@@ -8,14 +8,14 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
-from django_countries import countries
 
+from accounts.jurisdictions import country_label, is_abroad, storage_location_label
 from accounts.models import Client
 from consent.models import DataCategory, Purpose
 from consent.views import client_required
 
 from .announcements import received_page_announcements
-from .models import SharingRecord
+from .models import SharingRecord, transfer_mechanism_label
 from .selectors import sharing_rows_of_client, sharing_summary_of_client
 
 RECORDS_PAGE_SIZE = 50
@@ -24,7 +24,7 @@ RECORDS_PAGE_SIZE = 50
 def _country_name(code: str) -> str:
     if not code:
         return ""
-    return str(countries.name(code)) or code
+    return country_label(code)
 
 
 def _field_labels(codes) -> list[str]:
@@ -67,11 +67,20 @@ class RecipientGroup:
     recipient_name: str
     recipient_country: str
     purpose: Purpose
+    transfer_mechanism: str = ""  # what made the transfer abroad lawful; empty: the data stayed where it is stored
     disclosures: list[Disclosure] = field(default_factory=list)
 
     @property
     def country_name(self) -> str:
         return _country_name(self.recipient_country)
+
+    @property
+    def transfer_mechanism_label(self) -> str:
+        return transfer_mechanism_label(self.transfer_mechanism)
+
+    @property
+    def abroad(self) -> bool:
+        return bool(self.recipient_country) and is_abroad(self.recipient_country)
 
     @property
     def last_shared_at(self) -> datetime:
@@ -84,12 +93,13 @@ def recipient_groups(rows) -> list[RecipientGroup]:
     groups: dict[tuple, RecipientGroup] = {}
     formatter = _RowFormatter()
     for row in rows:
-        key = (row["recipient_name"], row["recipient_country"], row["purpose_id"])
+        key = (row["recipient_name"], row["recipient_country"], row["purpose_id"], row["transfer_mechanism"])
         group = groups.get(key)
         if group is None:
             purpose = Purpose(pk=row["purpose_id"], code=row["purpose__code"], title_en=row["purpose__title_en"],
                               title_zh_hans=row["purpose__title_zh_hans"], legal_basis=row["purpose__legal_basis"])
-            group = groups[key] = RecipientGroup(row["recipient_name"], row["recipient_country"], purpose)
+            group = groups[key] = RecipientGroup(row["recipient_name"], row["recipient_country"], purpose,
+                                                 row["transfer_mechanism"])
         group.disclosures.append(formatter.disclosure(row["shared_at"], row["fields"]))
     return list(groups.values())
 
@@ -118,4 +128,5 @@ def received(request, client):
     return render(request, "sharing/received.html", {
         "client": client, "page": page, "groups": recipient_groups(page.object_list),
         "announcements": received_page_announcements(client=client),
+        "storage_location": storage_location_label(),
     })

@@ -18,7 +18,7 @@ from consent.models import Purpose
 from consent.services import consent_record
 from disclosures.services import disclosure_approve, disclosure_mark_disclosed, disclosure_record, disclosure_submit_for_review
 from sharing.models import Affiliate
-from sharing.services import affiliate_save, sharing_records_write
+from sharing.services import affiliate_save, agreement_create, sharing_records_write
 from tests.conftest import PASSWORD, make_client
 from transparency_log.checkpoints import checkpoint_publish
 
@@ -119,9 +119,16 @@ def portal_with_data():
     checkpoint_publish()  # the history shows events in the public consent log and one still waiting for it
     consent_record(client=owner, purpose=marketing, action="withdraw", channel="portal")
     partner = affiliate_save(affiliate=Affiliate(name="Partner Logistics Co.", kind="dropship-partner", country="US",
-                                                 contact_name="P", contact_email="p@example.com"))
+                                                 contact_name="P", contact_email="p@example.com",
+                                                 transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     sharing_records_write(affiliate=partner, purpose=sharing, fields=["email", "full_name"], client_ids=[owner.pk],
                           api_key=None, request_id=uuid.uuid4(), at=timezone.now() - timedelta(days=2))
+    # A named recipient abroad for promotional sharing: "Your choices" lists it with its own consent (issue #18).
+    ads = affiliate_save(affiliate=Affiliate(
+        name="Ads Network Ltd.", kind="affiliated-company", country="HK", contact_name="A", contact_email="a@ads.example",
+        address="1 Queensway, Hong Kong", rights_contact="https://ads.example/privacy",
+        transfer_mechanism="pipl-standard-contract", transfer_mechanism_reference="SC-1"))
+    agreement_create(affiliate=ads, purpose=sharing, fields=["email"], valid_from=timezone.now() - timedelta(days=1))
     published_policy("1.0", "# Privacy policy\n\nWe collect your name and email.\n\nWe share your IP address.",
                      effective_in_days=-60)
     published_policy("2.0", "# Privacy policy\n\nWe collect your name and email.\n\nWe share nothing for promotions.",

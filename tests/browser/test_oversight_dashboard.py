@@ -34,7 +34,8 @@ def test_a_privacy_officer_opens_the_dashboard_from_the_admin_index(page, csp_vi
     consent_record(client=other, purpose=sharing, action="grant", channel="portal")
     consent_record(client=other, purpose=sharing, action="withdraw", channel="gpc")
     partner = affiliate_save(affiliate=Affiliate(name="Partner Logistics Co.", kind="dropship-partner", country="US",
-                                                 contact_name="P", contact_email="p@example.com"))
+                                                 contact_name="P", contact_email="p@example.com",
+                                                 transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     sharing_records_write(affiliate=partner, purpose=sharing, fields=["email"], client_ids=[owner.pk, other.pk],
                           api_key=None, request_id=uuid.uuid4(), at=timezone.now())
     published_at = timezone.now() - notice_period(material=False)  # in force now, announced in time

@@ -89,8 +89,9 @@ def publish(label, *, en, zh, effective_in_days, material=False, summary=""):
 
 
 def partner(name, *, kind, country, purpose, fields):
+    abroad = {} if country == "CN" else {"transfer_mechanism": "pipl-standard-contract", "transfer_mechanism_reference": "SC-1"}
     affiliate = affiliate_save(affiliate=Affiliate(name=name, kind=kind, country=country, contact_name="Privacy team",
-                                                   contact_email=f"privacy@{name.split()[0].lower()}.example"))
+                                                   contact_email=f"privacy@{name.split()[0].lower()}.example", **abroad))
     assessments_approve(recipient=affiliate, purpose=purpose)  # PIPL Art. 55: before its first agreement
     agreement_create(affiliate=affiliate, purpose=purpose, fields=list(fields), valid_from=timezone.now() - timedelta(days=90))
     return affiliate

@@ -72,7 +72,7 @@ def test_client_sees_every_purpose_with_its_state_basis_data_recipients_and_tran
     assert "Needed for your orders — legal basis: contract" in page
     assert "Required by law — legal basis: legal obligation" in page
     assert "Affiliated companies" in page and "IP address, Email address" in page
-    assert "Yes: it may be transferred outside China." in page
+    assert "Yes: it may be transferred outside Mainland China (CN)." in page
     assert "badge--withdrawn" in page and "Channel: Sign-up" in page
     assert f'action="{change_url("order-fulfilment")}"' not in page
 

@@ -77,6 +77,22 @@ def test_a_foreign_authority_needs_the_prc_approval_reference(legal, legal2):
     assert approved.prc_approval_obtained and approved.prc_approval_reference == "MOJ-2026-7"
 
 
+@pytest.mark.parametrize("country", ["HK", "MO", "TW"])
+def test_an_authority_in_hong_kong_macao_or_taiwan_needs_prc_approval_for_data_stored_in_mainland_china(legal, legal2,
+                                                                                                       country):
+    """Country codes are compared, not a free-text storage location: these are outside mainland China (PIPL Art. 41)."""
+    disclosure = disclosure_submit_for_review(disclosure=record(legal, [make_client()], country=country), actor=legal)
+    with pytest.raises(ValidationError, match="PRC approval"):
+        disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="Court order")
+
+
+def test_data_stored_outside_mainland_china_needs_no_prc_approval(legal, legal2, settings):
+    settings.DATA_STORAGE_COUNTRY = "SG"
+    disclosure = disclosure_submit_for_review(disclosure=record(legal, [make_client()], country="US"), actor=legal)
+    approved = disclosure_approve(disclosure=disclosure, reviewer=legal2, reason="US subpoena")
+    assert approved.status == Status.APPROVED and not approved.prc_approval_obtained
+
+
 def test_each_disclosed_client_gets_a_sharing_record_naming_the_authority(legal, legal2):
     owner, other = make_client(), make_client("other@example.com", country="FR", phone="+33 6 12 34 56 78")
     disclosure = disclosure_submit_for_review(disclosure=record(legal, [owner, other]), actor=legal)

@@ -141,7 +141,8 @@ def test_opt_outs_per_channel_per_week(owner, outsider, privacy_officer):
 
 def test_sharing_volume_per_affiliate(owner, outsider):
     big = affiliate_save(affiliate=Affiliate(name="Big Partner", kind="dropship-partner", country="US",
-                                             contact_name="B", contact_email="b@example.com"))
+                                             contact_name="B", contact_email="b@example.com",
+                                             transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     small = affiliate_save(affiliate=Affiliate(name="Small Partner", kind="affiliated-company", country="CN",
                                                contact_name="S", contact_email="s@example.com"))
     ids = [owner.pk, outsider.pk]
@@ -230,7 +231,8 @@ def test_the_page_shows_every_chart_as_an_accessible_svg_with_its_table(client, 
 
 def test_csv_downloads_have_a_header_and_escape_formulas(client, privacy_officer, owner):
     evil = affiliate_save(affiliate=Affiliate(name='=HYPERLINK("http://x")', kind="dropship-partner", country="US",
-                                              contact_name="E", contact_email="e@example.com"))
+                                              contact_name="E", contact_email="e@example.com",
+                                              transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     sharing_records_write(affiliate=evil, purpose=sharing_purpose(), fields=["email"], client_ids=[owner.pk],
                           api_key=None, request_id=uuid.uuid4(), at=NOW)
     client.force_login(privacy_officer)
@@ -257,7 +259,8 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(value, cell):
 def _data(n, *, start):
     """n clients, each with choices, sharing, a request and a disclosure."""
     affiliate = Affiliate.objects.first() or affiliate_save(affiliate=Affiliate(
-        name="Partner", kind="dropship-partner", country="US", contact_name="P", contact_email="p@example.com"))
+        name="Partner", kind="dropship-partner", country="US", contact_name="P", contact_email="p@example.com",
+        transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
     officer = staff_user_ensure(email="recorder@example.com", password=PASSWORD, groups=["Privacy officers"])
     clients = [make_client(f"c{start + i}@example.com", full_name=f"Client {start + i}") for i in range(n)]
     for c in clients:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
 
+from accounts.jurisdictions import storage_location_label
 from accounts.models import User
 from consent.models import Purpose
 from consent.services import purpose_save
@@ -69,7 +70,7 @@ def test_processing_record_lists_every_purpose_recipient_transfer_and_retention_
     assert page.startswith("<!doctype html>") and '<html lang="en">' in page
     controller = settings.PII_CONTROLLER
     for value in (controller["name"], controller["address"], controller["email"], controller["dpo_name"],
-                  controller["dpo_email"], controller["storage_location"]):
+                  controller["dpo_email"], storage_location_label()):
         assert escape(value) in page
     for purpose in Purpose.objects.all():
         assert f'data-reference="{purpose.code}"' in page
@@ -86,7 +87,7 @@ def test_processing_record_lists_every_purpose_recipient_transfer_and_retention_
     abroad = {entry.name: {f.label: f.value for f in entry.facts} for entry in transfers.entries}
     assert set(abroad) == {"Mailer Inc", "Former Ads"}
     assert abroad["Mailer Inc"]["Recipient's country or region"] == "United States of America (US)"
-    assert abroad["Mailer Inc"]["Data stored in"] == controller["storage_location"]
+    assert abroad["Mailer Inc"]["Data stored in"] == storage_location_label()
     assert abroad["Former Ads"]["Transfer mechanism"] == "None recorded" and abroad["Former Ads"]["Recipient active"] == "No"
 
     purposes = {e.reference: {f.label: f.value for f in e.facts} for e in record.sections[1].entries}

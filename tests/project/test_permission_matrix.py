@@ -48,7 +48,7 @@ from rights.services import legal_hold_set, request_open
 from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, sharing_records_write
 from tests.conftest import PASSWORD, make_client, password_only_force_login
-from tests.sharing.conftest import bearer, make_affiliate
+from tests.sharing.conftest import bearer, make_affiliate, recipient_purpose
 from transfers.services import transfer_publish, transfer_record
 from transparency_log.checkpoints import checkpoint_publish
 
@@ -124,7 +124,7 @@ def world(settings, tmp_path):
                           request_id=uuid.uuid4(), at=timezone.now())
     notice = WithdrawalNotice.objects.create(affiliate=ads, client=owner, purpose=promo, reason="consent-withdrawn",
                                              fields=["email"], occurred_at=timezone.now())
-    consent_record(client=owner, purpose=promo, action="grant", channel="portal")
+    consent_record(client=owner, purpose=recipient_purpose(ads), action="grant", channel="portal")  # per recipient
     rule = ConsentDefaultRule.objects.create(jurisdiction=Jurisdiction.values[0], purpose=promo,
                                              granted_by_default=False, note="Matrix")
     rectification = Rectification.objects.create(client=owner, field="full_name", old_digest="0" * 64, new_digest="1" * 64)

@@ -82,8 +82,8 @@ def test_seeded_clients_have_a_consent_state_per_purpose_by_their_jurisdiction_a
     assert "Ledger intact" in capsys.readouterr().out
 
 
-def test_seed_demo_twice_leaves_the_two_demo_affiliates_with_one_agreement_each():
-    from sharing.models import Affiliate, SharingAgreement
+def test_seed_demo_twice_leaves_the_three_demo_affiliates_with_one_agreement_and_one_recipient_consent_each():
+    from sharing.models import Affiliate, RecipientConsent, SharingAgreement
 
     seed("--password", "demo-pass-123")
     seed("--password", "demo-pass-123")
@@ -91,8 +91,15 @@ def test_seed_demo_twice_leaves_the_two_demo_affiliates_with_one_agreement_each(
     dropship = Affiliate.objects.get(name="Demo Dropship Partner")
     assert (ads.kind, ads.country, dropship.kind, dropship.country) == (
         Affiliate.Kind.AFFILIATED_COMPANY, "HK", Affiliate.Kind.DROPSHIP_PARTNER, "CN")
+    # Hong Kong is outside mainland China: the demo's recipient there transfers under a filed standard contract.
+    assert ads.abroad and ads.transfer_mechanism == Affiliate.TransferMechanism.PIPL_STANDARD_CONTRACT
+    assert ads.transfer_mechanism_reference and ads.address and ads.rights_contact
     agreements = {(a.affiliate.name, a.purpose.code, tuple(a.fields))
                   for a in SharingAgreement.objects.select_related("affiliate", "purpose")}
     assert agreements == {("Demo Ads Network", "promotional-sharing", ("email", "ip_address")),
+                          ("Demo Loyalty Club", "promotional-sharing", ("email",)),
                           ("Demo Dropship Partner", "order-fulfilment", ("name", "phone", "shipping_address"))}
-    assert Affiliate.objects.count() == 2 and SharingAgreement.objects.count() == 2
+    assert Affiliate.objects.count() == 3 and SharingAgreement.objects.count() == 3
+    # Promotional sharing is consented to per recipient; order fulfilment with a partner in China needs no consent.
+    assert sorted(RecipientConsent.objects.values_list("consent_purpose__code", flat=True)) == [
+        "promotional-sharing--demo-ads-network", "promotional-sharing--demo-loyalty-club"]

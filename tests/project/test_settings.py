@@ -78,3 +78,10 @@ def test_make_runs_development_key_is_written_once_and_used_by_the_next_start(tm
     vkey = manage("log_signing_key", **env).stdout.strip()
     name, key_hash, _ = key.strip().split("+", 4)[2:]
     assert vkey.startswith(f"{name}+{key_hash}+") and name == "portal.example/log"
+
+
+def test_the_storage_location_is_an_iso_country_code_or_the_app_refuses_to_start():
+    result = manage("check", DEBUG="true", DATABASE_URL="sqlite:///:memory:", DATA_STORAGE_COUNTRY="People's Republic of China")
+    assert result.returncode != 0
+    assert "DATA_STORAGE_COUNTRY=\"PEOPLE'S REPUBLIC OF CHINA\" is not an ISO 3166-1 alpha-2" in result.stderr
+    assert manage("check", DEBUG="true", DATABASE_URL="sqlite:///:memory:", DATA_STORAGE_COUNTRY="hk").returncode == 0

@@ -31,7 +31,7 @@ from rights.tasks import perform_due_erasures
 from sharing.models import SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create
 from tests.conftest import PASSWORD, make_client
-from tests.sharing.conftest import bearer, make_affiliate
+from tests.sharing.conftest import bearer, make_affiliate, recipient_purpose
 
 pytestmark = pytest.mark.django_db
 Status = DataSubjectRequest.Status
@@ -120,7 +120,7 @@ def history(client, person, privacy_officer, django_capture_on_commit_callbacks)
         log_in(client)
         Browser().post(reverse("login"), {"username": EMAIL, "password": "wrong-password-1"}, REMOTE_ADDR=PORTAL_IP,
                        HTTP_USER_AGENT=BROWSER)  # a failed attempt elsewhere, kept by axes
-        client.post(reverse("consent:change", args=["promotional-sharing"]), {"action": "grant"},
+        client.post(reverse("consent:change", args=[recipient_purpose(ads).code]), {"action": "grant"},
                     REMOTE_ADDR=PORTAL_IP, HTTP_USER_AGENT=BROWSER)
         for key, purpose in [(ads_key, "promotional-sharing"), (dropship_key, "order-fulfilment")]:
             assert client.get("/api/v1/clients/", {"purpose": purpose}, **bearer(key)).status_code == 200

@@ -10,14 +10,14 @@ from django.utils import timezone
 
 from accounts.models import Address, Client
 from accounts.services import address_add as accounts_address_add
-from consent.models import Channel, ConsentAction, Purpose
+from consent.models import Channel, ConsentAction
 from consent.services import consent_record
 from rights.models import DataSubjectRequest, Rectification
 from rights.rectification import client_rectify
 from sharing.models import Affiliate, WithdrawalNotice
 from sharing.services import affiliate_key_create
 from tests.conftest import PASSWORD
-from tests.sharing.conftest import bearer, make_affiliate
+from tests.sharing.conftest import bearer, make_affiliate, recipient_purpose
 
 pytestmark = pytest.mark.django_db
 
@@ -136,8 +136,8 @@ def test_the_same_values_again_record_nothing_and_say_so(portal, owner):
 def test_an_affiliate_that_received_the_phone_sees_it_rectified_and_one_that_received_other_fields_sees_nothing(
         portal, owner, ads_key, dropship_key):
     api = portal.__class__()
-    consent_record(client=owner, purpose=Purpose.objects.get(code="promotional-sharing"), action=ConsentAction.GRANT,
-                   channel=Channel.PORTAL)
+    consent_record(client=owner, purpose=recipient_purpose(Affiliate.objects.get(name="Ads Network")),
+                   action=ConsentAction.GRANT, channel=Channel.PORTAL)
     assert len(api.get("/api/v1/clients/", {"purpose": "promotional-sharing"}, **bearer(ads_key)).json()["results"]) == 1
     assert len(api.get("/api/v1/clients/", {"purpose": "order-fulfilment"}, **bearer(dropship_key)).json()["results"]) == 1
     since = timezone.now()

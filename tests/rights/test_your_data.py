@@ -27,6 +27,7 @@ from sharing.models import Affiliate
 from sharing.services import agreement_create, sharing_records_write
 from tests.conftest import PASSWORD
 from tests.processing.helpers import assessments_approve
+from tests.sharing.conftest import recipient_purpose
 from transfers.services import transfer_objection_record, transfer_publish, transfer_record
 
 pytestmark = pytest.mark.django_db
@@ -83,15 +84,16 @@ def give_history(client, *, times=1, disclosures=True):
     corrections and e-mail changes; and one disclosure."""
     ads, officer = affiliate(), staff("privacy@example.com", "Privacy officers")
     promo = Purpose.objects.get(code="promotional-sharing")
+    to_ads = recipient_purpose(ads)  # consent is given to each recipient (issue #18)
     for n in range(times):
         address_add(client=client, kind="office", country="DE", line1=f"Hauptstraße {n + 1}", city="Berlin", postcode="10115")
         ip_observation_record(client=client, ip_address=f"198.51.100.{n + 1}", context="login")
-        granted, _ = consent_record(client=client, purpose=promo, action="grant", channel=Channel.PORTAL,
+        granted, _ = consent_record(client=client, purpose=to_ads, action="grant", channel=Channel.PORTAL,
                                     ip_address="198.51.100.1", user_agent="Firefox/140")
         consent_receipt_send(event=granted)
         sharing_records_write(affiliate=ads, purpose=promo, fields=["email", "ip_address"], client_ids=[client.pk],
                               api_key=None, request_id=uuid.uuid4(), at=timezone.now())
-        consent_record(client=client, purpose=promo, action="withdraw", channel=Channel.PORTAL, reason="Too many ads")
+        consent_record(client=client, purpose=to_ads, action="withdraw", channel=Channel.PORTAL, reason="Too many ads")
         version = PolicyVersion.objects.get_or_create(label=f"9.{n}", defaults={"body_en": "Policy text."})[0]
         NoticeDelivery.objects.get_or_create(version=version, client=client, channel="email", kind="notice",
                                              defaults={"status": "sent", "created_at": timezone.now(),
@@ -162,9 +164,11 @@ def test_the_portal_navigation_links_to_your_data(client, owner):
 def test_an_outsider_sees_none_of_the_owners_data(client, owner, outsider):
     give_history(owner)
     html = page(client, outsider).content.decode()
-    for secret in ("Owner Client", "owner@example.com", "Hauptstraße", "198.51.100.", "Too many ads", "Ads Network",
+    for secret in ("Owner Client", "owner@example.com", "Hauptstraße", "198.51.100.", "Too many ads",
                    "Shenzhen Public Security Bureau", "What do you keep?", "Customs investigation"):
         assert secret not in html, secret
+    # The recipient is named to every client (each has a consent to it); what it received of the owner is not shown.
+    assert "Email address, IP address" not in html and "Companies told to delete" in html
     assert "Outside Person" in html
 
 

@@ -10,9 +10,17 @@ from tests.processing.helpers import assessments_approve
 
 
 def make_affiliate(name, *, kind=Affiliate.Kind.AFFILIATED_COMPANY, purpose="promotional-sharing", fields=("ip_address", "email"),
-                   country="HK"):
-    affiliate = Affiliate.objects.create(name=name, kind=kind, country=country, contact_name="Contact",
-                                         contact_email=f"{name.split()[0].lower()}@partner.example")
+                   country="HK", transfer_mechanism=None):
+    """An affiliate with an agreement in force. One outside mainland China (HK by default) transfers under a PIPL
+    standard contract unless told otherwise (a recipient abroad without a mechanism receives nothing)."""
+    if transfer_mechanism is None:
+        mechanisms = Affiliate.TransferMechanism
+        transfer_mechanism = mechanisms.NONE if country == "CN" else mechanisms.PIPL_STANDARD_CONTRACT
+    affiliate = Affiliate.objects.create(
+        name=name, kind=kind, country=country, contact_name="Contact",
+        contact_email=f"{name.split()[0].lower()}@partner.example", address=f"1 {name} Road, {country}",
+        rights_contact=f"https://{name.split()[0].lower()}.partner.example/privacy", transfer_mechanism=transfer_mechanism,
+        transfer_mechanism_reference="" if transfer_mechanism == Affiliate.TransferMechanism.NONE else f"SC-{name[:8]}")
     purpose = Purpose.objects.get(code=purpose)
     assessments_approve(recipient=affiliate, purpose=purpose)  # PIPL Art. 55: before its first agreement
     agreement_create(affiliate=affiliate, purpose=purpose, fields=list(fields), valid_from=timezone.now() - timedelta(days=1))
@@ -44,3 +52,10 @@ def dropship_key(dropship):
 
 def bearer(key):
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def recipient_purpose(affiliate, code="promotional-sharing"):
+    """The purpose through which clients consent to `affiliate` for `code` (consent is per recipient, issue #18)."""
+    from sharing.models import RecipientConsent
+
+    return RecipientConsent.objects.get(affiliate=affiliate, purpose__code=code).consent_purpose

@@ -262,7 +262,7 @@ def test_notices_are_read_only_for_a_superuser_and_hidden_from_support_agents(cl
 
 def affiliate_form(**agreement):
     data = {"name": "New Partner", "kind": Affiliate.Kind.DROPSHIP_PARTNER, "country": "CN", "contact_name": "Li",
-            "contact_email": "li@partner.example", "active": "on",
+            "contact_email": "li@partner.example", "active": "on", "transfer_mechanism": "none",
             "agreements-TOTAL_FORMS": "1", "agreements-INITIAL_FORMS": "0", "agreements-MIN_NUM_FORMS": "0",
             "agreements-MAX_NUM_FORMS": "1000", "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
             "api_keys-MIN_NUM_FORMS": "0", "api_keys-MAX_NUM_FORMS": "0"}
@@ -313,7 +313,8 @@ def test_a_second_agreement_is_added_on_the_change_page_and_the_first_is_left_as
     first = SharingAgreement.objects.get(affiliate=ads)
     client.force_login(privacy_officer)
     data = affiliate_form()
-    data.update({"name": ads.name, "kind": ads.kind, "country": ads.country, "agreements-TOTAL_FORMS": "2",
+    data.update({"name": ads.name, "kind": ads.kind, "country": ads.country, "transfer_mechanism": ads.transfer_mechanism,
+                 "transfer_mechanism_reference": ads.transfer_mechanism_reference, "agreements-TOTAL_FORMS": "2",
                  "agreements-INITIAL_FORMS": "1", "agreements-0-id": first.pk, "agreements-0-affiliate": ads.pk,
                  "agreements-0-reference": "tampered", "agreements-0-shared_fields": ["phone"]})
     second = {**GOOD_AGREEMENT, "purpose": purpose("business-transfer").pk, "shared_fields": ["email"], "reference": "BT-1"}

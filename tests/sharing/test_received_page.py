@@ -40,7 +40,7 @@ def test_client_sees_their_records_grouped_by_recipient_and_purpose_newest_first
     response = client.get(RECEIVED)
     assert response.status_code == 200
     groups = [(g.recipient_name, g.country_name, g.purpose.code, len(g.disclosures)) for g in response.context["groups"]]
-    assert groups == [("Dropship Partner", "China", "order-fulfilment", 1),
+    assert groups == [("Dropship Partner", "Mainland China", "order-fulfilment", 1),
                       ("Ads Network", "Hong Kong", "promotional-sharing", 2)]
     ads_group = response.context["groups"][1]
     assert ads_group.disclosures[0].shared_at > ads_group.disclosures[1].shared_at
@@ -114,7 +114,7 @@ def test_dashboard_card_counts_the_records_and_names_the_last_recipient(client, 
     client.force_login(owner.user)
     page = client.get(reverse("portal:dashboard")).content.decode()
     assert "Your data was sent outside Fulfillmen 2 times." in page
-    assert "Most recently, on" in page and "Dropship Partner (China)" in page
+    assert "Most recently, on" in page and "Dropship Partner (Mainland China)" in page
     assert f'href="{RECEIVED}"' in page and "Available soon" not in page  # every card now leads somewhere
 
 
