@@ -25,6 +25,7 @@ from .models import (
     LegalBasis,
     Purpose,
 )
+from .offers import offer_check
 from .services import default_granted
 
 EVENT_FIELDS = ["id", "receipt_id", "client", "sequence", "purpose", "action", "channel", "policy_version", "occurred_at",
@@ -46,9 +47,11 @@ def consent_defaults_bulk_record(*, clients) -> int:
     count = len(clients) * len(purposes)
     event_ids, state_ids = iter(ids_reserve(ConsentEvent, count)), iter(ids_reserve(ConsentState, count))
     events, personal, states, chains = [], [], [], []
+    offered = offer_check(client_ids=[client.pk for client in clients])  # offers.py: not another client's purpose
     for client in clients:
         previous = ledger.GENESIS_HASH
-        for sequence, purpose in enumerate(purposes, start=1):
+        mine = [purpose for purpose in purposes if offered(client.pk, purpose.pk)]
+        for sequence, purpose in enumerate(mine, start=1):
             action = ConsentAction.GRANT if default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules) \
                 else ConsentAction.WITHDRAW
             salt, receipt_id, event_id = ledger.new_salt(), uuid.uuid4(), next(event_ids)
@@ -63,7 +66,7 @@ def consent_defaults_bulk_record(*, clients) -> int:
             personal.append((event_id, salt, None, "", "", "", None, "", ""))
             states.append((next(state_ids), client.pk, purpose.pk, action == ConsentAction.GRANT, event_id, now))
             previous = entry
-        chains.append((client.pk, len(purposes), previous))
+        chains.append((client.pk, len(mine), previous))
     rows_insert(ConsentEvent, EVENT_FIELDS, events)
     rows_insert(ConsentEventPersonalData, PERSONAL_FIELDS, personal)
     rows_insert(ConsentState, STATE_FIELDS, states)

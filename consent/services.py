@@ -30,6 +30,7 @@ from .models import (
     LegalBasis,
     Purpose,
 )
+from .offers import offered_to
 
 # Channels through which staff record what a client said elsewhere: evidence is worth keeping even when the
 # state does not change (a second letter saying the same thing is still a letter received).
@@ -289,7 +290,8 @@ def consent_defaults_record(*, client: Client, occurred_at: datetime | None = No
     events = []
     chain = _locked_chain(client)
     purposes = Purpose.objects.filter(legal_basis=LegalBasis.CONSENT).exclude(code=POLICY_ACCEPTANCE)
-    for purpose in purposes.exclude(pk__in=have):
+    # Not the purposes offered only to other clients (offers.py): no sign-up event for a transfer's new purpose.
+    for purpose in purposes.exclude(pk__in=have).filter(offered_to(client_id=client.pk)):
         granted = default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules)
         events.append(_append(
             client=client, chain=chain, purpose=purpose, action=ConsentAction.GRANT if granted else ConsentAction.WITHDRAW,
