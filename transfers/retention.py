@@ -8,8 +8,6 @@ Not kept by a legal hold: like an export file, it is a copy of data that a hold 
 from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
-from django.utils.functional import lazy
-from django.utils.translation import ngettext
 
 from rights.retention.rules import Action, RetentionRule
 
@@ -35,16 +33,7 @@ def _files_delete(items: QuerySet, now: datetime) -> int:
     return count
 
 
-def _text() -> str:
-    days = setting_days("TRANSFER_HANDOVER_FILE_DAYS")
-    return ngettext(
-        "Our copy of the file handed to the acquirer is deleted %(days)d day after the handover; the record that it "
-        "was handed over stays.",
-        "Our copy of the file handed to the acquirer is deleted %(days)d days after the handover; the record that it "
-        "was handed over stays.", days) % {"days": days}
-
-
 HANDOVER_FILES_RULE = RetentionRule(
     code=RULE_CODE, title="Business-transfer handover files (our copy)", action=Action.DELETE,
-    law="GDPR Art. 5(1)(e); PIPL Art. 19, 47", text=lazy(_text, str)(), model=TransferHandover, expired=_expired,
+    law="GDPR Art. 5(1)(e); PIPL Art. 19, 47", model=TransferHandover, expired=_expired,
     apply=_files_delete)
