@@ -33,7 +33,7 @@ def purpose_audience_register(audience: PurposeAudience) -> None:
 def offered_to(*, client_id: int) -> Q:
     """A filter on Purpose: those this client may be offered (every unrestricted one, and a restricted one only where
     it is offered to them). Subqueries, so the page listing them stays one query."""
-    q = Q()
+    q = Q(pk__isnull=False)  # every purpose; not Q(), which an OR with another Q would drop
     for audience in _registered:
         mine = audience.offered().filter(client_id=client_id).values("purpose_id")
         q &= ~Q(pk__in=audience.restricted()) | Q(pk__in=mine)

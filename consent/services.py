@@ -279,7 +279,7 @@ def default_granted(*, purpose: Purpose, jurisdiction: str, rules: list[ConsentD
 
 @transaction.atomic
 def consent_defaults_record(*, client: Client, occurred_at: datetime | None = None) -> list[ConsentEvent]:
-    """Give a new client a state for every consent purpose, per the rules of the client's jurisdiction.
+    """Give a new client a state for every consent purpose offered to them, per the rules of their jurisdiction.
 
     Recorded as `signup` events so that even a default is provable (and shows under which rule and version).
     """
