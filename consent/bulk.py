@@ -25,6 +25,7 @@ from .models import (
     ConsentState,
     Purpose,
 )
+from .offers import offer_check
 from .services import consent_purposes_parents_first, default_granted
 
 EVENT_FIELDS = ["id", "receipt_id", "client", "sequence", "purpose", "action", "channel", "policy_version", "occurred_at",
@@ -46,9 +47,11 @@ def consent_defaults_bulk_record(*, clients) -> int:
     count = len(clients) * len(purposes)
     event_ids, state_ids = iter(ids_reserve(ConsentEvent, count)), iter(ids_reserve(ConsentState, count))
     events, personal, states, chains = [], [], [], []
+    offered = offer_check(client_ids=[client.pk for client in clients])  # offers.py: not another client's purpose
     for client in clients:
         previous, granted = ledger.GENESIS_HASH, {}
-        for sequence, purpose in enumerate(purposes, start=1):
+        mine = [purpose for purpose in purposes if offered(client.pk, purpose.pk)]
+        for sequence, purpose in enumerate(mine, start=1):
             granted[purpose.pk] = default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules,
                                                   parent_granted=granted.get(purpose.parent_id, False))
             action = ConsentAction.GRANT if granted[purpose.pk] else ConsentAction.WITHDRAW
@@ -64,7 +67,7 @@ def consent_defaults_bulk_record(*, clients) -> int:
             personal.append((event_id, salt, None, "", "", "", None, "", ""))
             states.append((next(state_ids), client.pk, purpose.pk, action == ConsentAction.GRANT, event_id, now))
             previous = entry
-        chains.append((client.pk, len(purposes), previous))
+        chains.append((client.pk, len(mine), previous))
     rows_insert(ConsentEvent, EVENT_FIELDS, events)
     rows_insert(ConsentEventPersonalData, PERSONAL_FIELDS, personal)
     rows_insert(ConsentState, STATE_FIELDS, states)

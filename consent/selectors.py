@@ -8,6 +8,7 @@ from django.db.models import F, FilteredRelation, Q
 from accounts.models import Client
 
 from .models import NOT_A_CHOICE, Channel, ConsentEvent, LegalBasis, Purpose
+from .offers import offered_to
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,24 @@ def purposes_with_state(*, client: Client) -> list[tuple[Purpose, CurrentConsent
     """Every purpose, each with the client's current consent (None where the client has no state for it).
 
     One query whatever the history's length: the purposes, each left-joined to this client's state row (unique
-    per client and purpose) and to that state's last event for the channel.
+    per client and purpose) and to that state's last event for the channel. A purpose offered only to some clients
+    (`offers.py`: a business transfer's new purpose) is left out for the others, unless they hold it: a consent
+    given can always be withdrawn.
     """
     rows = (Purpose.objects.exclude(code__in=NOT_A_CHOICE)
             .annotate(client_state=FilteredRelation("consentstate", condition=Q(consentstate__client=client)),
                       state_granted=F("client_state__granted"), state_changed_at=F("client_state__changed_at"),
-                      state_channel=F("client_state__last_event__channel")))
+                      state_channel=F("client_state__last_event__channel"))
+            .filter(offered_to(client_id=client.pk) | Q(state_granted=True)))
     return [(p, None if p.state_granted is None else CurrentConsent(p.state_granted, p.state_changed_at, p.state_channel))
             for p in rows]
+
+
+def purpose_of_client(*, client: Client, code: str) -> Purpose | None:
+    """The purpose `code` as "Your choices" offers it to this client, or None: unknown, or offered only to others
+    and not held (the same for both, so a client cannot learn of a purpose that is not theirs)."""
+    held = Q(consentstate__client=client, consentstate__granted=True)
+    return Purpose.objects.filter(code=code).filter(offered_to(client_id=client.pk) | held).distinct().first()
 
 
 def consent_history(*, client: Client):

@@ -36,6 +36,7 @@ from .models import (
     LegalBasis,
     Purpose,
 )
+from .offers import offered_to
 
 # Channels through which staff record what a client said elsewhere: evidence is worth keeping even when the
 # state does not change (a second letter saying the same thing is still a letter received).
@@ -319,7 +320,7 @@ def consent_purposes_parents_first():
 
 @transaction.atomic
 def consent_defaults_record(*, client: Client, occurred_at: datetime | None = None) -> list[ConsentEvent]:
-    """Give a new client a state for every consent purpose, per the rules of the client's jurisdiction.
+    """Give a new client a state for every consent purpose offered to them, per the rules of their jurisdiction.
 
     Recorded as `signup` events so that even a default is provable (and shows under which rule and version).
     """
@@ -332,7 +333,8 @@ def consent_defaults_record(*, client: Client, occurred_at: datetime | None = No
     granted_now = dict(ConsentState.objects.filter(client=client).values_list("purpose_id", "granted"))
     age_check = signup_age_check()
     minor = age_check is not None and age_check.by_guardian  # a minor's account starts with every purpose off
-    for purpose in consent_purposes_parents_first().exclude(pk__in=have):
+    # Not the purposes offered only to other clients (offers.py): no sign-up event for a transfer's new purpose.
+    for purpose in consent_purposes_parents_first().exclude(pk__in=have).filter(offered_to(client_id=client.pk)):
         granted = not minor and default_granted(purpose=purpose, jurisdiction=client.jurisdiction, rules=rules,
                                                 parent_granted=granted_now.get(purpose.parent_id, False))
         granted_now[purpose.pk] = granted

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -29,7 +29,14 @@ from .middleware import request_has_gpc
 from .models import Channel, ConsentAction, DataCategory, LegalBasis, Purpose, RecipientClass
 from .receipts import consent_receipt
 from .recipient_hooks import Recipient, recipients_for
-from .selectors import CurrentConsent, consent_event_for_client, consent_history, gpc_was_honoured, purposes_with_state
+from .selectors import (
+    CurrentConsent,
+    consent_event_for_client,
+    consent_history,
+    gpc_was_honoured,
+    purpose_of_client,
+    purposes_with_state,
+)
 from .services import consent_receipt_send, consent_record
 
 HISTORY_PAGE_SIZE = 25
@@ -171,7 +178,9 @@ def _change_message(event, *, created: bool) -> str:
 @require_POST
 @client_required
 def choice_change(request, client, code):
-    purpose = get_object_or_404(Purpose, code=code)
+    purpose = purpose_of_client(client=client, code=code)  # not a purpose offered only to other clients (offers.py)
+    if purpose is None:
+        raise Http404
     try:
         with transaction.atomic():
             event, created = consent_record(

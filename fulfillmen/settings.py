@@ -382,6 +382,10 @@ RETENTION_DORMANT_WARNING_DAYS = env.int("RETENTION_DORMANT_WARNING_DAYS", defau
 RETENTION_REQUEST_LOG_MONTHS = env.int("RETENTION_REQUEST_LOG_MONTHS", default=24)  # 24 at least (11 CCR 7101)
 RETENTION_RELEASED_HOLD_MONTHS = env.int("RETENTION_RELEASED_HOLD_MONTHS", default=24)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
+# Business transfers (docs/business-transfers.md): the shortest time clients get to object (days from the
+# announcement to the deadline), and how long our copy of a handover file is kept before the retention job deletes it.
+TRANSFER_MIN_OBJECTION_DAYS = env.int("TRANSFER_MIN_OBJECTION_DAYS", default=30)
+TRANSFER_HANDOVER_FILE_DAYS = env.int("TRANSFER_HANDOVER_FILE_DAYS", default=30)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
 # The seed policy promises prior notice of every change: a non-material one takes effect no sooner than this many days
 # after publication. 0 (at once) only when an operator sets it so on purpose.

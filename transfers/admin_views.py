@@ -14,9 +14,10 @@ from accounts.access_log import Action, staff_access_record
 from accounts.form_errors import service_error_add
 
 from .forms import ObjectionForm, StepForm
-from .handover import FORMATS, allowed_clients, handover_download_record, transfer_hand_over
+from .handover import FORMATS, allowed_clients, handover_download_record
+from .handover_jobs import transfer_handover_request
 from .models import BusinessTransfer, TransferHandover
-from .services import Status, objection_open, transfer_objection_record, transfer_publish
+from .services import Status, objection_open, setting_days, transfer_objection_record, transfer_publish
 
 PUBLISH_PERMISSION = "transfers.publish_businesstransfer"
 HAND_OVER_PERMISSION = "transfers.hand_over_businesstransfer"
@@ -35,7 +36,7 @@ def _steps(request, transfer) -> list[tuple[str, str]]:
     if transfer.status == Status.PUBLISHED and user.has_perm(OBJECTION_PERMISSION):
         steps.append((_("Record an objection…"),
                       reverse("admin:transfers_businesstransfer_objection_add", args=[transfer.pk])))
-    if transfer.status == Status.PUBLISHED and user.has_perm(HAND_OVER_PERMISSION):
+    if transfer.status in (Status.PUBLISHED, Status.HANDING_OVER) and user.has_perm(HAND_OVER_PERMISSION):
         steps.append((_("Hand over…"), reverse("admin:transfers_businesstransfer_hand_over", args=[transfer.pk])))
     return steps
 
@@ -50,6 +51,7 @@ def record_context(request, transfer: BusinessTransfer) -> dict:
         "objections_count": transfer.objections.count(),
         "handover": handover,
         "can_download": request.user.has_perm(DOWNLOAD_PERMISSION),
+        "handover_file_days": setting_days("TRANSFER_HANDOVER_FILE_DAYS"),
     }
 
 
@@ -80,21 +82,25 @@ def publish_page(request, object_id, *, model_admin):
 
 
 def hand_over_page(request, object_id, *, model_admin):
+    """Queues the handover on a worker (handover_jobs.py); the record shows "Handing over" until it is done."""
     transfer = get_object_or_404(BusinessTransfer, pk=object_id)
-    if transfer.status != Status.PUBLISHED or objection_open(transfer):
+    if transfer.status not in (Status.PUBLISHED, Status.HANDING_OVER) or objection_open(transfer):
         messages.info(request, _("The data can be handed over once the transfer is announced and the objection "
                                  "deadline has passed."))
         return redirect(_change_url(transfer))
     form = StepForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            handover = transfer_hand_over(transfer=transfer, actor=request.user)
+            transfer, asked = transfer_handover_request(transfer=transfer, actor=request.user)
         except (ValidationError, PermissionDenied) as exc:
             service_error_add(form, exc)
         else:
-            model_admin.log_change(request, transfer, [{"changed": {"fields": ["status"]}}])
-            messages.success(request, _("Handed over: %(count)d clients, each with a sharing record.")
-                             % {"count": handover.client_count})
+            if asked:
+                model_admin.log_change(request, transfer, [{"changed": {"fields": ["status"]}}])
+            messages.success(request, _("The handover is under way on a worker: this record shows “Handing over” "
+                                        "until the file and the sharing records are written.") if asked
+                             else _("The handover was already under way; the workers were asked again, and it "
+                                    "happens once."))
             return redirect(_change_url(transfer))
     return _page(request, model_admin, transfer, title=_("Hand the data over"), form=form, submit=_("Hand over"),
                  step_name="hand-over", allowed_count=allowed_clients(transfer).count())
@@ -126,11 +132,13 @@ def handover_download(request, object_id, file_format, *, model_admin):
     if file_format not in FORMATS:
         raise Http404
     handover = get_object_or_404(TransferHandover.objects.select_related("transfer"), transfer_id=object_id)
-    handover_download_record(handover=handover, staff=request.user, file_format=file_format, path=request.path)
     field = handover.csv_file if file_format == "csv" else handover.json_file
+    if not field:  # deleted after TRANSFER_HANDOVER_FILE_DAYS (retention); the digests stay on the record
+        raise Http404(_("The handover file was deleted after its retention period."))
     try:
         handle = field.open("rb")
     except FileNotFoundError as exc:
         raise Http404(_("The handover file is missing.")) from exc
+    handover_download_record(handover=handover, staff=request.user, file_format=file_format, path=request.path)
     return FileResponse(handle, as_attachment=True, filename=f"handover-{handover.transfer.public_id}.{file_format}",
                         content_type=FORMATS[file_format])

@@ -3,8 +3,9 @@
 One transaction: the clients allowed are chosen (concerned, not erased, not objected and — when the purpose changes
 — holding a granted consent to the new purpose, share-locked so a withdrawal waits for the handover and then reaches
 the acquirer); the file (CSV and JSON) with exactly the announced categories is generated and stored; a sharing
-record per client names the acquirer; the subjects are marked handed over; the audit row is written. If any of it
-fails, none of it happened and the stored files are deleted.
+record per client names the acquirer (and its `sharing.Affiliate`, so erasures, withdrawals and corrections reach
+it); the subjects are marked handed over; the audit row is written. If any of it fails, none of it happened and the
+stored files are deleted. Staff ask for it from the admin and a worker runs it (`handover_jobs.py`).
 """
 
 import csv
@@ -28,7 +29,7 @@ from consent.models import ConsentState, DataCategory, Purpose
 from sharing.services import sharing_records_write_to_recipient
 
 from .models import BusinessTransfer, TransferAuditEntry, TransferHandover, TransferObjection, TransferSubject
-from .services import Status, works_transfers
+from .services import Status, acquirer_affiliate_ensure, works_transfers
 
 CHUNK = 2000
 FORMATS = {"csv": "text/csv", "json": "application/json"}
@@ -128,19 +129,36 @@ def _sha256(handle) -> str:
     return digest.hexdigest()
 
 
+def handover_due_check(transfer: BusinessTransfer) -> None:
+    """Refused unless announced (or being handed over), after the objection deadline and on or after the day
+    clients were told."""
+    today = timezone.localdate()
+    if transfer.status not in (Status.PUBLISHED, Status.HANDING_OVER):
+        raise ValidationError(_("Only an announced transfer that has not been handed over yet can be handed over."))
+    if today <= transfer.objection_deadline or today < transfer.handover_on:
+        raise ValidationError(_("Not yet: clients may object until %(deadline)s and were told the handover is on "
+                                "%(handover)s.") % {"deadline": transfer.objection_deadline.isoformat(),
+                                                    "handover": transfer.handover_on.isoformat()})
+
+
+def _sharing_purpose(transfer: BusinessTransfer) -> Purpose:
+    """Where the purpose changes, the records name the new purpose the clients consented to, so that withdrawing
+    that consent reaches the acquirer like any recipient (sharing.WithdrawalNotice); otherwise `business-transfer`."""
+    return transfer.new_purpose if transfer.new_purpose_id else Purpose.objects.get(code="business-transfer")
+
+
 @transaction.atomic
 def transfer_hand_over(*, transfer: BusinessTransfer, actor: User) -> TransferHandover:
-    """Generate the handover file and write a sharing record per client allowed, in one transaction."""
+    """Generate the handover file and write a sharing record per client allowed, in one transaction. Staff ask for
+    it through `handover_jobs.transfer_handover_request`; a worker runs it as the member of staff who asked."""
     if not works_transfers(actor):
         raise PermissionDenied(_("Only privacy officers and Legal hand over a business transfer."))
     locked = BusinessTransfer.objects.select_for_update().get(pk=transfer.pk)
-    today = timezone.localdate()
-    if locked.status != Status.PUBLISHED:
-        raise ValidationError(_("Only an announced transfer that has not been handed over yet can be handed over."))
-    if today <= locked.objection_deadline or today < locked.handover_on:
-        raise ValidationError(_("Not yet: clients may object until %(deadline)s and were told the handover is on "
-                                "%(handover)s.") % {"deadline": locked.objection_deadline.isoformat(),
-                                                    "handover": locked.handover_on.isoformat()})
+    handover_due_check(locked)
+    from_status = locked.status
+    if locked.affiliate is None:  # announced before every transfer named its acquirer as a recipient
+        locked.affiliate = acquirer_affiliate_ensure(transfer=locked)
+        locked.save(update_fields=["affiliate"])
     client_ids = list(allowed_clients(locked).order_by("client_id").values_list("client_id", flat=True))
     if locked.new_purpose_id:
         still = set()
@@ -161,13 +179,13 @@ def transfer_hand_over(*, transfer: BusinessTransfer, actor: User) -> TransferHa
         handover.save()
         sharing_records_write_to_recipient(
             recipient_name=locked.acquirer_name, recipient_country=locked.acquirer_country,
-            purpose=Purpose.objects.get(code="business-transfer"), fields=locked.data_categories,
+            purpose=_sharing_purpose(locked), fields=locked.data_categories,
             client_ids=client_ids, request_id=handover.request_id, at=now, affiliate=locked.affiliate)
         for ids in _chunks(client_ids):
             TransferSubject.objects.filter(transfer=locked, client_id__in=ids).update(handed_over_at=now)
         locked.status, locked.handed_over_at = Status.HANDED_OVER, now
         locked.save(update_fields=["status", "handed_over_at"])
-        TransferAuditEntry.objects.create(transfer=locked, actor=actor, from_status=Status.PUBLISHED,
+        TransferAuditEntry.objects.create(transfer=locked, actor=actor, from_status=from_status,
                                           to_status=Status.HANDED_OVER,
                                           note=_("%(count)d clients handed over.") % {"count": len(client_ids)})
     except BaseException:

@@ -21,6 +21,7 @@ class BusinessTransfer(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         PUBLISHED = "published", _("Announced to clients")
+        HANDING_OVER = "handing-over", _("Handing over")  # asked for; a worker is generating the file and records
         HANDED_OVER = "handed-over", _("Handed over")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -51,6 +52,12 @@ class BusinessTransfer(models.Model):
                                      editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     handed_over_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # "Hand over…" queues the handover on a worker: who asked (the worker acts as them), when, and why the last
+    # attempt failed (shown to staff; empty once a new attempt is asked for).
+    handover_requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True,
+                                              related_name="+", editable=False)
+    handover_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    handover_error = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,11 +133,14 @@ def _handover_path(handover, filename):
 
 class TransferHandover(models.Model):
     """The file handed to the acquirer, generated in the transaction that writes the sharing records; stored outside
-    the web root, downloaded only through the admin (each download is access-logged)."""
+    the web root, downloaded only through the admin (each download is access-logged). The files are deleted
+    TRANSFER_HANDOVER_FILE_DAYS after the handover (retention rule `transfer_handover_files`); the row, with the
+    digests and counts, stays as proof of what was handed over."""
 
     transfer = models.OneToOneField(BusinessTransfer, on_delete=models.PROTECT, related_name="handover")
-    csv_file = models.FileField(upload_to=_handover_path)
-    json_file = models.FileField(upload_to=_handover_path)
+    csv_file = models.FileField(upload_to=_handover_path, blank=True)
+    json_file = models.FileField(upload_to=_handover_path, blank=True)
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
     csv_sha256 = models.CharField(max_length=64)
     json_sha256 = models.CharField(max_length=64)
     client_count = models.PositiveIntegerField()

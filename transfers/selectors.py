@@ -1,12 +1,12 @@
 """Reads of business transfers for the portal. Each takes the client, so no page can show another client's transfer."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from accounts.models import Client
 
 from .models import BusinessTransfer, TransferObjection, TransferSubject
 
-ANNOUNCED = [BusinessTransfer.Status.PUBLISHED, BusinessTransfer.Status.HANDED_OVER]
+ANNOUNCED = [BusinessTransfer.Status.PUBLISHED, BusinessTransfer.Status.HANDING_OVER, BusinessTransfer.Status.HANDED_OVER]
 
 
 def transfer_subjects_of_client(*, client: Client) -> QuerySet[TransferSubject]:
@@ -27,3 +27,14 @@ def transfer_subject_for_client(*, client: Client, public_id) -> TransferSubject
 
 def objection_of(*, subject: TransferSubject) -> TransferObjection | None:
     return TransferObjection.objects.filter(transfer_id=subject.transfer_id, client_id=subject.client_id).first()
+
+
+def new_purposes() -> QuerySet:
+    """The consent purposes transfers created for a new purpose (consent/offers.py: offered only to some clients)."""
+    return BusinessTransfer.objects.filter(new_purpose__isnull=False).values_list("new_purpose_id", flat=True)
+
+
+def new_purpose_audiences() -> QuerySet:
+    """To whom each is offered: the clients the transfer concerns (rows with `client_id` and `purpose_id`)."""
+    return (TransferSubject.objects.filter(transfer__new_purpose__isnull=False)
+            .annotate(purpose_id=F("transfer__new_purpose_id")))

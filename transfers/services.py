@@ -7,9 +7,10 @@ purpose creates a consent purpose nobody has given yet (PIPL Art. 22). Objection
 Handing over is `handover.py`. Every change of a transfer leaves a TransferAuditEntry in its transaction.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from accounts.models import Client, User
 from consent.models import ConsentDefaultRule, DataCategory, LegalBasis, Purpose, RecipientClass
 from consent.services import consent_default_rule_save, purpose_save
 from sharing.models import Affiliate
+from sharing.services import affiliate_save
 
 from .models import BusinessTransfer, TransferAuditEntry, TransferObjection, TransferSubject
 from .notices import objection_confirmation_queue, transfer_notices_queue
@@ -33,6 +35,20 @@ EDITABLE_FIELDS = ["kind", "acquirer_name", "acquirer_contact_name", "acquirer_c
 
 def works_transfers(user) -> bool:
     return bool(getattr(user, "is_staff", False)) and user.groups.filter(name__in=TRANSFER_GROUPS).exists()
+
+
+def setting_days(name: str) -> int:
+    """A number of days from the settings (TRANSFER_MIN_OBJECTION_DAYS, TRANSFER_HANDOVER_FILE_DAYS); a value that
+    is not a whole number of at least one day stops loudly rather than giving clients no time at all."""
+    value = getattr(settings, name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ImproperlyConfigured(f"{name}={value!r}: a whole number of days, at least 1.")
+    return value
+
+
+def earliest_objection_deadline(*, announced_on: date | None = None) -> date:
+    """Clients get at least TRANSFER_MIN_OBJECTION_DAYS between the announcement and the last day to object."""
+    return (announced_on or timezone.localdate()) + timedelta(days=setting_days("TRANSFER_MIN_OBJECTION_DAYS"))
 
 
 def _audit(transfer: BusinessTransfer, *, actor: User, to: str, from_status: str = "", note: str = "") -> None:
@@ -62,6 +78,11 @@ def _clean(transfer: BusinessTransfer) -> None:
                                      "asked for their consent to it.")
     if transfer.handover_on and transfer.objection_deadline and transfer.handover_on <= transfer.objection_deadline:
         errors["handover_on"] = _("The handover must come after the objection deadline.")
+    if transfer.objection_deadline and transfer.objection_deadline < earliest_objection_deadline():
+        errors["objection_deadline"] = _(
+            "The objection deadline must be at least %(days)d days after the announcement, so on or after "
+            "%(earliest)s if it is announced today: clients need time to object.") % {
+            "days": setting_days("TRANSFER_MIN_OBJECTION_DAYS"), "earliest": earliest_objection_deadline().isoformat()}
     if transfer.affiliate_id and transfer.affiliate.kind != Affiliate.Kind.BUSINESS_TRANSFER:
         errors["affiliate"] = _("Choose a recipient of kind “Business-transfer counterparty”, or none.")
     if errors:
@@ -161,23 +182,40 @@ def _new_purpose_create(transfer: BusinessTransfer) -> Purpose:
     return purpose
 
 
+def acquirer_affiliate_ensure(*, transfer: BusinessTransfer) -> Affiliate:
+    """The acquirer as a recipient of kind business-transfer (the one of that name, or a new one from the transfer's
+    fields). The handover's sharing records name it, so the machinery that tells recipients of an erasure, a
+    withdrawal or a correction (sharing.WithdrawalNotice) tells the acquirer too (GDPR Art. 17(2), 19)."""
+    found = Affiliate.objects.filter(name=transfer.acquirer_name).first()
+    if found is not None:
+        if found.kind != Affiliate.Kind.BUSINESS_TRANSFER:
+            raise ValidationError({"affiliate": _(
+                "A recipient named “%(name)s” exists but is not a business-transfer counterparty: choose a recipient "
+                "of that kind, or give the acquirer's exact legal name.") % {"name": transfer.acquirer_name}})
+        return found
+    return affiliate_save(affiliate=Affiliate(
+        name=transfer.acquirer_name, kind=Affiliate.Kind.BUSINESS_TRANSFER, country=transfer.acquirer_country,
+        contact_name=transfer.acquirer_contact_name, contact_email=transfer.acquirer_contact_email,
+        address=transfer.acquirer_address))
+
+
 @transaction.atomic
 def transfer_publish(*, transfer: BusinessTransfer, approver: User) -> BusinessTransfer:
-    """Announce the transfer: the clients concerned, a notice to each by e-mail and SMS, the new purpose if any —
-    all in this transaction, so that nobody is concerned without being told, and nobody told twice."""
+    """Announce the transfer: the clients concerned, a notice to each by e-mail and SMS, the new purpose if any, the
+    acquirer in the recipient catalogue if none was chosen — all in this transaction, so that nobody is concerned
+    without being told, and nobody told twice."""
     locked = BusinessTransfer.objects.select_for_update().get(pk=transfer.pk)
     if locked.status != Status.DRAFT:
         raise ValidationError(_("This transfer was already announced; nothing was sent again."))
     _check_publisher(locked, approver)
-    _clean(locked)
-    if locked.objection_deadline <= timezone.localdate():
-        raise ValidationError({"objection_deadline": _("The objection deadline must be after today: clients need "
-                                                       "time to object.")})
+    _clean(locked)  # among others: the deadline leaves clients TRANSFER_MIN_OBJECTION_DAYS from today
     now = timezone.now()
     if locked.changes_purpose:
         locked.new_purpose = _new_purpose_create(locked)
+    if locked.affiliate is None:
+        locked.affiliate = acquirer_affiliate_ensure(transfer=locked)
     locked.status, locked.published_by, locked.published_at = Status.PUBLISHED, approver, now
-    locked.save(update_fields=["status", "published_by", "published_at", "new_purpose"])
+    locked.save(update_fields=["status", "published_by", "published_at", "new_purpose", "affiliate"])
     concerned = _subjects_insert(locked, at=now)
     queued = transfer_notices_queue(transfer=locked)
     _audit(locked, actor=approver, from_status=Status.DRAFT, to=Status.PUBLISHED,

@@ -96,7 +96,7 @@ def received_page_announcements(client) -> list[str]:
     """For sharing's "Who received your data": the transfers announced to this client whose data has not gone yet
     (once handed over, the sharing records list the acquirer like any recipient)."""
     pending = [s for s in transfer_subjects_of_client(client=client) if s.handed_over_at is None
-               and s.transfer.status == s.transfer.Status.PUBLISHED]
+               and s.transfer.status in (s.transfer.Status.PUBLISHED, s.transfer.Status.HANDING_OVER)]
     if not pending:
         return []
     return [render_to_string("transfers/includes/announced.html", {"subjects": pending})]

@@ -286,8 +286,8 @@ def test_dashboard_costs_the_same_queries_for_3_or_60_events(client):
     client.force_login(many.user)
     assert queries_for(client, reverse("portal:dashboard")) == few_queries
     # session, user, client, addresses, IP addresses, purposes with states, whether a material change is pending,
-    # the newest sharing record with the count of all
-    assert few_queries <= 8
+    # the newest sharing record with the count of all, the business transfers announced to the client
+    assert few_queries <= 9
 
 
 def test_dashboard_shows_the_consent_purposes_and_links_to_the_choices(client, californian):

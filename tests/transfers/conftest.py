@@ -1,13 +1,15 @@
 from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.models import Language
 from accounts.services import staff_user_ensure
 from rights.erasure import erasure_perform, erasure_request
 from tests.conftest import PASSWORD, make_client
-from transfers.services import transfer_record
+from transfers.handover import transfer_hand_over
+from transfers.services import transfer_publish, transfer_record
 
 ACQUIRER = "Harbour Logistics Holdings Ltd."
 
@@ -46,3 +48,15 @@ def erase(client):
 def after_deadline(transfer):
     """The day after the objection deadline and on the handover date (a time_machine destination)."""
     return timezone.make_aware(datetime.combine(transfer.handover_on, time(10)))
+
+
+@pytest.fixture
+def announced(privacy_officer, legal, owner, outsider, media):
+    """Announced to the owner and the outsider, with no recipient chosen for the acquirer."""
+    return transfer_publish(transfer=draft(privacy_officer), approver=legal)
+
+
+def hand_over(transfer, actor):
+    """The handover itself, on the announced day (the worker's part, run here)."""
+    with time_machine.travel(after_deadline(transfer), tick=False):
+        return transfer_hand_over(transfer=transfer, actor=actor)
