@@ -416,14 +416,21 @@ def consent_receipt_send(*, event: ConsentEvent):
 
 
 @transaction.atomic
-def purpose_save(*, purpose: Purpose) -> Purpose:
-    """Titles and descriptions may change; a purpose's code and legal basis never do (events and hashes name them)."""
+def purpose_save(*, purpose: Purpose, assessed_recipient=None) -> Purpose:
+    """Titles and descriptions may change; a purpose's code and legal basis never do (events and hashes name them).
+
+    PIPL Art. 55: becoming sensitive, automated or abroad needs an approved impact assessment (consent/impact_hooks.py)
+    of the purpose — or, for a purpose made for one recipient (a per-recipient consent, a business transfer's new
+    purpose), `assessed_recipient`: the assessment of that recipient, and of the parent purpose if any, covers it,
+    since the purpose exists only to give data to that recipient."""
     stored = Purpose.objects.get(pk=purpose.pk) if purpose.pk else None
     if stored and (stored.code, stored.legal_basis, stored.parent_id) != (purpose.code, purpose.legal_basis, purpose.parent_id):
         raise ValidationError(_("A purpose's code and legal basis cannot change."))
-    # PIPL Art. 55: becoming sensitive, automated or abroad needs an approved impact assessment (consent/impact_hooks.py).
     if purpose.impact_assessment_reasons() - (stored.impact_assessment_reasons() if stored else set()):
-        impact_assessment_require(purpose=purpose)
+        if assessed_recipient is not None:
+            impact_assessment_require(purpose=purpose.parent, recipient=assessed_recipient)
+        else:
+            impact_assessment_require(purpose=purpose)
     purpose.full_clean()
     purpose.save()
     return purpose

@@ -124,11 +124,12 @@ def recipient_consent_ensure(*, affiliate: Affiliate, purpose: Purpose, fields: 
         child = link.consent_purpose
         if child.transfer_outside_china != affiliate.abroad:
             child.transfer_outside_china = affiliate.abroad
-            purpose_save(purpose=child)
+            purpose_save(purpose=child, assessed_recipient=affiliate)
         return link
     if purpose.legal_basis != LegalBasis.CONSENT and not affiliate.abroad:
         return None
-    child = purpose_save(purpose=_consent_purpose(affiliate=affiliate, purpose=purpose, fields=fields))
+    child = purpose_save(purpose=_consent_purpose(affiliate=affiliate, purpose=purpose, fields=fields),
+                         assessed_recipient=affiliate)
     link = RecipientConsent.objects.create(affiliate=affiliate, purpose=purpose, consent_purpose=child)
     consent_defaults_for_new_purpose_record(purpose=child)
     refused = ConsentState.objects.filter(purpose=child, granted=False).values("client_id")

@@ -23,9 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access_log import Action, staff_access_record
+from accounts.jurisdictions import is_abroad, storage_location_label
 from accounts.models import Address, Client, IPObservation, User
 from accounts.spreadsheet import spreadsheet_text
+from consent.impact_hooks import impact_assessment_require
 from consent.models import ConsentState, DataCategory, Purpose
+from sharing.models import Affiliate
 from sharing.services import sharing_records_write_to_recipient
 
 from .models import BusinessTransfer, TransferAuditEntry, TransferHandover, TransferObjection, TransferSubject
@@ -159,6 +162,12 @@ def transfer_hand_over(*, transfer: BusinessTransfer, actor: User) -> TransferHa
     if locked.affiliate is None:  # announced before every transfer named its acquirer as a recipient
         locked.affiliate = acquirer_affiliate_ensure(transfer=locked)
         locked.save(update_fields=["affiliate"])
+    acquirer = locked.affiliate
+    # Data leaves only to an assessed recipient (PIPL Art. 55) and, abroad, under a transfer mechanism (Art. 38).
+    impact_assessment_require(recipient=acquirer)
+    if is_abroad(acquirer.country) and acquirer.transfer_mechanism == Affiliate.TransferMechanism.NONE:
+        raise ValidationError(_("%(acquirer)s is outside %(storage)s and has no transfer mechanism recorded: nothing "
+                                "was handed over.") % {"acquirer": acquirer.name, "storage": storage_location_label()})
     client_ids = list(allowed_clients(locked).order_by("client_id").values_list("client_id", flat=True))
     if locked.new_purpose_id:
         still = set()

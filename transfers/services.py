@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from accounts.jurisdictions import Jurisdiction
+from accounts.jurisdictions import Jurisdiction, is_abroad, storage_location_label
 from accounts.models import Client, User
 from consent.models import ConsentDefaultRule, DataCategory, LegalBasis, Purpose, RecipientClass
 from consent.services import consent_default_rule_save, purpose_save
@@ -169,12 +169,14 @@ def _new_purpose_create(transfer: BusinessTransfer) -> Purpose:
     everyone — no ledger event is made for anybody, and a rule per jurisdiction keeps sign-up defaults from granting
     it — so that only clients who give it are handed over."""
     name = transfer.acquirer_name
-    purpose = purpose_save(purpose=Purpose(
+    # PIPL Art. 55: the new purpose exists only to give data to the acquirer, so the acquirer's approved impact
+    # assessment must cover it (consent.services.purpose_save); without one the announcement is refused.
+    purpose = purpose_save(assessed_recipient=transfer.affiliate, purpose=Purpose(
         code=f"business-transfer-{transfer.public_id.hex[:12]}", title_en=f"{name}: a new use of your data"[:120],
         title_zh_hans=f"{name}：对您数据的新用途"[:120], description_en=transfer.new_purpose_en,
         description_zh_hans=transfer.new_purpose_zh_hans, legal_basis=LegalBasis.CONSENT,
         data_categories=transfer.data_categories, recipient_class=RecipientClass.ACQUIRER,
-        transfer_outside_china=transfer.acquirer_country != "CN", withdrawable=True, display_order=90))
+        transfer_outside_china=is_abroad(transfer.acquirer_country), withdrawable=True, display_order=90))
     for jurisdiction in Jurisdiction.values:
         consent_default_rule_save(rule=ConsentDefaultRule(
             jurisdiction=jurisdiction, purpose=purpose, granted_by_default=False,
@@ -193,6 +195,12 @@ def acquirer_affiliate_ensure(*, transfer: BusinessTransfer) -> Affiliate:
                 "A recipient named “%(name)s” exists but is not a business-transfer counterparty: choose a recipient "
                 "of that kind, or give the acquirer's exact legal name.") % {"name": transfer.acquirer_name}})
         return found
+    if is_abroad(transfer.acquirer_country):
+        # PIPL Art. 38: a recipient abroad needs its transfer mechanism recorded, which only the recipient's own form
+        # takes (Sharing → Affiliates); the announcement waits for it.
+        raise ValidationError(_("The acquirer is outside %(storage)s, where the data is stored: record it first as a "
+                                "business-transfer recipient with its transfer mechanism and an approved impact "
+                                "assessment, then choose it on this transfer.") % {"storage": storage_location_label()})
     return affiliate_save(affiliate=Affiliate(
         name=transfer.acquirer_name, kind=Affiliate.Kind.BUSINESS_TRANSFER, country=transfer.acquirer_country,
         contact_name=transfer.acquirer_contact_name, contact_email=transfer.acquirer_contact_email,
@@ -210,10 +218,10 @@ def transfer_publish(*, transfer: BusinessTransfer, approver: User) -> BusinessT
     _check_publisher(locked, approver)
     _clean(locked)  # among others: the deadline leaves clients TRANSFER_MIN_OBJECTION_DAYS from today
     now = timezone.now()
-    if locked.changes_purpose:
-        locked.new_purpose = _new_purpose_create(locked)
     if locked.affiliate is None:
         locked.affiliate = acquirer_affiliate_ensure(transfer=locked)
+    if locked.changes_purpose:
+        locked.new_purpose = _new_purpose_create(locked)
     locked.status, locked.published_by, locked.published_at = Status.PUBLISHED, approver, now
     locked.save(update_fields=["status", "published_by", "published_at", "new_purpose", "affiliate"])
     concerned = _subjects_insert(locked, at=now)

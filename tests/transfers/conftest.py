@@ -7,7 +7,10 @@ from django.utils import timezone
 from accounts.models import Language
 from accounts.services import staff_user_ensure
 from rights.erasure import erasure_perform, erasure_request
+from sharing.models import Affiliate
+from sharing.services import affiliate_save
 from tests.conftest import PASSWORD, make_client
+from tests.processing.helpers import assessments_approve
 from transfers.handover import transfer_hand_over
 from transfers.services import transfer_publish, transfer_record
 
@@ -31,8 +34,24 @@ def zh_client(db):
     return make_client("zhang@example.com", country="CN", phone="", full_name="张伟", preferred_language=Language.ZH_HANS)
 
 
+def acquirer_recipient(name=ACQUIRER, country="HK"):
+    """The acquirer as a recipient, as staff must record it before announcing a transfer abroad: a business-transfer
+    counterparty with its transfer mechanism (PIPL Art. 38) and an approved impact assessment (Art. 55)."""
+    abroad = country != "CN"
+    recipient = Affiliate.objects.filter(name=name).first() or affiliate_save(affiliate=Affiliate(
+        name=name, kind=Affiliate.Kind.BUSINESS_TRANSFER, country=country, contact_name="Mei Chan",
+        contact_email="privacy@harbour.example", address="1 Harbour Road\nHong Kong",
+        rights_contact="privacy@harbour.example",
+        transfer_mechanism=Affiliate.TransferMechanism.PIPL_STANDARD_CONTRACT if abroad else Affiliate.TransferMechanism.NONE,
+        transfer_mechanism_reference="SC-HARBOUR-1" if abroad else ""))
+    assessments_approve(recipient=recipient)
+    return recipient
+
+
 def draft(recorded_by, **changes):
     today = timezone.localdate()
+    if "affiliate" not in changes and changes.get("acquirer_country", "HK") != "CN":
+        changes["affiliate"] = acquirer_recipient(changes.get("acquirer_name", ACQUIRER))
     values = dict(kind="acquisition", acquirer_name=ACQUIRER, acquirer_contact_name="Mei Chan",
                   acquirer_contact_email="privacy@harbour.example", acquirer_address="1 Harbour Road\nHong Kong",
                   acquirer_country="HK", data_categories=["name", "email", "shipping_address"],
@@ -52,7 +71,7 @@ def after_deadline(transfer):
 
 @pytest.fixture
 def announced(privacy_officer, legal, owner, outsider, media):
-    """Announced to the owner and the outsider, with no recipient chosen for the acquirer."""
+    """Announced to the owner and the outsider; the acquirer (in Hong Kong) recorded as a recipient beforehand."""
     return transfer_publish(transfer=draft(privacy_officer), approver=legal)
 
 

@@ -58,8 +58,10 @@ def test_withdrawing_the_fresh_consent_after_the_handover_asks_the_acquirer_to_d
 def test_announcing_uses_the_acquirer_recipient_of_that_name_and_refuses_a_namesake_of_another_kind(
         privacy_officer, legal, owner, media):
     partner = affiliate_save(affiliate=Affiliate(name=ACQUIRER, kind=Affiliate.Kind.DROPSHIP_PARTNER, country="HK",
-                                                 contact_name="Ops", contact_email="ops@harbour.example"))
-    transfer = draft(privacy_officer)
+                                                 contact_name="Ops", contact_email="ops@harbour.example",
+                                                 transfer_mechanism="pipl-standard-contract",
+                                                 transfer_mechanism_reference="SC-OPS-1"))
+    transfer = draft(privacy_officer, affiliate=None)
     with pytest.raises(ValidationError, match="not a business-transfer counterparty"):
         transfer_publish(transfer=transfer, approver=legal)
     transfer.refresh_from_db()
@@ -69,3 +71,24 @@ def test_announcing_uses_the_acquirer_recipient_of_that_name_and_refuses_a_names
     affiliate_save(affiliate=partner)
     assert transfer_publish(transfer=transfer, approver=legal).affiliate == partner
     assert Affiliate.objects.filter(name=ACQUIRER).count() == 1
+
+
+def test_an_acquirer_abroad_must_be_recorded_with_its_transfer_mechanism_before_the_announcement(privacy_officer, legal,
+                                                                                                owner, media):
+    transfer = draft(privacy_officer, affiliate=None)  # in Hong Kong, and no recipient recorded for it
+    with pytest.raises(ValidationError, match="record it first as a business-transfer recipient"):
+        transfer_publish(transfer=transfer, approver=legal)
+    transfer.refresh_from_db()
+    assert transfer.status == transfer.Status.DRAFT and not transfer.subjects.exists()
+    assert not Affiliate.objects.filter(name=ACQUIRER).exists()
+
+
+def test_no_handover_to_an_acquirer_without_an_approved_impact_assessment(privacy_officer, legal, owner, media):
+    acquirer = affiliate_save(affiliate=Affiliate(
+        name="Unassessed Holdings", kind=Affiliate.Kind.BUSINESS_TRANSFER, country="CN", contact_name="Li",
+        contact_email="li@unassessed.example"))
+    transfer = transfer_publish(transfer=draft(privacy_officer, acquirer_name="Unassessed Holdings", acquirer_country="CN",
+                                               affiliate=acquirer), approver=legal)
+    with pytest.raises(ValidationError, match="impact assessment"):
+        hand_over(transfer, privacy_officer)
+    assert not SharingRecord.objects.filter(recipient_name="Unassessed Holdings").exists()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from transfers.models import BusinessTransfer
 
-from .conftest import ACQUIRER, draft
+from .conftest import ACQUIRER, acquirer_recipient, draft
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def form_data(**changes):
 
 def test_a_privacy_officer_records_a_transfer_and_only_another_may_announce_it(client, privacy_officer, legal, owner):
     client.force_login(privacy_officer)
-    response = client.post(reverse("admin:transfers_businesstransfer_add"), form_data())
+    response = client.post(reverse("admin:transfers_businesstransfer_add"), form_data(affiliate=acquirer_recipient().pk))
     assert response.status_code == 302
     transfer = BusinessTransfer.objects.get()
     assert transfer.recorded_by == privacy_officer and transfer.scope_countries == ["DE"]
