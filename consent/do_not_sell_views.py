@@ -6,6 +6,7 @@ IP address and per e-mail address, as rights' public request form does (accounts
 """
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -68,8 +69,12 @@ def do_not_sell(request):
 @client_required
 def do_not_sell_withdraw(request, client):
     """The one button: no password, no question (11 CCR 7026(d))."""
-    outcome = consent_do_not_sell(client=client, ip_address=request_ip(request),
-                                  user_agent=request.headers.get("User-Agent", ""))
+    try:
+        outcome = consent_do_not_sell(client=client, ip_address=request_ip(request),
+                                      user_agent=request.headers.get("User-Agent", ""))
+    except ValidationError as exc:  # e.g. the account was erased meanwhile: nothing was recorded
+        messages.error(request, " ".join(exc.messages))
+        return redirect("consent:do_not_sell")
     if outcome.changed:
         titles = "”, “".join(str(event.purpose.title) for event in outcome.withdrawn)
         messages.success(request, ngettext(
@@ -121,4 +126,6 @@ def do_not_sell_confirm(request, token):
                                               user_agent=request.headers.get("User-Agent", ""))
     except ConfirmLinkError as exc:
         return render(request, "consent/do_not_sell_failed.html", {"expired": exc.expired}, status=400)
+    except ValidationError:  # the account was erased meanwhile: nothing left to opt out, nothing recorded
+        return render(request, "consent/do_not_sell_failed.html", {"expired": False}, status=400)
     return render(request, "consent/do_not_sell_done.html", {"outcome": outcome})
