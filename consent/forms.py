@@ -1,4 +1,4 @@
-"""Staff forms of the consent admin: a single opt-out or opt-in received by email or letter, and the CSV import."""
+"""Consent forms: staff record an opt-out or opt-in received by email or letter, import CSV; visitors say "do not sell"."""
 
 import hashlib
 import json
@@ -172,3 +172,11 @@ class PurposeForm(forms.ModelForm):
                 for flag in sorted(newly):
                     self.add_error(flag, refusal)
         return data
+
+
+class DoNotSellRequestForm(forms.Form):
+    """The "Do Not Sell or Share" request of a visitor without a session: only what finds them (11 CCR 7026(c))."""
+
+    email = forms.EmailField(label=_("The e-mail address you use with Fulfillmen"), max_length=254,
+                             help_text=_("We send a link to this address; your opt-out takes effect when you open it."),
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))

@@ -137,6 +137,7 @@ class ConsentAction(models.TextChoices):
 class Channel(models.TextChoices):
     PORTAL = "portal", _("Portal")
     GPC = "gpc", _("Global Privacy Control signal")
+    DO_NOT_SELL = "do-not-sell", _("Do Not Sell or Share link")
     EMAIL = "email", _("Email")
     LETTER = "letter", _("Letter")
     STAFF = "staff", _("Staff")
@@ -158,7 +159,7 @@ class ConsentEvent(models.Model):
     sequence = models.PositiveIntegerField(help_text=_("Position in this client's chain, from 1."))
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=8, choices=ConsentAction.choices)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
     policy_version = models.ForeignKey("amendments.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True)
     occurred_at = models.DateTimeField(help_text=_("When the client acted (for letters and emails: when received)."))
     recorded_at = models.DateTimeField()

@@ -21,7 +21,7 @@ portal_patterns = ([path("", views.dashboard, name="dashboard")], "portal")
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
-    path("portal/choices/", include("consent.urls")),
+    path("", include("consent.urls")),  # /portal/choices/… and the public /do-not-sell-or-share/
     path("portal/received/", include("sharing.urls")),
     path("portal/transfers/", include("transfers.urls")),
     path("", include("rights.urls")),  # /portal/data/… and the public /requests/ form

@@ -118,7 +118,7 @@ def consent_changes(today: date | None = None, *, activity: list[Activity] | Non
 
 # --- Opt-outs per channel --------------------------------------------------------------------------------------------
 
-OPT_OUT_CHANNELS = [Channel.PORTAL, Channel.GPC, Channel.EMAIL, Channel.LETTER]
+OPT_OUT_CHANNELS = [Channel.PORTAL, Channel.GPC, Channel.DO_NOT_SELL, Channel.EMAIL, Channel.LETTER]
 OTHER_CHANNELS = "other"
 
 

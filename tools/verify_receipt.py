@@ -389,8 +389,9 @@ def _readable_fields(entry: dict) -> dict:
 
 
 # How the portal names each ledger channel in a receipt's collectionMethod (consent/models.py Channel, in English).
-COLLECTION_METHODS = {"portal": "Portal", "gpc": "Global Privacy Control signal", "email": "Email", "letter": "Letter",
-                      "staff": "Staff", "api": "API", "import": "Import", "signup": "Sign-up"}
+COLLECTION_METHODS = {"portal": "Portal", "gpc": "Global Privacy Control signal", "do-not-sell": "Do Not Sell or Share link",
+                      "email": "Email", "letter": "Letter", "staff": "Staff", "api": "API", "import": "Import",
+                      "signup": "Sign-up"}
 
 
 def _check_purpose_and_channel(receipt: dict, entry: dict) -> None:

@@ -5,10 +5,7 @@ link; following the link verifies the address and opens the request. Identity be
 The form is anonymous, so it is rate-limited per IP address and per e-mail address (Django's cache, fixed window).
 """
 
-import hashlib
-
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -18,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.ip import request_ip
+from accounts.rate_limits import limit_reached
 from consent.views import client_required
 
 from ..forms import ClientQuestionForm, PublicRequestForm, service_error_add
@@ -36,14 +34,8 @@ LIMIT_WINDOW_SECONDS = 3600
 
 def _limit_reached(scope: str, value: str, limit: int) -> bool:
     """Count one submission for `value` in this window; True once more than `limit` were made."""
-    key = "rights:public-request:%s:%s" % (scope, hashlib.sha256(value.encode()).hexdigest())
-    cache.add(key, 0, LIMIT_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, LIMIT_WINDOW_SECONDS)
-        count = 1
-    return count > limit
+    return limit_reached(namespace="rights:public-request", scope=scope, value=value, limit=limit,
+                         window_seconds=LIMIT_WINDOW_SECONDS)
 
 
 def _too_many(request, form):

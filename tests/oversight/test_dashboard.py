@@ -134,8 +134,9 @@ def test_opt_outs_per_channel_per_week(owner, outsider, privacy_officer):
     weeks = selectors.opt_outs_per_channel()
     assert [w.week for w in weeks][-1] == THIS_MONDAY and len(weeks) == 12
     by_week = {w.week: w.counts for w in weeks}
-    assert by_week[THIS_MONDAY - timedelta(weeks=2)] == {"portal": 1, "gpc": 0, "email": 0, "letter": 1, "other": 0}
-    assert by_week[THIS_MONDAY] == {"portal": 0, "gpc": 1, "email": 0, "letter": 0, "other": 1}
+    assert by_week[THIS_MONDAY - timedelta(weeks=2)] == {"portal": 1, "gpc": 0, "do-not-sell": 0, "email": 0, "letter": 1,
+                                                          "other": 0}
+    assert by_week[THIS_MONDAY] == {"portal": 0, "gpc": 1, "do-not-sell": 0, "email": 0, "letter": 0, "other": 1}
     assert sum(w.total for w in weeks) == 4
 
 
@@ -242,7 +243,7 @@ def test_csv_downloads_have_a_header_and_escape_formulas(client, privacy_officer
                                 ["'=HYPERLINK(\"http://x\")", "yes", "1", "1"]]
 
     rows = csv_of(client.get(reverse("oversight:panel_csv", args=["opt-outs"])))
-    assert rows[0] == ["week_starting", "portal", "gpc", "email", "letter", "other", "total"]
+    assert rows[0] == ["week_starting", "portal", "gpc", "do-not-sell", "email", "letter", "other", "total"]
     assert len(rows) == 13 and rows[-1][0] == THIS_MONDAY.isoformat()
 
 

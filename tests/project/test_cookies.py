@@ -31,7 +31,8 @@ def _journey(browser, owner) -> list:
     """A visitor reads the public pages, switches language, logs in, changes a choice, looks around, logs out,
     and sends a request without an account: every response on the way."""
     responses = [browser.get(url) for url in ("/", reverse("policy:current"), reverse("transparency:report"),
-                                             reverse("cookies"), reverse("login"), reverse("rights:public_request_new"))]
+                                             reverse("cookies"), reverse("login"), reverse("rights:public_request_new"),
+                                             reverse("consent:do_not_sell"))]
     responses.append(browser.post(reverse("set_language"), {"language": "zh-hans", "next": "/"}))
     responses.append(browser.post(reverse("set_language"), {"language": "en", "next": "/"}))
     responses.append(browser.post(reverse("login"), {"username": owner.email, "password": "wrong password"}))
@@ -41,8 +42,11 @@ def _journey(browser, owner) -> list:
         responses.append(browser.get(url))
     responses.append(browser.post(reverse("consent:change", args=["marketing-messages"]), {"action": "withdraw"},
                                   follow=True))
+    responses.append(browser.post(reverse("consent:do_not_sell_withdraw"), follow=True))
     responses.append(browser.post(reverse("logout")))
     responses.append(browser.post(reverse("rights:public_request_new"), {"email": "not an address"}))
+    responses.append(browser.post(reverse("consent:do_not_sell_request"), {"email": "not an address"}))
+    responses.append(browser.post(reverse("consent:do_not_sell_request"), {"email": "visitor@example.com"}, follow=True))
     return responses
 
 

@@ -250,6 +250,12 @@ URLS = {
     "consent:receipt": Row(portal(b=404), kwargs=lambda i: {"receipt_id": i["receipt"]}),
     "consent:policy_answer": Row(portal(a=404), kwargs=lambda i: {"label": i["label"]}),  # v1 asks no answer
     "consent:change": Row(portal(a="ok"), method="POST", kwargs=lambda i: {"code": i["purpose"]}),
+    # "Do Not Sell or Share" (CCPA 1798.135): public; the one button is a client's own; the form answers anyone alike.
+    "consent:do_not_sell": Row(PUBLIC),
+    "consent:do_not_sell_withdraw": Row(portal(a="redirect"), method="POST"),
+    "consent:do_not_sell_request": Row(expect(400), method="POST"),  # an empty form: refused, for everyone
+    "consent:do_not_sell_sent": Row(PUBLIC),
+    "consent:do_not_sell_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),
     "sharing:received": Row(portal()),
     "rights:data": Row(portal()),
     "rights:data_category": Row(portal(), kwargs=lambda i: {"code": i["category"]}),

@@ -204,7 +204,7 @@ def assert_chinese_page(response, entries):
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["home", "login", "signup", "signup_sent", "password_reset", "policy:current",
                                   "policy:versions", "transparency:report", "rights:public_request_new",
-                                  "consent_log:about"])
+                                  "consent_log:about", "consent:do_not_sell"])
 def test_public_pages_in_chinese_show_no_english_sentence_of_the_catalogue(client, catalogue, name):
     assert_chinese_page(client.get(reverse(name), **ZH), catalogue[1])
 
