@@ -224,6 +224,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-pending-signups": {"task": "accounts.tasks.sweep_pending_signups", "schedule": 3600.0},
     # Exports whose build never started are queued again; expired export files are deleted.
     "sweep-exports": {"task": "rights.export.sweep_exports", "schedule": 600.0},
+    # Drop-shipping partners whose engagement with a client ended ENGAGEMENT_TAIL_DAYS ago: told to delete it.
+    "close-engagement-feeds": {"task": "sharing.tasks.close_engagement_feeds", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -344,6 +346,13 @@ PII_CONTROLLER = {
 # Consent records are kept while the account exists and this many years after, as proof of consent.
 CONSENT_RECORD_RETENTION_YEARS = env.int("CONSENT_RECORD_RETENTION_YEARS", default=3)
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)
+# A drop-shipping partner receives a client while an order is routed to it and this many days after it ended
+# (returns, claims); then it is told to delete its copy (issue #18).
+ENGAGEMENT_TAIL_DAYS = env.int("ENGAGEMENT_TAIL_DAYS", default=30)
+# The processors (sharing.Affiliate of kind processor, by name) that deliver e-mail and SMS: each message sent to a
+# client leaves a sharing record naming it. Whatever EMAIL_URL/SMS_URL say (the console in `make run` included).
+EMAIL_PROCESSOR = env.str("EMAIL_PROCESSOR", default="Fulfillmen e-mail delivery provider")
+SMS_PROCESSOR = env.str("SMS_PROCESSOR", default="Fulfillmen SMS delivery provider")
 ERASURE_GRACE_DAYS = env.int("ERASURE_GRACE_DAYS", default=7)
 POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
 TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)

@@ -18,8 +18,8 @@ from accounts.admin_readonly import ReadOnlyAdmin
 from accounts.roles import sees_withheld_disclosures
 from consent.models import DataCategory
 
-from . import admin_views
-from .forms import SharingAgreementForm
+from . import admin_views, engagement_admin  # noqa: F401  (engagement_admin registers engagements and WMS keys)
+from .forms import AffiliateForm, SharingAgreementForm
 from .models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
 from .services import affiliate_save, agreement_create, api_key_revoke
 
@@ -98,6 +98,7 @@ class ApiKeyInline(admin.TabularInline):
 @admin.register(Affiliate)
 class AffiliateAdmin(admin.ModelAdmin):
     change_form_template = "admin/sharing/affiliate/change_form.html"
+    form = AffiliateForm
     list_display = ["name", "kind", "country", "active", "notices_waiting", "notices_overdue"]
     list_filter = ["kind", "active", "country"]
     search_fields = ["name", "contact_name", "contact_email"]

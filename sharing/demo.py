@@ -1,14 +1,18 @@
 """Demo affiliates for `manage.py seed_demo`: one affiliated company and one drop-shipping partner, each with the
-agreement the privacy policy describes. Safe to run again: what exists is left as it is."""
+agreement the privacy policy describes (its kind matching the purpose's recipient class), and one order of the demo
+client routed to the partner, so the partner's feed has the client. Safe to run again: what exists is left as it is."""
 
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo import DEMO_CLIENT_EMAIL
+from accounts.models import Client
 from consent.models import Purpose
 
-from .models import Affiliate, SharingAgreement
+from .engagements import engagement_record
+from .models import Affiliate, PartnerEngagement, SharingAgreement
 from .services import affiliate_save, agreement_create
 
 
@@ -42,4 +46,8 @@ def demo_affiliates_ensure() -> list[str]:
         if not SharingAgreement.objects.filter(affiliate=affiliate, purpose=purpose).exists():
             agreement_create(affiliate=affiliate, purpose=purpose, fields=list(demo.fields), valid_from=now,
                              reference=f"DEMO-{demo.purpose.upper()}")
+        client = Client.objects.filter(email__iexact=DEMO_CLIENT_EMAIL, erased_at__isnull=True).first()
+        if demo.kind == Affiliate.Kind.DROPSHIP_PARTNER and client is not None:
+            engagement_record(affiliate=affiliate, client=client, order_reference="DEMO-ORDER-1",
+                              started_at=client.created_at, source=PartnerEngagement.Source.ADMIN)
     return [demo.name for demo in DEMO_AFFILIATES]

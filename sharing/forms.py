@@ -9,10 +9,28 @@ from django.utils.translation import gettext_lazy as _
 from consent.models import DataCategory, Purpose, RecipientClass
 
 from .models import Affiliate, SharingAgreement
+from .services import PROCESSOR_RECIPIENT_CLASSES, affiliate_kind_error, agreement_kind_error
 
 # Purposes whose recipients sit outside Fulfillmen and receive data under a signed agreement. Authorities are
-# answered one request at a time (disclosures), never through a standing agreement.
+# answered one request at a time (disclosures), never through a standing agreement — but a processor works for
+# Fulfillmen's own purposes, those included (its processor agreement).
 AGREEMENT_RECIPIENT_CLASSES = [RecipientClass.AFFILIATES, RecipientClass.DROPSHIP_PARTNERS, RecipientClass.ACQUIRER]
+
+
+class AffiliateForm(forms.ModelForm):
+    """The affiliate's kind may not change while it holds an agreement the new kind may not hold."""
+
+    class Meta:
+        model = Affiliate
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and data.get("kind"):
+            error = affiliate_kind_error(affiliate=self.instance, kind=data["kind"])
+            if error:
+                self.add_error("kind", error)
+        return data
 
 
 class SharingAgreementForm(forms.ModelForm):
@@ -32,7 +50,8 @@ class SharingAgreementForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "purpose" in self.fields:
             field = self.fields["purpose"]
-            field.queryset = Purpose.objects.filter(recipient_class__in=AGREEMENT_RECIPIENT_CLASSES)
+            field.queryset = Purpose.objects.filter(
+                recipient_class__in=[*AGREEMENT_RECIPIENT_CLASSES, *PROCESSOR_RECIPIENT_CLASSES])
             for link in ("can_add_related", "can_change_related", "can_view_related", "can_delete_related"):
                 if hasattr(field.widget, link):  # the catalogue is edited on its own page, not from an agreement
                     setattr(field.widget, link, False)
@@ -42,6 +61,11 @@ class SharingAgreementForm(forms.ModelForm):
         start, end, purpose = data.get("valid_from"), data.get("valid_until"), data.get("purpose")
         if start and end and end <= start:
             self.add_error("valid_until", _("An agreement must end after it starts."))
+        kind = self._affiliate_kind()
+        if purpose and kind:
+            error = agreement_kind_error(kind=kind, purpose=purpose)
+            if error:
+                self.add_error("purpose", error)
         chosen = data.get("shared_fields") or []
         if purpose and chosen:
             beyond = [DataCategory(code).label for code in chosen if code not in purpose.data_categories]
@@ -50,6 +74,13 @@ class SharingAgreementForm(forms.ModelForm):
                     "purpose": purpose.title, "fields": ", ".join(str(label) for label in beyond)})
         return data
 
+    def _affiliate_kind(self) -> str | None:
+        """The kind of the affiliate this agreement is for: in the admin's inline, the affiliate form's (saved or not)."""
+        try:
+            return self.instance.affiliate.kind
+        except Affiliate.DoesNotExist:
+            return None
+
     def agreement_arguments(self) -> dict:
         data = self.cleaned_data
         return {"purpose": data["purpose"], "fields": list(data["shared_fields"]), "valid_from": data["valid_from"],
@@ -57,8 +88,10 @@ class SharingAgreementForm(forms.ModelForm):
 
 
 class ApiKeyCreateForm(forms.Form):
-    affiliate = forms.ModelChoiceField(label=_("Affiliate"), queryset=Affiliate.objects.filter(active=True),
-                                       help_text=_("Only active affiliates: the API refuses the keys of the others."))
+    affiliate = forms.ModelChoiceField(label=_("Affiliate"),
+                                       queryset=Affiliate.objects.filter(active=True).exclude(kind=Affiliate.Kind.PROCESSOR),
+                                       help_text=_("Only active affiliates: the API refuses the keys of the others. "
+                                                   "Processors receive no client feed and get no key."))
     name = forms.CharField(label=_("Name"), max_length=100, required=False,
                            help_text=_("What the key is for, e.g. 'nightly sync'."))
     expires_at = forms.SplitDateTimeField(label=_("Expires"), required=False, widget=AdminSplitDateTime,

@@ -10,7 +10,8 @@ from django.utils import timezone
 from accounts.models import Address, Client, IPObservation
 from consent.models import ConsentState, LegalBasis, Purpose
 
-from .models import Affiliate, SharingAgreement, SharingRecord, WithdrawalNotice
+from .engagements import engagement_window_start
+from .models import Affiliate, PartnerEngagement, SharingAgreement, SharingRecord, WithdrawalNotice
 
 
 def agreement_in_force(*, affiliate: Affiliate, purpose_code: str, at: datetime | None = None) -> SharingAgreement | None:
@@ -30,14 +31,24 @@ def agreements_of(*, affiliate: Affiliate) -> QuerySet[SharingAgreement]:
     return SharingAgreement.objects.filter(affiliate=affiliate).select_related("purpose").order_by("purpose__code", "-valid_from")
 
 
-def _permitted_clients(*, agreement: SharingAgreement) -> QuerySet[Client]:
+def _engaged_clients(*, affiliate: Affiliate, at: datetime) -> QuerySet:
+    """The clients a drop-shipping partner has an engagement with at `at`: an order routed to it that has not ended,
+    or ended less than ENGAGEMENT_TAIL_DAYS ago (sharing/pages.py writes the same condition in SQL)."""
+    return (PartnerEngagement.objects.filter(affiliate=affiliate, started_at__lte=at)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=engagement_window_start(at=at))).values("client_id"))
+
+
+def _permitted_clients(*, affiliate: Affiliate, agreement: SharingAgreement, at: datetime) -> QuerySet[Client]:
     """Clients whose data may go to this affiliate for this purpose right now: for consent purposes, those whose
-    current consent is granted; for others, every client (their legal basis does not depend on a choice)."""
+    current consent is granted; for others, every client (their legal basis does not depend on a choice). A
+    drop-shipping partner only ever gets the clients engaged with it."""
     purpose: Purpose = agreement.purpose
     clients = Client.objects.filter(erased_at__isnull=True)  # an erased client is never shared again
     if purpose.legal_basis == LegalBasis.CONSENT:
         granted = ConsentState.objects.filter(purpose=purpose, granted=True).values("client_id")
         clients = clients.filter(pk__in=granted)
+    if affiliate.kind == Affiliate.Kind.DROPSHIP_PARTNER:
+        clients = clients.filter(pk__in=_engaged_clients(affiliate=affiliate, at=at))
     return clients
 
 
@@ -55,7 +66,8 @@ def _address(a: Address) -> dict:
 
 
 def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, after_id: int = 0,
-                          updated_since: datetime | None = None, limit: int = 100, public_id=None) -> ClientPage:
+                          updated_since: datetime | None = None, limit: int = 100, public_id=None,
+                          at: datetime | None = None) -> ClientPage:
     """One page of the clients this affiliate may receive under `agreement`, with only the agreed fields.
 
     Keyset pagination on the client id: a client who withdraws between pages simply stops appearing, and no
@@ -64,12 +76,17 @@ def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, 
     if agreement.affiliate_id != affiliate.pk:
         raise ValueError("an agreement of another affiliate")
     fields = set(agreement.fields)
-    clients = _permitted_clients(agreement=agreement).filter(pk__gt=after_id)
+    at = at or timezone.now()
+    clients = _permitted_clients(affiliate=affiliate, agreement=agreement, at=at).filter(pk__gt=after_id)
     if public_id is not None:
         clients = clients.filter(public_id=public_id)
     if updated_since is not None:
         changed = ConsentState.objects.filter(purpose=agreement.purpose, changed_at__gte=updated_since).values("client_id")
-        clients = clients.filter(Q(updated_at__gte=updated_since) | Q(pk__in=changed))
+        news = Q(updated_at__gte=updated_since) | Q(pk__in=changed)
+        if affiliate.kind == Affiliate.Kind.DROPSHIP_PARTNER:  # newly engaged: news to the partner
+            news |= Q(pk__in=PartnerEngagement.objects.filter(affiliate=affiliate, recorded_at__gte=updated_since)
+                      .values("client_id"))
+        clients = clients.filter(news)
     columns = ["id", "public_id"] + [c for f, c in (("name", "full_name"), ("email", "email"), ("phone", "phone")) if f in fields]
     rows = list(clients.order_by("pk").values(*columns)[: limit + 1])
     has_more = len(rows) > limit
@@ -152,7 +169,9 @@ def sharing_summary_of_client(*, client: Client) -> SharingRecord | None:
 
 def sharing_rows_of_client(*, client: Client) -> QuerySet:
     """`sharing_records_of_client` as plain rows with only what the portal's list shows (paginate it): building
-    a record and its purpose as model instances cost twice the query itself."""
-    return sharing_records_of_client(client=client).values(
+    a record and its purpose as model instances cost twice the query itself. Processors' records are not in it:
+    the page lists them apart, summed up (`sharing.processors.processor_summary_of_client`)."""
+    third_parties = Q(affiliate__isnull=True) | ~Q(affiliate__kind=Affiliate.Kind.PROCESSOR)
+    return sharing_records_of_client(client=client).filter(third_parties).values(
         "recipient_name", "recipient_country", "fields", "shared_at", "purpose_id",
         "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")

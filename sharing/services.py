@@ -9,10 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.bulk import ids_reserve, rows_insert
-from consent.models import ConsentEvent, DataCategory, Purpose
+from consent.models import ConsentEvent, DataCategory, Purpose, RecipientClass
 
-from .keys import key_generate
-from .models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
+from .keys import WMS_KEY_PREFIX, key_generate
+from .models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice, WmsKey
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -20,7 +20,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 @transaction.atomic
 def affiliate_key_create(*, affiliate: Affiliate, name: str = "", expires_at: datetime | None = None,
                          created_by=None) -> tuple[ApiKey, str]:
-    """A new key for `affiliate`. Returns (row, key); the key itself is never stored and cannot be shown again."""
+    """A new key for `affiliate`. Returns (row, key); the key itself is never stored and cannot be shown again.
+
+    A processor never gets one: it receives data only as Fulfillmen sends it (an e-mail, an SMS), never a client feed."""
+    if affiliate.kind == Affiliate.Kind.PROCESSOR:
+        raise ValidationError(_("A processor receives no client feed, so it gets no API key."))
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError(_("The expiry must be in the future."))
     key, prefix, hashed = key_generate()
@@ -42,16 +46,85 @@ def api_key_mark_used(*, api_key: ApiKey, at: datetime) -> None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=at)
 
 
+@transaction.atomic
+def wms_key_create(*, name: str) -> tuple[WmsKey, str]:
+    """A key for Fulfillmen's warehouse system to record partner engagements. Returns (row, key); shown once."""
+    if not name.strip():
+        raise ValidationError(_("Name the system the key is for."))
+    key, prefix, hashed = key_generate(WMS_KEY_PREFIX)
+    return WmsKey.objects.create(name=name.strip()[:100], prefix=prefix, key_hash=hashed), key
+
+
+@transaction.atomic
+def wms_key_revoke(*, wms_key: WmsKey) -> WmsKey:
+    WmsKey.objects.filter(pk=wms_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    wms_key.refresh_from_db()
+    return wms_key
+
+
+def wms_key_mark_used(*, wms_key: WmsKey, at: datetime) -> None:
+    if wms_key.last_used_at is None or at - wms_key.last_used_at >= LAST_USED_RESOLUTION:
+        WmsKey.objects.filter(pk=wms_key.pk).update(last_used_at=at)
+
+
 def _validate_fields(fields: list[str]) -> None:
     unknown = set(fields) - set(DataCategory.values)
     if unknown or not fields:
         raise ValidationError(_("Fields must be chosen from: %(allowed)s.") % {"allowed": ", ".join(DataCategory.values)})
 
 
+# The kind of recipient that may hold an agreement for a purpose, by the purpose's recipient class: a drop-shipping
+# partner cannot hold a promotional agreement, nor an affiliated company an order-fulfilment one (issue #18).
+KIND_FOR_RECIPIENT_CLASS = {
+    RecipientClass.AFFILIATES: Affiliate.Kind.AFFILIATED_COMPANY,
+    RecipientClass.DROPSHIP_PARTNERS: Affiliate.Kind.DROPSHIP_PARTNER,
+    RecipientClass.ACQUIRER: Affiliate.Kind.BUSINESS_TRANSFER,
+}
+# A processor works for Fulfillmen's own purposes (GDPR Art. 28, PIPL Art. 21): those for which no third party
+# receives data. So it never holds an agreement of a purpose that shares with affiliates, partners or an acquirer.
+PROCESSOR_RECIPIENT_CLASSES = (RecipientClass.NONE, RecipientClass.AUTHORITIES)
+
+
+def agreement_kind_error(*, kind: str, purpose: Purpose) -> str | None:
+    """Why an affiliate of `kind` may not hold an agreement for `purpose`, or None when it may."""
+    if kind == Affiliate.Kind.PROCESSOR:
+        if purpose.recipient_class in PROCESSOR_RECIPIENT_CLASSES:
+            return None
+        return _("A processor only processes data for Fulfillmen's own purposes; “%(purpose)s” gives data to %(class)s.") % {
+            "purpose": purpose.title, "class": RecipientClass(purpose.recipient_class).label}
+    expected = KIND_FOR_RECIPIENT_CLASS.get(purpose.recipient_class)
+    if expected == kind:
+        return None
+    if expected is None:
+        return _("“%(purpose)s” gives data to no company under an agreement (only a processor may work for it).") % {
+            "purpose": purpose.title}
+    return _("“%(purpose)s” gives data to %(class)s only; this recipient is a %(kind)s.") % {
+        "purpose": purpose.title, "class": RecipientClass(purpose.recipient_class).label,
+        "kind": Affiliate.Kind(kind).label}
+
+
+def affiliate_kind_error(*, affiliate: Affiliate, kind: str | None = None) -> str | None:
+    """Why `affiliate` may not change to `kind` (default: its own): an agreement not ended the new kind may not hold."""
+    kind = kind or affiliate.kind
+    if affiliate.pk is None or Affiliate.objects.filter(pk=affiliate.pk, kind=kind).exists():
+        return None
+    now = timezone.now()
+    for agreement in (SharingAgreement.objects.filter(affiliate_id=affiliate.pk).select_related("purpose")
+                      .exclude(valid_until__lte=now)):
+        error = agreement_kind_error(kind=kind, purpose=agreement.purpose)
+        if error:
+            return _("End its agreement for “%(purpose)s” before changing its kind: %(error)s") % {
+                "purpose": agreement.purpose.title, "error": error}
+    return None
+
+
 @transaction.atomic
 def affiliate_save(*, affiliate: Affiliate) -> Affiliate:
     """Create or change an affiliate. Setting it inactive makes the API refuse its keys from the next request."""
     affiliate.full_clean()
+    error = affiliate_kind_error(affiliate=affiliate)
+    if error:
+        raise ValidationError({"kind": error})
     affiliate.save()
     return affiliate
 
@@ -59,8 +132,12 @@ def affiliate_save(*, affiliate: Affiliate) -> Affiliate:
 @transaction.atomic
 def agreement_create(*, affiliate: Affiliate, purpose: Purpose, fields: list[str], valid_from: datetime,
                      valid_until: datetime | None = None, reference: str = "") -> SharingAgreement:
-    """An agreement can only cover the data the privacy policy names for the purpose."""
+    """An agreement can only cover the data the privacy policy names for the purpose, and only a recipient of the
+    kind the purpose names (its recipient class) may hold it."""
     _validate_fields(fields)
+    kind_error = agreement_kind_error(kind=affiliate.kind, purpose=purpose)
+    if kind_error:
+        raise ValidationError(kind_error)
     beyond = sorted(set(fields) - set(purpose.data_categories))
     if beyond:
         raise ValidationError(_("The privacy policy does not let “%(purpose)s” share: %(fields)s.")
