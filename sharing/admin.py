@@ -19,7 +19,7 @@ from accounts.roles import sees_withheld_disclosures
 from consent.models import DataCategory
 
 from . import admin_views, engagement_admin  # noqa: F401  (engagement_admin registers engagements and WMS keys)
-from .forms import AffiliateForm, SharingAgreementForm
+from .forms import AffiliateForm, SharingAgreementForm, SharingAgreementFormSet
 from .models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
 from .services import affiliate_save, agreement_create, api_key_revoke
 
@@ -39,6 +39,7 @@ class SharingAgreementInline(admin.TabularInline):
 
     model = SharingAgreement
     form = SharingAgreementForm
+    formset = SharingAgreementFormSet
     extra = 1
     can_delete = False
     fields = ["purpose", "shared_fields", "valid_from", "valid_until", "reference", "status"]

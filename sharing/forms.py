@@ -46,8 +46,9 @@ class SharingAgreementForm(forms.ModelForm):
         model = SharingAgreement
         fields = ["purpose", "valid_from", "valid_until", "reference"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, affiliate: Affiliate | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.affiliate = affiliate
         if "purpose" in self.fields:
             field = self.fields["purpose"]
             field.queryset = Purpose.objects.filter(
@@ -76,6 +77,8 @@ class SharingAgreementForm(forms.ModelForm):
 
     def _affiliate_kind(self) -> str | None:
         """The kind of the affiliate this agreement is for: in the admin's inline, the affiliate form's (saved or not)."""
+        if self.affiliate is not None:
+            return self.affiliate.kind
         try:
             return self.instance.affiliate.kind
         except Affiliate.DoesNotExist:
@@ -85,6 +88,13 @@ class SharingAgreementForm(forms.ModelForm):
         data = self.cleaned_data
         return {"purpose": data["purpose"], "fields": list(data["shared_fields"]), "valid_from": data["valid_from"],
                 "valid_until": data.get("valid_until"), "reference": data.get("reference", "")}
+
+
+class SharingAgreementFormSet(forms.BaseInlineFormSet):
+    """Hands each agreement form the affiliate of the page — on the add page not saved yet, with the kind posted."""
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "affiliate": self.instance}
 
 
 class ApiKeyCreateForm(forms.Form):

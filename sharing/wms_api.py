@@ -108,6 +108,8 @@ class EngagementView(APIView):
                     source=PartnerEngagement.Source.API, recorded_by_key=request.user.wms_key)
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"non_field_errors": exc.messages}) from None
+        instant = serializers.DateTimeField()  # one form for every answer, whichever offset the request used
         return Response({"id": str(engagement.public_id), "outcome": outcome,
-                         "started_at": engagement.started_at, "ended_at": engagement.ended_at},
+                         "started_at": instant.to_representation(engagement.started_at),
+                         "ended_at": instant.to_representation(engagement.ended_at) if engagement.ended_at else None},
                         status=status.HTTP_201_CREATED if outcome == Outcome.CREATED else status.HTTP_200_OK)
