@@ -158,7 +158,8 @@ def agreement_end(*, agreement: SharingAgreement, at: datetime | None = None) ->
 
 
 def _notices_for_holders(*, affiliate_ids, purpose_id: int, client_ids, reason: str, at: datetime) -> int:
-    holders = SharingRecord.objects.filter(purpose_id=purpose_id, affiliate_id__in=affiliate_ids)
+    holders = SharingRecord.objects.filter(purpose_id=purpose_id, affiliate_id__in=affiliate_ids).exclude(
+        affiliate__kind=Affiliate.Kind.PROCESSOR)  # a processor deletes as its processor agreement says, not by notice
     if client_ids is not None:
         holders = holders.filter(client_id__in=client_ids)
     pairs = list(holders.values_list("affiliate_id", "client_id").distinct())
@@ -180,11 +181,13 @@ def withdrawal_notices_for_consent_event(*, event: ConsentEvent) -> int:
                 "INSERT INTO sharing_withdrawalnotice (public_id, affiliate_id, client_id, purpose_id, reason, fields, "
                 "occurred_at) SELECT gen_random_uuid(), affiliate_id, %(client)s, %(purpose)s, %(reason)s, '[]', %(at)s "
                 "FROM (SELECT DISTINCT affiliate_id FROM sharing_sharingrecord WHERE client_id = %(client)s "
-                "AND purpose_id = %(purpose)s AND affiliate_id IS NOT NULL ORDER BY affiliate_id) AS holders",
-                {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at})
+                "AND purpose_id = %(purpose)s AND affiliate_id IS NOT NULL ORDER BY affiliate_id) AS holders "
+                "WHERE affiliate_id NOT IN (SELECT id FROM sharing_affiliate WHERE kind = %(processor)s)",
+                {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at,
+                 "processor": Affiliate.Kind.PROCESSOR})
             return cursor.rowcount
-    affiliates = SharingRecord.objects.filter(client_id=event.client_id, purpose_id=event.purpose_id,
-                                              affiliate__isnull=False).values_list("affiliate_id", flat=True).distinct()
+    affiliates = (SharingRecord.objects.filter(client_id=event.client_id, purpose_id=event.purpose_id, affiliate__isnull=False)
+                  .exclude(affiliate__kind=Affiliate.Kind.PROCESSOR).values_list("affiliate_id", flat=True).distinct())
     return _notices_for_holders(affiliate_ids=list(affiliates), purpose_id=event.purpose_id, client_ids=[event.client_id],
                                 reason=reason, at=event.recorded_at)
 
@@ -194,6 +197,7 @@ def rectified_notices_create(*, client, categories: set[str], at) -> int:
     received them for, naming which of the fields it holds were corrected. Returns how many notices."""
     held: dict[tuple[int, int], set[str]] = {}
     received = (SharingRecord.objects.filter(client=client, affiliate__isnull=False)
+                .exclude(affiliate__kind=Affiliate.Kind.PROCESSOR)
                 .values_list("affiliate_id", "purpose_id", "fields").distinct())
     for affiliate_id, purpose_id, fields in received:
         held.setdefault((affiliate_id, purpose_id), set()).update(fields or [])
@@ -211,7 +215,7 @@ def withdrawal_notices_for_erasure(*, client, at: datetime) -> int:
     """Every affiliate that ever received the client, for each purpose it received them for, sees the erasure in
     its withdrawal feed and must delete its copy (GDPR Art. 17(2), 19)."""
     pairs = (SharingRecord.objects.filter(client=client, affiliate__isnull=False)
-             .values_list("purpose_id", "affiliate_id").distinct())
+             .exclude(affiliate__kind=Affiliate.Kind.PROCESSOR).values_list("purpose_id", "affiliate_id").distinct())
     holders: dict[int, list[int]] = {}
     for purpose_id, affiliate_id in pairs:
         holders.setdefault(purpose_id, []).append(affiliate_id)

@@ -93,6 +93,7 @@ REFERENCE_DATA = [
     ("rights.migrations.0003_deadline_extension_limits", "load"),
     ("oversight.migrations.0002_staff_permissions", "grant"),
     ("sharing.migrations.0002_staff_permissions", "grant"),
+    ("sharing.migrations.0007_partner_engagements_and_processors", "seed"),  # engagement grants, e-mail and SMS processors
 ]
 
 

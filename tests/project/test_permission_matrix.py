@@ -43,8 +43,7 @@ from rights.export import export_request
 from rights.inventory import CATEGORIES
 from rights.models import DataSubjectRequest, Rectification, ResponseDeadlineRule
 from rights.services import legal_hold_set, request_open
-from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
-from sharing.models import PartnerEngagement
+from sharing.models import ApiKey, PartnerEngagement, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, sharing_records_write, wms_key_create
 from tests.conftest import PASSWORD, make_client, password_only_force_login
 from tests.sharing.conftest import bearer, engage, make_affiliate
@@ -147,7 +146,9 @@ def world(settings, tmp_path):
         "consent.consentdefaultrule": rule.pk, "consent.consentevent": event.pk,
         "consent.consentstate": ConsentState.objects.filter(client=owner).first().pk, "sharing.affiliate": ads.pk,
         "sharing.apikey": key_row.pk, "sharing.sharingrecord": SharingRecord.objects.get(client=owner).pk,
-        "sharing.withdrawalnotice": notice.pk, "sharing.partnerengagement": engagement.pk, "sharing.wmskey": wms_key.pk, "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
+        "sharing.withdrawalnotice": notice.pk,
+        "sharing.partnerengagement": engagement.pk, "sharing.wmskey": wms_key.pk,
+        "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
         "rights.legalhold": hold.pk, "rights.responsedeadlinerule": ResponseDeadlineRule.objects.first().pk,
         "rights.dataexport": export.pk, "rights.rectification": rectification.pk,
     }

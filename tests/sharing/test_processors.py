@@ -216,3 +216,13 @@ def test_a_gagged_disclosure_sends_no_email_so_no_processor_record_reveals_it_un
         [record] = SharingRecord.objects.filter(client=owner, affiliate__kind=Affiliate.Kind.PROCESSOR)
         assert (record.purpose.code, record.withheld_until, record.shared_at.date()) == (
             "legal-obligation", None, date(2027, 1, 14))  # the released notice, on the day it was sent (UTC)
+
+
+def test_a_processor_is_sent_no_withdrawal_notice_its_processor_agreement_governs_deletion(owner, mailoutbox):
+    from sharing.models import WithdrawalNotice
+    from sharing.services import rectified_notices_create, withdrawal_notices_for_erasure
+
+    send_email(owner, body=f"Dear {owner.full_name}")
+    assert withdrawal_notices_for_erasure(client=owner, at=timezone.now()) == 0
+    assert rectified_notices_create(client=owner, categories={"email", "name"}, at=timezone.now()) == 0
+    assert not WithdrawalNotice.objects.exists()  # nothing would wait, overdue for ever, for a key it cannot have
