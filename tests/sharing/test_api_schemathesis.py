@@ -102,6 +102,7 @@ def ads_with_clients(client):
     address_add(client=staying, kind=Address.Kind.RESIDENTIAL, country="US", line1="1 Market St",
                 city="San Francisco", region="CA", postcode="94105")
     make_client("de@example.com")  # starts withdrawn from promotional sharing
+    make_client("ca3@example.com", country="US", region="US-CA", phone="+14155552673", full_name="Third Client")
     assert client.get("/api/v1/clients/", {"purpose": "promotional-sharing"}, **bearer(key)).status_code == 200
     consent_record(client=withdrawing, purpose=Purpose.objects.get(code="promotional-sharing"),
                    action=ConsentAction.WITHDRAW, channel=Channel.PORTAL)
@@ -299,7 +300,7 @@ def test_each_link_followed_from_a_real_answer_leads_to_a_documented_success(lin
     agreement_case, agreement = call("agreement_retrieve")
     for name in ("ClientsOfAgreedPurpose", "WithdrawalsSinceTheAgreement"):
         follow(("/api/v1/agreement/", "get"), name, agreement_case, agreement)
-    clients_case, clients = call("clients_list", query={"purpose": "order-fulfilment", "page_size": 1})
+    clients_case, clients = call("clients_list", query={"purpose": "promotional-sharing", "page_size": 1})
     assert clients["next_cursor"]
     _case, one = follow(("/api/v1/clients/", "get"), "OneClient", clients_case, clients)
     assert one["id"] == clients["results"][0]["id"]
