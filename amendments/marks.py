@@ -2,8 +2,10 @@
 are written to the database (see amendments/notices.py for how this keeps every notice sent at most once)."""
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from .handover import deliveries_sent_hand_over
 from .models import NoticeDelivery
 
 Status = NoticeDelivery.Status
@@ -66,7 +68,13 @@ class MarkWriter:
 
     def add(self, delivery_id: int) -> None:
         if self.redis is None:
-            NoticeDelivery.objects.filter(pk=delivery_id).update(status=Status.SENT, sent_at=timezone.now())
+            now = timezone.now()
+            with transaction.atomic():  # the sent mark and the processor's sharing record together
+                if NoticeDelivery.objects.filter(pk=delivery_id).exclude(status=Status.SENT).update(status=Status.SENT,
+                                                                                                    sent_at=now):
+                    client_id, channel, kind = NoticeDelivery.objects.values_list("client_id", "channel", "kind").get(
+                        pk=delivery_id)
+                    deliveries_sent_hand_over([(client_id, channel)], kind=kind, at=now)
             return
         if self.connection is None:
             self.connection = self.redis.connection_pool.get_connection()

@@ -26,8 +26,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Client
+from notify.hooks import messages_sent_hooked
 from notify.transports import TransportError, transport_for
 
+from .handover import deliveries_sent_hand_over
 from .marks import SentMarks
 from .models import NoticeDelivery, PolicyVersion
 from .notice_texts import notice_message
@@ -137,15 +139,18 @@ def _by_attempts(ids) -> dict[int, list[int]]:
     return grouped
 
 
-def _record(outcome: ChunkOutcome, *, version_id: int, marks: SentMarks) -> None:
+def _record(outcome: ChunkOutcome, *, version_id: int, marks: SentMarks, kind: str = NoticeDelivery.Kind.NOTICE) -> None:
     now = timezone.now()
-    # Only sent rows (the usual chunk): one statement, atomic on its own. With failures, all in one transaction.
-    with transaction.atomic() if outcome.failed or outcome.retry else nullcontext():
+    # Only sent rows and no hook (the usual chunk without sharing): one statement, atomic on its own. With failures
+    # or a sent-message hook (its records must commit with the sent marks), all in one transaction.
+    with transaction.atomic() if outcome.failed or outcome.retry or messages_sent_hooked() else nullcontext():
         if outcome.sent:
             with connection.cursor() as cursor:  # our table; the ids are written by int() in _id_list
                 cursor.execute(f"UPDATE {NoticeDelivery._meta.db_table} SET status = %s, sent_at = %s "
-                               f"WHERE status = %s AND id IN ({_id_list(outcome.sent)})",  # nosec B608
+                               f"WHERE status = %s AND id IN ({_id_list(outcome.sent)})"  # nosec B608
+                               f" RETURNING client_id, channel",
                                [Status.SENT, now, Status.CLAIMED])
+                deliveries_sent_hand_over(cursor.fetchall(), kind=kind, at=now)
         for delivery_id, reason in outcome.failed.items():
             NoticeDelivery.objects.filter(pk=delivery_id).update(status=Status.FAILED, reason=reason)
         if outcome.retry:
@@ -171,7 +176,7 @@ def notices_send(*, version_id: int, kind: str = NoticeDelivery.Kind.NOTICE, chu
         if not rows:
             break
         outcome = _send_chunk(version, rows, marks, kind)
-        _record(outcome, version_id=version_id, marks=marks)
+        _record(outcome, version_id=version_id, marks=marks, kind=kind)
         chunks += 1
         totals["sent"] += len(outcome.sent)
         totals["failed"] += len(outcome.failed)
@@ -190,8 +195,11 @@ def notices_recover(*, older_than: timedelta = CLAIM_TIMEOUT) -> dict:
         with transaction.atomic():
             ids = list(stale.filter(version_id=version_id).select_for_update(skip_locked=True).values_list("pk", flat=True))
             confirmed = [i for i in ids if i in sent]
-            recovered["sent"] += NoticeDelivery.objects.filter(pk__in=confirmed).update(status=Status.SENT,
-                                                                                        sent_at=timezone.now())
+            now = timezone.now()
+            recovered["sent"] += NoticeDelivery.objects.filter(pk__in=confirmed).update(status=Status.SENT, sent_at=now)
+            rows = list(NoticeDelivery.objects.filter(pk__in=confirmed).values_list("client_id", "channel", "kind"))
+            for kind in sorted({k for _c, _ch, k in rows}):
+                deliveries_sent_hand_over([(c, ch) for c, ch, k in rows if k == kind], kind=kind, at=now)
             recovered["requeued"] += NoticeDelivery.objects.filter(pk__in=set(ids) - set(confirmed)).update(
                 status=Status.QUEUED, claim_token=None)
         marks.forget(version_id, confirmed)

@@ -234,6 +234,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-exports": {"task": "rights.export.sweep_exports", "schedule": 600.0},
     # Retention periods: what has expired is deleted or anonymised; each run leaves a RetentionRun row (counts only).
     "enforce-retention": {"task": "rights.tasks.enforce_retention", "schedule": 86400.0},
+    # Drop-shipping partners whose engagement with a client ended ENGAGEMENT_TAIL_DAYS ago: told to delete it.
+    "close-engagement-feeds": {"task": "sharing.tasks.close_engagement_feeds", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -371,6 +373,13 @@ BREACH_DPO_CONTACT = env.str("BREACH_DPO_CONTACT", default=f"{PII_CONTROLLER['co
 # Consent records are kept while the account exists and this many years after, as proof of consent.
 CONSENT_RECORD_RETENTION_YEARS = env.int("CONSENT_RECORD_RETENTION_YEARS", default=3)
 WITHDRAWAL_ACK_DEADLINE_DAYS = env.int("WITHDRAWAL_ACK_DEADLINE_DAYS", default=7)
+# A drop-shipping partner receives a client while an order is routed to it and this many days after it ended
+# (returns, claims); then it is told to delete its copy (issue #18).
+ENGAGEMENT_TAIL_DAYS = env.int("ENGAGEMENT_TAIL_DAYS", default=30)
+# The processors (sharing.Affiliate of kind processor, by name) that deliver e-mail and SMS: each message sent to a
+# client leaves a sharing record naming it. Whatever EMAIL_URL/SMS_URL say (the console in `make run` included).
+EMAIL_PROCESSOR = env.str("EMAIL_PROCESSOR", default="Fulfillmen e-mail delivery provider")
+SMS_PROCESSOR = env.str("SMS_PROCESSOR", default="Fulfillmen SMS delivery provider")
 ERASURE_GRACE_DAYS = env.int("ERASURE_GRACE_DAYS", default=7)
 # Retention (rights/retention): how long each kind of data is kept before the daily `enforce_retention` job deletes or
 # anonymises it. The texts clients read ("Your data", the export) are built from the same values.

@@ -33,6 +33,9 @@ class OutboundMessage(models.Model):
     # The last message to a client whose data is being erased: once it is sent (or has finally failed), the
     # recipient goes too, with the body; the row keeps only what was sent, when, and how it ended.
     wipe_recipient_after_send = models.BooleanField(default=False)
+    # Whether the subject or body holds the client's name, decided when queued (the name may be erased by the time it
+    # is sent): the processor's sharing record then names it among the data received (issue #18).
+    carries_name = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=128, unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .hooks import SentMessage, address_fields, messages_sent
 from .models import OutboundMessage
 from .transports import TransportError, transport_for
 
@@ -44,10 +45,13 @@ def message_queue(*, channel: str, kind: str, to: str, subject: str = "", body: 
     finally failed, so that nothing personal outlives the delivery.
     """
     name, content, mimetype = attachment or ("", "", "")
+    full_name = getattr(client, "full_name", "") or ""
+    carries_name = bool(full_name) and (full_name in subject or full_name in body)
     with transaction.atomic():
         message, created = OutboundMessage.objects.get_or_create(
             idempotency_key=idempotency_key,
             defaults=dict(channel=channel, kind=kind, to=to, subject=subject, body=body, client=client,
+                          carries_name=carries_name,
                           attachment_name=name, attachment_body=content, attachment_type=mimetype,
                           wipe_body_after_send=wipe_body_after_send or wipe_recipient_after_send,
                           wipe_recipient_after_send=wipe_recipient_after_send),
@@ -88,13 +92,24 @@ def _recipient_wipe(message: OutboundMessage, error: str) -> dict:
     return {"to": "", "body": "", "attachment_body": "", "last_error": error}
 
 
-def _finish(message: OutboundMessage, status: str, error: str = "") -> None:
+def _finish(message: OutboundMessage, status: str, error: str = "") -> bool:
     updates = {"status": status, "last_error": error, "finished_at": timezone.now()}
     if status == OutboundMessage.Status.SENT and message.wipe_body_after_send:
         updates.update(body="", attachment_body="")
     if message.wipe_recipient_after_send:
         updates.update(_recipient_wipe(message, error))
-    OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.SENDING).update(**updates)
+    return bool(OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.SENDING).update(**updates))
+
+
+@transaction.atomic
+def _finish_sent(message: OutboundMessage) -> None:
+    """Mark the message sent and, in the same transaction, hand it to the sent-message hook: a message to a client
+    leaves the sharing record that its address went to the provider (issue #18). No client (staff, a public
+    requester, a sign-up not confirmed yet): nothing about a client went out, no record."""
+    if _finish(message, OutboundMessage.Status.SENT) and message.client_id:
+        messages_sent([SentMessage(client_id=message.client_id, channel=message.channel, kind=message.kind,
+                                   fields=address_fields(message.channel, carries_name=message.carries_name),
+                                   sent_at=timezone.now())])
 
 
 def message_deliver(*, message_id: int) -> str:
@@ -112,7 +127,7 @@ def message_deliver(*, message_id: int) -> str:
             return OutboundMessage.Status.FAILED
         OutboundMessage.objects.filter(pk=message.pk).update(status=OutboundMessage.Status.QUEUED, last_error=str(exc))
         return OutboundMessage.Status.QUEUED
-    _finish(message, OutboundMessage.Status.SENT)
+    _finish_sent(message)
     return OutboundMessage.Status.SENT
 
 

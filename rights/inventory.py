@@ -27,7 +27,7 @@ from breaches.models import BreachSubject
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
 from disclosures.models import Disclosure, DisclosureSubject
 from notify.models import OutboundMessage
-from sharing.models import WithdrawalNotice, transfer_mechanism_label
+from sharing.models import PartnerEngagement, WithdrawalNotice, transfer_mechanism_label
 from sharing.selectors import sharing_records_of_client
 from transfers.models import TransferObjection
 from transfers.selectors import transfer_subjects_of_client
@@ -150,7 +150,9 @@ def _transfer(r) -> str:
 
 
 def _sharing_row(r) -> dict:
-    return {"recipient": r.recipient_name, "recipient_country": _country(r.recipient_country), "purpose": r.purpose.title,
+    # "Processor" for the e-mail and SMS providers (issue #18): they act on our instructions, not for themselves.
+    return {"recipient": r.recipient_name, "recipient_kind": r.affiliate.get_kind_display() if r.affiliate else "",
+            "recipient_country": _country(r.recipient_country), "purpose": r.purpose.title,
             "data": _data_labels(r.fields), "shared_at": r.shared_at, "transfer": _transfer(r)}
 
 
@@ -209,6 +211,11 @@ def _breach_row(s: BreachSubject) -> dict:
 def _withdrawal_row(n: WithdrawalNotice) -> dict:
     return {"recipient": n.affiliate.name, "purpose": n.purpose.title, "reason": n.get_reason_display(),
             "told_at": n.occurred_at, "confirmed_deleted_at": n.acknowledged_at}
+
+
+def _engagement_row(e: PartnerEngagement) -> dict:
+    return {"partner": e.affiliate.name, "order_reference": e.order_reference, "started_at": e.started_at,
+            "ended_at": e.ended_at}
 
 
 def _message_row(m: OutboundMessage) -> dict:
@@ -333,9 +340,10 @@ CATEGORIES: tuple[Category, ...] = (
         code="sharing_records", title=_("Who received your data"),
         purpose=_("To show and prove every time your data left Fulfillmen: who, where, for what and which data."),
         legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_LEDGER_RETENTION, models=("sharing.SharingRecord",),
-        columns=(("recipient", _("Recipient")), ("recipient_country", _("Country")), ("purpose", _("Purpose")),
+        columns=(("recipient", _("Recipient")), ("recipient_kind", _("Kind of recipient")),
+                 ("recipient_country", _("Country")), ("purpose", _("Purpose")),
                  ("data", _("Data received")), ("shared_at", _("When")), ("transfer", _("Transfer abroad"))),
-        read=lambda c: sharing_records_of_client(client=c), row=_sharing_row,
+        read=lambda c: sharing_records_of_client(client=c).select_related("affiliate"), row=_sharing_row,
         empty=_("Nobody outside Fulfillmen has received your data yet."),
     ),
     Category(
@@ -385,6 +393,17 @@ CATEGORIES: tuple[Category, ...] = (
         read=lambda c: (WithdrawalNotice.objects.filter(client=c).select_related("affiliate", "purpose")
                         .order_by("-occurred_at", "-pk")),
         row=_withdrawal_row, empty=_("No company has had to be told to delete or update your data."),
+    ),
+    Category(
+        code="partner_engagements", title=_("Orders routed to drop-shipping partners"),
+        purpose=_("A drop-shipping partner receives your data only for the orders routed to it, and for a limited "
+                  "time after they ended; then it is told to delete it."), purpose_codes=("order-fulfilment",),
+        legal_basis=LegalBasis.CONTRACT, retention=_ACCOUNT_RETENTION, models=("sharing.PartnerEngagement",),
+        columns=(("partner", _("Partner")), ("order_reference", _("Order reference")), ("started_at", _("Started")),
+                 ("ended_at", _("Ended"))),
+        read=lambda c: (PartnerEngagement.objects.filter(client=c).select_related("affiliate")
+                        .order_by("-started_at", "-pk")),
+        row=_engagement_row, empty=_("No order of yours has been routed to a drop-shipping partner."),
     ),
     Category(
         code="messages", title=_("E-mails and text messages we sent you"),

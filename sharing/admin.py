@@ -18,8 +18,8 @@ from accounts.admin_readonly import ReadOnlyAdmin
 from accounts.roles import sees_withheld_disclosures
 from consent.models import DataCategory
 
-from . import admin_views
-from .forms import AffiliateForm, SharingAgreementForm
+from . import admin_views, engagement_admin  # noqa: F401  (engagement_admin registers engagements and WMS keys)
+from .forms import AffiliateForm, SharingAgreementForm, SharingAgreementFormSet
 from .models import Affiliate, ApiKey, SharingAgreement, SharingRecord, WithdrawalNotice
 from .services import affiliate_save, agreement_create, api_key_revoke
 
@@ -39,6 +39,7 @@ class SharingAgreementInline(admin.TabularInline):
 
     model = SharingAgreement
     form = SharingAgreementForm
+    formset = SharingAgreementFormSet
     extra = 1
     can_delete = False
     fields = ["purpose", "shared_fields", "valid_from", "valid_until", "reference", "status"]
@@ -99,6 +100,7 @@ class ApiKeyInline(admin.TabularInline):
 class AffiliateAdmin(admin.ModelAdmin):
     form = AffiliateForm
     change_form_template = "admin/sharing/affiliate/change_form.html"
+    form = AffiliateForm
     list_display = ["name", "kind", "country", "transfer_mechanism", "active", "notices_waiting", "notices_overdue"]
     list_filter = ["kind", "active", "country", "transfer_mechanism"]
     search_fields = ["name", "contact_name", "contact_email"]

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api
+from . import api, wms_api
 
 v1 = [
     path("clients/", api.ClientListView.as_view(), name="clients"),
@@ -9,6 +9,11 @@ v1 = [
     path("withdrawals/", api.WithdrawalListView.as_view(), name="withdrawals"),
     path("withdrawals/ack", api.WithdrawalAckView.as_view(), name="withdrawals-ack"),
     path("agreement/", api.AgreementView.as_view(), name="agreement"),
+]
+
+# Fulfillmen's own warehouse system (a WMS key, never an affiliate's): /api/internal/v1/.
+internal_v1 = [
+    path("engagements/", wms_api.EngagementView.as_view(), name="engagements"),
 ]
 
 urlpatterns = [

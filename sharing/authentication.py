@@ -17,7 +17,7 @@ from rest_framework import authentication, exceptions
 from accounts.ip import request_ip
 
 from .keys import hashes_match, key_prefix
-from .models import ApiKey
+from .models import Affiliate, ApiKey
 from .services import api_key_mark_used
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise _failed("This API key has expired.", "expired_key", prefix)
         if not api_key.affiliate.active:
             raise _failed("This affiliate is no longer active.", "inactive_affiliate", prefix)
+        if api_key.affiliate.kind == Affiliate.Kind.PROCESSOR:  # made before it became one: a processor gets no feed
+            raise _failed("A processor receives no client feed.", "processor_key", prefix)
         api_key_mark_used(api_key=api_key, at=now)
         return AffiliatePrincipal(api_key), api_key
 

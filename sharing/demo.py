@@ -1,7 +1,7 @@
 """Demo affiliates for `manage.py seed_demo`: two affiliated companies receiving data for promotional sharing (one in
 Hong Kong, abroad from mainland China under a PIPL standard contract, one in mainland China) and one drop-shipping
 partner, each with the agreement the privacy policy describes, and each with the details a client is shown before
-consenting to it. Safe to run again: what exists is kept, a demo affiliate lacking those details gets them, and every
+consenting to it. The demo client's order is routed to the partner, so the partner's feed has the client. Safe to run again: what exists is kept, a demo affiliate lacking those details gets them, and every
 per-recipient consent with its defaults is made (`recipient_consents_sync`)."""
 
 from collections.abc import Callable
@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo import DEMO_CLIENT_EMAIL
+from accounts.models import Client
 from consent.models import Purpose
 
-from .models import Affiliate, SharingAgreement
+from .engagements import engagement_record
+from .models import Affiliate, PartnerEngagement, SharingAgreement
 from .services import affiliate_save, agreement_create, recipient_consents_sync
 
 Mechanism = Affiliate.TransferMechanism
@@ -79,5 +82,9 @@ def demo_affiliates_ensure(*, before_agreements: Callable[[list[Affiliate]], Non
         if not SharingAgreement.objects.filter(affiliate=affiliate, purpose=purpose).exists():
             agreement_create(affiliate=affiliate, purpose=purpose, fields=list(demo.fields), valid_from=now,
                              reference=f"DEMO-{demo.purpose.upper()}")
+        client = Client.objects.filter(email__iexact=DEMO_CLIENT_EMAIL, erased_at__isnull=True).first()
+        if demo.kind == Affiliate.Kind.DROPSHIP_PARTNER and client is not None:
+            engagement_record(affiliate=affiliate, client=client, order_reference="DEMO-ORDER-1",
+                              started_at=client.created_at, source=PartnerEngagement.Source.ADMIN)
     recipient_consents_sync()
     return [demo.name for demo in DEMO_AFFILIATES]

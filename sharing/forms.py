@@ -10,10 +10,35 @@ from consent.impact_hooks import impact_assessment_refusal
 from consent.models import DataCategory, Purpose, RecipientClass
 
 from .models import Affiliate, RecipientConsent, SharingAgreement
+from .services import PROCESSOR_RECIPIENT_CLASSES, affiliate_kind_error, agreement_kind_error
 
 # Purposes whose recipients sit outside Fulfillmen and receive data under a signed agreement. Authorities are
-# answered one request at a time (disclosures), never through a standing agreement.
+# answered one request at a time (disclosures), never through a standing agreement — but a processor works for
+# Fulfillmen's own purposes, those included (its processor agreement).
 AGREEMENT_RECIPIENT_CLASSES = [RecipientClass.AFFILIATES, RecipientClass.DROPSHIP_PARTNERS, RecipientClass.ACQUIRER]
+
+
+class AffiliateForm(forms.ModelForm):
+    """The affiliate's kind may not change while it holds an agreement the new kind may not hold; and turning an
+    inactive recipient back on is refused, as `affiliate_save` refuses it, without an approved and current impact
+    assessment (PIPL Art. 55; consent/impact_hooks.py): each error stands next to its field."""
+
+    class Meta:
+        model = Affiliate
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        instance = self.instance
+        if instance.pk and data.get("kind"):
+            error = affiliate_kind_error(affiliate=instance, kind=data["kind"])
+            if error:
+                self.add_error("kind", error)
+        if data.get("active") and instance.pk and Affiliate.objects.filter(pk=instance.pk, active=False).exists():
+            refusal = impact_assessment_refusal(recipient=instance)
+            if refusal:
+                self.add_error("active", refusal)
+        return data
 
 
 class SharingAgreementForm(forms.ModelForm):
@@ -29,11 +54,13 @@ class SharingAgreementForm(forms.ModelForm):
         model = SharingAgreement
         fields = ["purpose", "valid_from", "valid_until", "reference"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, affiliate: Affiliate | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.affiliate = affiliate
         if "purpose" in self.fields:
             field = self.fields["purpose"]
-            field.queryset = Purpose.objects.filter(recipient_class__in=AGREEMENT_RECIPIENT_CLASSES)
+            field.queryset = Purpose.objects.filter(
+                recipient_class__in=[*AGREEMENT_RECIPIENT_CLASSES, *PROCESSOR_RECIPIENT_CLASSES])
             for link in ("can_add_related", "can_change_related", "can_view_related", "can_delete_related"):
                 if hasattr(field.widget, link):  # the catalogue is edited on its own page, not from an agreement
                     setattr(field.widget, link, False)
@@ -43,6 +70,11 @@ class SharingAgreementForm(forms.ModelForm):
         start, end, purpose = data.get("valid_from"), data.get("valid_until"), data.get("purpose")
         if start and end and end <= start:
             self.add_error("valid_until", _("An agreement must end after it starts."))
+        kind = self._affiliate_kind()
+        if purpose and kind:
+            error = agreement_kind_error(kind=kind, purpose=purpose)
+            if error:
+                self.add_error("purpose", error)
         chosen = data.get("shared_fields") or []
         if purpose and chosen:
             beyond = [DataCategory(code).label for code in chosen if code not in purpose.data_categories]
@@ -68,29 +100,33 @@ class SharingAgreementForm(forms.ModelForm):
                 "Clients consented to this recipient receiving less; sharing %(fields)s as well needs their consent "
                 "again.") % {"fields": ", ".join(str(label) for label in wider)})
 
+    def _affiliate_kind(self) -> str | None:
+        """The kind of the affiliate this agreement is for: in the admin's inline, the affiliate form's (saved or not)."""
+        if self.affiliate is not None:
+            return self.affiliate.kind
+        try:
+            return self.instance.affiliate.kind
+        except Affiliate.DoesNotExist:
+            return None
+
     def agreement_arguments(self) -> dict:
         data = self.cleaned_data
         return {"purpose": data["purpose"], "fields": list(data["shared_fields"]), "valid_from": data["valid_from"],
                 "valid_until": data.get("valid_until"), "reference": data.get("reference", "")}
 
 
-class AffiliateForm(forms.ModelForm):
-    """Turning an inactive recipient back on is refused, as `affiliate_save` refuses it, without an approved and current
-    impact assessment (PIPL Art. 55; consent/impact_hooks.py): the error stands next to "active"."""
+class SharingAgreementFormSet(forms.BaseInlineFormSet):
+    """Hands each agreement form the affiliate of the page — on the add page not saved yet, with the kind posted."""
 
-    def clean(self):
-        data = super().clean()
-        instance = self.instance
-        if data.get("active") and instance.pk and Affiliate.objects.filter(pk=instance.pk, active=False).exists():
-            refusal = impact_assessment_refusal(recipient=instance)
-            if refusal:
-                self.add_error("active", refusal)
-        return data
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "affiliate": self.instance}
 
 
 class ApiKeyCreateForm(forms.Form):
-    affiliate = forms.ModelChoiceField(label=_("Affiliate"), queryset=Affiliate.objects.filter(active=True),
-                                       help_text=_("Only active affiliates: the API refuses the keys of the others."))
+    affiliate = forms.ModelChoiceField(label=_("Affiliate"),
+                                       queryset=Affiliate.objects.filter(active=True).exclude(kind=Affiliate.Kind.PROCESSOR),
+                                       help_text=_("Only active affiliates: the API refuses the keys of the others. "
+                                                   "Processors receive no client feed and get no key."))
     name = forms.CharField(label=_("Name"), max_length=100, required=False,
                            help_text=_("What the key is for, e.g. 'nightly sync'."))
     expires_at = forms.SplitDateTimeField(label=_("Expires"), required=False, widget=AdminSplitDateTime,

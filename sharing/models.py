@@ -202,6 +202,8 @@ class WithdrawalNotice(models.Model):
         ERASURE = "erasure", _("Data erased at the client's request")
         AGREEMENT_ENDED = "agreement-ended", _("Sharing agreement ended or changed")
         RECTIFIED = "rectified", _("Data corrected: fetch the current value or delete your copy")
+        # The client's last order routed to a drop-shipping partner ended ENGAGEMENT_TAIL_DAYS ago.
+        ENGAGEMENT_ENDED = "engagement-ended", _("No order of the client's with you any more")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="withdrawal_notices")
@@ -216,3 +218,58 @@ class WithdrawalNotice(models.Model):
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["affiliate", "purpose", "occurred_at"], name="withdrawal_feed_idx")]
+
+
+class PartnerEngagement(models.Model):
+    """An order of a client routed to a drop-shipping partner, as the orders/WMS side reports it. A partner receives
+    only the clients it has an engagement with, while it lasts and for ENGAGEMENT_TAIL_DAYS after it ended."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        CSV = "csv", _("CSV import")
+        API = "api", _("WMS API")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="engagements",
+                                  verbose_name=_("partner"))
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="partner_engagements",
+                               db_index=False)
+    order_reference = models.CharField(_("order reference"), max_length=100)
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_by_key = models.ForeignKey("WmsKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    # When the partner was told to delete the client (the tail after this engagement and any later one ended).
+    feed_closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partner engagement")
+        verbose_name_plural = _("partner engagements")
+        ordering = ["-started_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["affiliate", "order_reference"], name="one_engagement_per_order")]
+        indexes = [models.Index(fields=["client", "affiliate"], name="engagement_client_idx")]
+
+    def __str__(self):
+        return f"{self.order_reference} · {self.affiliate}"
+
+
+class WmsKey(models.Model):
+    """Fulfillmen's own warehouse system's key for recording engagements (`fwms_<prefix>_<secret>`). Not an
+    affiliate's key: a partner can never record an engagement for itself. Only a hash is stored."""
+
+    name = models.CharField(max_length=100, help_text=_("Which system uses it, e.g. 'WMS production'."))
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("WMS key")
+        verbose_name_plural = _("WMS keys")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.name})"

@@ -19,6 +19,7 @@ from django.db import connection
 
 from consent.models import LegalBasis
 
+from .engagements import engagement_window_start
 from .models import Affiliate, ApiKey, SharingAgreement
 from .selectors import clients_for_affiliate
 from .services import sharing_records_write
@@ -96,7 +97,7 @@ def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_
         raise ValueError("an agreement of another affiliate")
     if connection.vendor != "postgresql":
         page = clients_for_affiliate(affiliate=affiliate, agreement=agreement, after_id=after_id,
-                                     updated_since=updated_since, limit=limit, public_id=public_id)
+                                     updated_since=updated_since, limit=limit, public_id=public_id, at=at)
         sharing_records_write(affiliate=affiliate, purpose=agreement.purpose, fields=agreement.fields,
                               client_ids=page.client_ids, api_key=api_key, request_id=request_id, at=at)
         return SharedPage(items_json=json.dumps(page.items), client_ids=page.client_ids, last_id=page.last_id,
@@ -109,7 +110,14 @@ def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_
     # TRANSFER_CONSENT_JURISDICTIONS (PIPL Art. 39) only a consent the client gave counts, not a default (`signup`).
     abroad = affiliate.abroad
     recipient_state = consent or abroad
+    # Issue #18: a drop-shipping partner receives only the clients it has an engagement with (an order routed to it),
+    # while it lasts and ENGAGEMENT_TAIL_DAYS after it ended; the same condition as selectors._engaged_clients.
+    partner = affiliate.kind == Affiliate.Kind.DROPSHIP_PARTNER
     filters = []
+    if partner:
+        filters.append("AND EXISTS (SELECT 1 FROM sharing_partnerengagement pe WHERE pe.affiliate_id = %(affiliate)s "
+                       "AND pe.client_id = c.id AND pe.started_at <= %(at)s "
+                       "AND (pe.ended_at IS NULL OR pe.ended_at > %(engaged_after)s))")
     if public_id is not None:
         filters.append("AND c.public_id = %(public_id)s")
     if abroad:
@@ -119,7 +127,10 @@ def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_
         changed = ("s.changed_at >= %(since)s" if recipient_state else
                    "EXISTS (SELECT 1 FROM consent_consentstate s WHERE s.client_id = c.id AND s.purpose_id = %(purpose)s "
                    "AND s.changed_at >= %(since)s)")
-        filters.append(f"AND (c.updated_at >= %(since)s OR {changed})")
+        # A client newly engaged with the partner is news to it, even if nothing of the client changed (issue #18).
+        engaged = (" OR EXISTS (SELECT 1 FROM sharing_partnerengagement pe WHERE pe.affiliate_id = %(affiliate)s "
+                   "AND pe.client_id = c.id AND pe.recorded_at >= %(since)s)" if partner else "")
+        filters.append(f"AND (c.updated_at >= %(since)s OR {changed}{engaged})")
     sql = _PAGE_SQL.format(
         # `s.client_id > after` repeats the keyset on the state's side, so its index is entered there, not at the start.
         consent_join=_recipient_state_join(granted_only=consent, abroad=abroad) if recipient_state else "",
@@ -132,7 +143,7 @@ def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_
               "purpose_code": agreement.purpose.code, "fields": json.dumps(agreement.fields), "at": at,
               "api_key": api_key.pk if api_key else None, "request": request_id, "public_id": public_id,
               "since": updated_since, "separate": list(settings.TRANSFER_CONSENT_JURISDICTIONS),
-              "mechanism": affiliate.transfer_mechanism if abroad else ""}
+              "mechanism": affiliate.transfer_mechanism if abroad else "", "engaged_after": engagement_window_start(at=at)}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         has_more, last_id, client_ids, items_json = cursor.fetchone()

@@ -12,7 +12,8 @@ from accounts.jurisdictions import country_label
 from accounts.models import Address, Client, IPObservation
 from consent.models import Channel, ConsentState, LegalBasis, Purpose
 
-from .models import Affiliate, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice
+from .engagements import engagement_window_start
+from .models import Affiliate, PartnerEngagement, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice
 
 
 def agreement_in_force(*, affiliate: Affiliate, purpose_code: str, at: datetime | None = None) -> SharingAgreement | None:
@@ -38,18 +39,28 @@ def recipient_consent_purpose_id(*, affiliate: Affiliate, purpose: Purpose) -> i
             .values_list("consent_purpose_id", flat=True).first())
 
 
-def _permitted_clients(*, agreement: SharingAgreement) -> tuple[QuerySet[Client], int | None]:
+def _engaged_clients(*, affiliate: Affiliate, at: datetime) -> QuerySet:
+    """The clients a drop-shipping partner has an engagement with at `at`: an order routed to it that has not ended,
+    or ended less than ENGAGEMENT_TAIL_DAYS ago (sharing/pages.py writes the same condition in SQL)."""
+    return (PartnerEngagement.objects.filter(affiliate=affiliate, started_at__lte=at)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=engagement_window_start(at=at))).values("client_id"))
+
+
+def _permitted_clients(*, affiliate: Affiliate, agreement: SharingAgreement, at: datetime) -> tuple[QuerySet[Client], int | None]:
     """Clients whose data may go to this affiliate for this purpose right now, and the per-recipient purpose whose
     state decides it (sharing/pages.py says the same in SQL): for consent purposes, those whose consent to THIS
     recipient is granted; for others, every client (their legal basis does not depend on a choice), except that a
     recipient abroad receives the clients of TRANSFER_CONSENT_JURISDICTIONS only with their separate consent to it,
-    and a default (`signup`) never counts as such (PIPL Art. 39)."""
+    and a default (`signup`) never counts as such (PIPL Art. 39). A drop-shipping partner only ever gets the clients
+    engaged with it."""
     purpose: Purpose = agreement.purpose
     clients = Client.objects.filter(erased_at__isnull=True)  # an erased client is never shared again
-    consent, abroad = purpose.legal_basis == LegalBasis.CONSENT, agreement.affiliate.abroad
+    if affiliate.kind == Affiliate.Kind.DROPSHIP_PARTNER:
+        clients = clients.filter(pk__in=_engaged_clients(affiliate=affiliate, at=at))
+    consent, abroad = purpose.legal_basis == LegalBasis.CONSENT, affiliate.abroad
     if not consent and not abroad:
         return clients, None
-    recipient_purpose = recipient_consent_purpose_id(affiliate=agreement.affiliate, purpose=purpose)
+    recipient_purpose = recipient_consent_purpose_id(affiliate=affiliate, purpose=purpose)
     states = ConsentState.objects.filter(purpose_id=recipient_purpose)
     clients = clients.filter(pk__in=(states.filter(granted=True) if consent else states).values("client_id"))
     if abroad:
@@ -72,7 +83,8 @@ def _address(a: Address) -> dict:
 
 
 def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, after_id: int = 0,
-                          updated_since: datetime | None = None, limit: int = 100, public_id=None) -> ClientPage:
+                          updated_since: datetime | None = None, limit: int = 100, public_id=None,
+                          at: datetime | None = None) -> ClientPage:
     """One page of the clients this affiliate may receive under `agreement`, with only the agreed fields.
 
     Keyset pagination on the client id: a client who withdraws between pages simply stops appearing, and no
@@ -81,14 +93,19 @@ def clients_for_affiliate(*, affiliate: Affiliate, agreement: SharingAgreement, 
     if agreement.affiliate_id != affiliate.pk:
         raise ValueError("an agreement of another affiliate")
     fields = set(agreement.fields)
-    clients, recipient_purpose = _permitted_clients(agreement=agreement)
+    at = at or timezone.now()
+    clients, recipient_purpose = _permitted_clients(affiliate=affiliate, agreement=agreement, at=at)
     clients = clients.filter(pk__gt=after_id)
     if public_id is not None:
         clients = clients.filter(public_id=public_id)
     if updated_since is not None:
         changed = ConsentState.objects.filter(purpose_id=recipient_purpose or agreement.purpose_id,
                                               changed_at__gte=updated_since).values("client_id")
-        clients = clients.filter(Q(updated_at__gte=updated_since) | Q(pk__in=changed))
+        news = Q(updated_at__gte=updated_since) | Q(pk__in=changed)
+        if affiliate.kind == Affiliate.Kind.DROPSHIP_PARTNER:  # newly engaged: news to the partner
+            news |= Q(pk__in=PartnerEngagement.objects.filter(affiliate=affiliate, recorded_at__gte=updated_since)
+                      .values("client_id"))
+        clients = clients.filter(news)
     columns = ["id", "public_id"] + [c for f, c in (("name", "full_name"), ("email", "email"), ("phone", "phone")) if f in fields]
     rows = list(clients.order_by("pk").values(*columns)[: limit + 1])
     has_more = len(rows) > limit
@@ -171,8 +188,10 @@ def sharing_summary_of_client(*, client: Client) -> SharingRecord | None:
 
 def sharing_rows_of_client(*, client: Client) -> QuerySet:
     """`sharing_records_of_client` as plain rows with only what the portal's list shows (paginate it): building
-    a record and its purpose as model instances cost twice the query itself."""
-    return sharing_records_of_client(client=client).values(
+    a record and its purpose as model instances cost twice the query itself. Processors' records are not in it:
+    the page lists them apart, summed up (`sharing.processors.processor_summary_of_client`)."""
+    third_parties = Q(affiliate__isnull=True) | ~Q(affiliate__kind=Affiliate.Kind.PROCESSOR)
+    return sharing_records_of_client(client=client).filter(third_parties).values(
         "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
         "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")
 

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from accounts.bulk import ids_reserve, rows_insert
 from consent.bulk import consent_defaults_for_new_purpose_record
 from consent.impact_hooks import impact_assessment_require
-from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose
+from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose, RecipientClass
 from consent.services import purpose_save
 
-from .keys import key_generate
-from .models import Affiliate, ApiKey, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice
+from .keys import WMS_KEY_PREFIX, key_generate
+from .models import Affiliate, ApiKey, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice, WmsKey
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -24,7 +24,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 @transaction.atomic
 def affiliate_key_create(*, affiliate: Affiliate, name: str = "", expires_at: datetime | None = None,
                          created_by=None) -> tuple[ApiKey, str]:
-    """A new key for `affiliate`. Returns (row, key); the key itself is never stored and cannot be shown again."""
+    """A new key for `affiliate`. Returns (row, key); the key itself is never stored and cannot be shown again.
+
+    A processor never gets one: it receives data only as Fulfillmen sends it (an e-mail, an SMS), never a client feed."""
+    if affiliate.kind == Affiliate.Kind.PROCESSOR:
+        raise ValidationError(_("A processor receives no client feed, so it gets no API key."))
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError(_("The expiry must be in the future."))
     key, prefix, hashed = key_generate()
@@ -50,10 +54,76 @@ def _labels(codes) -> str:
     return ", ".join(str(DataCategory(c).label) for c in codes if c in DataCategory.values)
 
 
+@transaction.atomic
+def wms_key_create(*, name: str) -> tuple[WmsKey, str]:
+    """A key for Fulfillmen's warehouse system to record partner engagements. Returns (row, key); shown once."""
+    if not name.strip():
+        raise ValidationError(_("Name the system the key is for."))
+    key, prefix, hashed = key_generate(WMS_KEY_PREFIX)
+    return WmsKey.objects.create(name=name.strip()[:100], prefix=prefix, key_hash=hashed), key
+
+
+@transaction.atomic
+def wms_key_revoke(*, wms_key: WmsKey) -> WmsKey:
+    WmsKey.objects.filter(pk=wms_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    wms_key.refresh_from_db()
+    return wms_key
+
+
+def wms_key_mark_used(*, wms_key: WmsKey, at: datetime) -> None:
+    if wms_key.last_used_at is None or at - wms_key.last_used_at >= LAST_USED_RESOLUTION:
+        WmsKey.objects.filter(pk=wms_key.pk).update(last_used_at=at)
+
+
 def _validate_fields(fields: list[str]) -> None:
     unknown = set(fields) - set(DataCategory.values)
     if unknown or not fields:
         raise ValidationError(_("Fields must be chosen from: %(allowed)s.") % {"allowed": ", ".join(DataCategory.values)})
+
+
+# The kind of recipient that may hold an agreement for a purpose, by the purpose's recipient class: a drop-shipping
+# partner cannot hold a promotional agreement, nor an affiliated company an order-fulfilment one (issue #18).
+KIND_FOR_RECIPIENT_CLASS = {
+    RecipientClass.AFFILIATES: Affiliate.Kind.AFFILIATED_COMPANY,
+    RecipientClass.DROPSHIP_PARTNERS: Affiliate.Kind.DROPSHIP_PARTNER,
+    RecipientClass.ACQUIRER: Affiliate.Kind.BUSINESS_TRANSFER,
+}
+# A processor works for Fulfillmen's own purposes (GDPR Art. 28, PIPL Art. 21): those for which no third party
+# receives data. So it never holds an agreement of a purpose that shares with affiliates, partners or an acquirer.
+PROCESSOR_RECIPIENT_CLASSES = (RecipientClass.NONE, RecipientClass.AUTHORITIES)
+
+
+def agreement_kind_error(*, kind: str, purpose: Purpose) -> str | None:
+    """Why an affiliate of `kind` may not hold an agreement for `purpose`, or None when it may."""
+    if kind == Affiliate.Kind.PROCESSOR:
+        if purpose.recipient_class in PROCESSOR_RECIPIENT_CLASSES:
+            return None
+        return _("A processor only processes data for Fulfillmen's own purposes; “%(purpose)s” gives data to %(class)s.") % {
+            "purpose": purpose.title, "class": RecipientClass(purpose.recipient_class).label}
+    expected = KIND_FOR_RECIPIENT_CLASS.get(purpose.recipient_class)
+    if expected == kind:
+        return None
+    if expected is None:
+        return _("“%(purpose)s” gives data to no company under an agreement (only a processor may work for it).") % {
+            "purpose": purpose.title}
+    return _("“%(purpose)s” gives data to %(class)s only; this recipient is a %(kind)s.") % {
+        "purpose": purpose.title, "class": RecipientClass(purpose.recipient_class).label,
+        "kind": Affiliate.Kind(kind).label}
+
+
+def affiliate_kind_error(*, affiliate: Affiliate, kind: str | None = None) -> str | None:
+    """Why `affiliate` may not change to `kind` (default: its own): an agreement not ended the new kind may not hold."""
+    kind = kind or affiliate.kind
+    if affiliate.pk is None or Affiliate.objects.filter(pk=affiliate.pk, kind=kind).exists():
+        return None
+    now = timezone.now()
+    for agreement in (SharingAgreement.objects.filter(affiliate_id=affiliate.pk).select_related("purpose")
+                      .exclude(valid_until__lte=now)):
+        error = agreement_kind_error(kind=kind, purpose=agreement.purpose)
+        if error:
+            return _("End its agreement for “%(purpose)s” before changing its kind: %(error)s") % {
+                "purpose": agreement.purpose.title, "error": error}
+    return None
 
 
 @transaction.atomic
@@ -67,6 +137,9 @@ def affiliate_save(*, affiliate: Affiliate) -> Affiliate:
     if affiliate.active and affiliate.pk and Affiliate.objects.filter(pk=affiliate.pk, active=False).exists():
         impact_assessment_require(recipient=affiliate)
     affiliate.full_clean()
+    error = affiliate_kind_error(affiliate=affiliate)
+    if error:
+        raise ValidationError({"kind": error})
     affiliate.save()
     latest = {}
     for agreement in SharingAgreement.objects.filter(affiliate=affiliate).select_related("purpose").order_by("valid_from"):
@@ -158,8 +231,12 @@ def recipient_consents_sync() -> int:
 @transaction.atomic
 def agreement_create(*, affiliate: Affiliate, purpose: Purpose, fields: list[str], valid_from: datetime,
                      valid_until: datetime | None = None, reference: str = "") -> SharingAgreement:
-    """An agreement can only cover the data the privacy policy names for the purpose."""
+    """An agreement can only cover the data the privacy policy names for the purpose, and only a recipient of the
+    kind the purpose names (its recipient class) may hold it."""
     _validate_fields(fields)
+    kind_error = agreement_kind_error(kind=affiliate.kind, purpose=purpose)
+    if kind_error:
+        raise ValidationError(kind_error)
     beyond = sorted(set(fields) - set(purpose.data_categories))
     if beyond:
         raise ValidationError(_("The privacy policy does not let “%(purpose)s” share: %(fields)s.")
@@ -191,7 +268,8 @@ def agreement_end(*, agreement: SharingAgreement, at: datetime | None = None) ->
 
 
 def _notices_for_holders(*, affiliate_ids, purpose_id: int, client_ids, reason: str, at: datetime) -> int:
-    holders = SharingRecord.objects.filter(purpose_id=purpose_id, affiliate_id__in=affiliate_ids)
+    holders = SharingRecord.objects.filter(purpose_id=purpose_id, affiliate_id__in=affiliate_ids).exclude(
+        affiliate__kind=Affiliate.Kind.PROCESSOR)  # a processor deletes as its processor agreement says, not by notice
     if client_ids is not None:
         holders = holders.filter(client_id__in=client_ids)
     pairs = list(holders.values_list("affiliate_id", "client_id").distinct())
@@ -211,6 +289,7 @@ SELECT DISTINCT r.affiliate_id, r.purpose_id FROM sharing_sharingrecord r
 LEFT JOIN sharing_recipientconsent rc ON rc.affiliate_id = r.affiliate_id AND rc.purpose_id = r.purpose_id
 WHERE r.client_id = %(client)s AND r.affiliate_id IS NOT NULL
   AND ((r.purpose_id = %(purpose)s AND rc.id IS NULL) OR rc.consent_purpose_id = %(purpose)s)
+  AND r.affiliate_id NOT IN (SELECT id FROM sharing_affiliate WHERE kind = %(processor)s)
 ORDER BY r.affiliate_id
 """
 
@@ -221,7 +300,8 @@ def withdrawal_notices_for_consent_event(*, event: ConsentEvent) -> int:
 
     On PostgreSQL one statement (every consent withdrawal runs it, in the ledger write's transaction)."""
     reason = WithdrawalNotice.Reason.GPC if event.channel == "gpc" else WithdrawalNotice.Reason.CONSENT_WITHDRAWN
-    values = {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at}
+    values = {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at,
+              "processor": Affiliate.Kind.PROCESSOR}  # processors get no notices: their agreement binds them
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -242,6 +322,7 @@ def rectified_notices_create(*, client, categories: set[str], at) -> int:
     received them for, naming which of the fields it holds were corrected. Returns how many notices."""
     held: dict[tuple[int, int], set[str]] = {}
     received = (SharingRecord.objects.filter(client=client, affiliate__isnull=False)
+                .exclude(affiliate__kind=Affiliate.Kind.PROCESSOR)
                 .values_list("affiliate_id", "purpose_id", "fields").distinct())
     for affiliate_id, purpose_id, fields in received:
         held.setdefault((affiliate_id, purpose_id), set()).update(fields or [])
@@ -259,7 +340,7 @@ def withdrawal_notices_for_erasure(*, client, at: datetime) -> int:
     """Every affiliate that ever received the client, for each purpose it received them for, sees the erasure in
     its withdrawal feed and must delete its copy (GDPR Art. 17(2), 19)."""
     pairs = (SharingRecord.objects.filter(client=client, affiliate__isnull=False)
-             .values_list("purpose_id", "affiliate_id").distinct())
+             .exclude(affiliate__kind=Affiliate.Kind.PROCESSOR).values_list("purpose_id", "affiliate_id").distinct())
     holders: dict[int, list[int]] = {}
     for purpose_id, affiliate_id in pairs:
         holders.setdefault(purpose_id, []).append(affiliate_id)

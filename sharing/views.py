@@ -16,6 +16,7 @@ from consent.views import client_required
 
 from .announcements import received_page_announcements
 from .models import SharingRecord, transfer_mechanism_label
+from .processors import processor_summary_of_client
 from .selectors import sharing_rows_of_client, sharing_summary_of_client
 
 RECORDS_PAGE_SIZE = 50
@@ -122,6 +123,29 @@ def received_summary(*, client: Client) -> ReceivedSummary:
     return ReceivedSummary(count=last.total if last else 0, last=last)
 
 
+@dataclass(frozen=True)
+class ProcessorUse:
+    """What one processor processed for one purpose, on our instructions: which data, how often, when last."""
+
+    name: str
+    country_name: str
+    purpose: Purpose
+    fields_shown: str
+    times: int
+    last: datetime
+
+
+def processor_uses(*, client: Client) -> list[ProcessorUse]:
+    uses = []
+    for row in processor_summary_of_client(client=client):
+        purpose = Purpose(pk=row["purpose_id"], code=row["purpose__code"], title_en=row["purpose__title_en"],
+                          title_zh_hans=row["purpose__title_zh_hans"])
+        uses.append(ProcessorUse(row["recipient_name"], _country_name(row["recipient_country"]), purpose,
+                                 ", ".join(_field_labels([c for c in DataCategory.values if c in row["fields"]])),
+                                 row["times"], row["last"]))
+    return uses
+
+
 @client_required
 def received(request, client):
     page = Paginator(sharing_rows_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -129,4 +153,5 @@ def received(request, client):
         "client": client, "page": page, "groups": recipient_groups(page.object_list),
         "announcements": received_page_announcements(client=client),
         "storage_location": storage_location_label(),
+        "processors": processor_uses(client=client),
     })

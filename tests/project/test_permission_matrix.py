@@ -45,10 +45,10 @@ from rights.export import export_request
 from rights.inventory import CATEGORIES
 from rights.models import DataSubjectRequest, Rectification, ResponseDeadlineRule
 from rights.services import legal_hold_set, request_open
-from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
-from sharing.services import affiliate_key_create, sharing_records_write
+from sharing.models import ApiKey, PartnerEngagement, SharingRecord, WithdrawalNotice
+from sharing.services import affiliate_key_create, sharing_records_write, wms_key_create
 from tests.conftest import PASSWORD, make_client, password_only_force_login
-from tests.sharing.conftest import bearer, make_affiliate, recipient_purpose
+from tests.sharing.conftest import bearer, engage, make_affiliate, recipient_purpose
 from transfers.services import transfer_publish, transfer_record
 from transparency_log.checkpoints import checkpoint_publish
 
@@ -91,6 +91,8 @@ def world(settings, tmp_path):
     dropship = make_affiliate("Dropship Partner", purpose="order-fulfilment", fields=("name", "phone"), country="CN")
     key_row, key_a = affiliate_key_create(affiliate=ads)
     key_b = affiliate_key_create(affiliate=dropship)[1]
+    [engagement] = engage(dropship, [outsider])  # client B's order, routed to affiliate B
+    wms_key = wms_key_create(name="WMS production")[0]  # no role holds a WMS key: the internal API is nobody's here
     expired_row, key_expired = affiliate_key_create(affiliate=ads, expires_at=timezone.now() + timedelta(days=1))
     ApiKey.objects.filter(pk=expired_row.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     promo = Purpose.objects.get(code="promotional-sharing")
@@ -161,7 +163,9 @@ def world(settings, tmp_path):
         "accounts.signupagerule": SignupAgeRule.objects.get(jurisdiction="cn").pk,
         "consent.consentstate": ConsentState.objects.filter(client=owner).first().pk, "sharing.affiliate": ads.pk,
         "sharing.apikey": key_row.pk, "sharing.sharingrecord": SharingRecord.objects.get(client=owner).pk,
-        "sharing.withdrawalnotice": notice.pk, "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
+        "sharing.withdrawalnotice": notice.pk,
+        "sharing.partnerengagement": engagement.pk, "sharing.wmskey": wms_key.pk,
+        "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
         "rights.legalhold": hold.pk, "rights.responsedeadlinerule": ResponseDeadlineRule.objects.first().pk,
         "rights.dataexport": export.pk, "rights.rectification": rectification.pk,
         "transfers.businesstransfer": transfer_draft.pk,
@@ -176,7 +180,7 @@ def world(settings, tmp_path):
         disclosure_type=ContentType.objects.get_for_model(disclosure).pk, draft_label=v2.label,
         outsider_public_id=outsider.public_id, document=document.pk, dsr=dsr.pk, hold=hold.pk,
         notice=notice.public_id, objects=objects, transfer=announced.public_id, transfer_draft=transfer_draft.pk,
-        transfer_announced=announced.pk,
+        transfer_announced=announced.pk, objects_partner=dropship.public_id,
         log_size=checkpoint_publish().tree_size,  # the public consent log, with every event of this world in it
     )
     return World(owner=owner, outsider=outsider,
@@ -307,6 +311,10 @@ URLS = {
     "api:withdrawals": Row(api(), query=API_QUERY),
     "api:withdrawals-ack": Row(api(a=200, b=200), method="POST", json=lambda i: {"ids": [str(i["notice"])]}),  # see below
     "api:agreement": Row(api(b=200)),
+    # Fulfillmen's WMS records engagements with a WMS key: an affiliate's key is refused (403), anyone else 401.
+    "wms:engagements": Row(expect(401, affiliate_a=403, affiliate_b=403), method="POST", json=lambda i: {
+        "partner": str(i["objects_partner"]), "client": str(i["client_public_id"]), "order_reference": "SO-MATRIX",
+        "started_at": "2026-01-01T00:00:00Z"}),
     "api-schema": Row(PUBLIC),
     "api-docs": Row(PUBLIC),
     "set_language": Row(expect("redirect"), method="POST"),
@@ -362,6 +370,8 @@ ADMIN_MODELS = {
     "sharing.apikey": {"privacy": "va"},                               # never edited: revoked from the list
     "sharing.sharingrecord": {"privacy": "v", "support": "v", "legal": "v"},
     "sharing.withdrawalnotice": {"privacy": "v", "legal": "v"},
+    "sharing.partnerengagement": {"privacy": "vac", "support": "v", "legal": "v"},  # never deleted: feeds depend on it
+    "sharing.wmskey": {"privacy": "v"},                                # made by create_wms_key, revoked from the list
     "disclosures.disclosure": {"legal": "vac", "privacy": "v"},         # support agents never see disclosures
     "rights.datasubjectrequest": {"privacy": "vac", "support": "vac", "legal": "v"},
     "rights.legalhold": {"privacy": "va", "legal": "va", "support": "v"},   # a hold is never edited, only released
@@ -403,6 +413,7 @@ ADMIN_CUSTOM = {
     "admin:consent_consentevent_import": Row(staff_only(privacy=200)),
     "admin:consent_consentevent_evidence": Row(staff_only(privacy=404, support=404, legal=404),  # no scan kept
                                                kwargs=lambda i: {OBJ: i["event"]}),
+    "admin:sharing_partnerengagement_import": Row(staff_only(privacy=200)),
     "admin:sharing_affiliate_agreement_end": Row(staff_only(privacy=200), kwargs=lambda i: {"agreement_id": i["agreement"]}),
     "admin:disclosures_disclosure_submit": Row(staff_only(legal=200), kwargs=lambda i: {OBJ: i["disclosure"]}),
     # The world's disclosure is only recorded: Legal is sent back to the record for these steps, others refused.
@@ -608,4 +619,5 @@ def test_each_role_gets_what_the_table_says_on_every_url(world, role):
             browser = browser_for(world, role)
     if role != "affiliate_a":  # only the affiliate a withdrawal notice is addressed to can acknowledge it
         assert WithdrawalNotice.objects.get(public_id=world.ids["notice"]).acknowledged_at is None
+    assert not PartnerEngagement.objects.filter(order_reference="SO-MATRIX").exists()  # nobody here may record one
     assert not wrong, f"{len(wrong)} outcome(s) differ from the permission matrix:\n" + "\n".join(wrong)

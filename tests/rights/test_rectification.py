@@ -17,7 +17,7 @@ from rights.rectification import client_rectify
 from sharing.models import Affiliate, WithdrawalNotice
 from sharing.services import affiliate_key_create
 from tests.conftest import PASSWORD
-from tests.sharing.conftest import bearer, make_affiliate, recipient_purpose
+from tests.sharing.conftest import bearer, engage, make_affiliate, recipient_purpose
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +39,12 @@ def ads_key(db):
 
 
 @pytest.fixture
-def dropship_key(db):
-    """A drop-shipping partner that receives name, phone and shipping address for order fulfilment."""
+def dropship_key(db, owner):
+    """A drop-shipping partner that receives name, phone and shipping address for order fulfilment (the owner has an
+    order routed to it)."""
     partner = make_affiliate("Dropship Partner", kind=Affiliate.Kind.DROPSHIP_PARTNER, purpose="order-fulfilment",
                              fields=("name", "phone", "shipping_address"), country="CN")
+    engage(partner, [owner])
     return affiliate_key_create(affiliate=partner)[1]
 
 

@@ -23,7 +23,8 @@ from rights.inventory import CATEGORIES
 from rights.models import DataExport, LegalHold, Rectification, RequestMessage
 from rights.services import request_open
 from rights.views.data import SHOWN_PER_CATEGORY
-from sharing.models import Affiliate
+from sharing.engagements import engagement_record
+from sharing.models import Affiliate, PartnerEngagement
 from sharing.services import agreement_create, sharing_records_write
 from tests.conftest import PASSWORD
 from tests.processing.helpers import assessments_approve
@@ -78,6 +79,17 @@ def announce_transfer(client):
     return transfer_objection_record(transfer=transfer, client=client, channel="portal")
 
 
+def partner(name="Dropship Partner"):
+    found = Affiliate.objects.filter(name=name).first()
+    if found:
+        return found
+    made = Affiliate.objects.create(name=name, kind=Affiliate.Kind.DROPSHIP_PARTNER, country="CN",
+                                    contact_name="Contact", contact_email="contact@dropship.example")
+    agreement_create(affiliate=made, purpose=Purpose.objects.get(code="order-fulfilment"), fields=["name", "phone"],
+                     valid_from=timezone.now() - timedelta(days=30))
+    return made
+
+
 def give_history(client, *, times=1, disclosures=True):
     """`times` of everything that grows with a client's history: addresses, IPs, consent changes (with receipts and
     withdrawal notices), sharing records, messages, policy notices, requests and their threads, exports, holds,
@@ -114,6 +126,8 @@ def give_history(client, *, times=1, disclosures=True):
                                measures="Passwords reset.", dpo_contact="DPO, dpo@example.com")
         BreachSubject.objects.create(breach=breach, client=client, categories=["email"], selected_at=timezone.now(),
                                      notified_at=timezone.now())  # as the approved client notice leaves it
+        engagement_record(affiliate=partner(), client=client, order_reference=f"SO-{client.pk}-{n}",
+                          started_at=client.created_at, source=PartnerEngagement.Source.ADMIN)
     if disclosures:
         disclose(client)
         announce_transfer(client)

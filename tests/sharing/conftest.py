@@ -4,15 +4,20 @@ import pytest
 from django.utils import timezone
 
 from consent.models import Purpose
-from sharing.models import Affiliate
-from sharing.services import affiliate_key_create, agreement_create
+from sharing.engagements import engagement_record
+from sharing.models import Affiliate, PartnerEngagement
+from sharing.services import KIND_FOR_RECIPIENT_CLASS, affiliate_key_create, agreement_create
 from tests.processing.helpers import assessments_approve
 
 
-def make_affiliate(name, *, kind=Affiliate.Kind.AFFILIATED_COMPANY, purpose="promotional-sharing", fields=("ip_address", "email"),
-                   country="HK", transfer_mechanism=None):
-    """An affiliate with an agreement in force. One outside mainland China (HK by default) transfers under a PIPL
-    standard contract unless told otherwise (a recipient abroad without a mechanism receives nothing)."""
+def make_affiliate(name, *, kind=None, purpose="promotional-sharing", fields=("ip_address", "email"), country="HK",
+                   transfer_mechanism=None):
+    """An affiliate with an agreement in force for `purpose`; its kind, unless given, the one the purpose's recipient
+    class asks for (an affiliated company for promotional sharing, a drop-shipping partner for order fulfilment). One
+    outside mainland China (HK by default) transfers under a PIPL standard contract unless told otherwise (a recipient
+    abroad without a mechanism receives nothing)."""
+    purpose = Purpose.objects.get(code=purpose)
+    kind = kind or KIND_FOR_RECIPIENT_CLASS.get(purpose.recipient_class, Affiliate.Kind.PROCESSOR)
     if transfer_mechanism is None:
         mechanisms = Affiliate.TransferMechanism
         transfer_mechanism = mechanisms.NONE if country == "CN" else mechanisms.PIPL_STANDARD_CONTRACT
@@ -21,10 +26,16 @@ def make_affiliate(name, *, kind=Affiliate.Kind.AFFILIATED_COMPANY, purpose="pro
         contact_email=f"{name.split()[0].lower()}@partner.example", address=f"1 {name} Road, {country}",
         rights_contact=f"https://{name.split()[0].lower()}.partner.example/privacy", transfer_mechanism=transfer_mechanism,
         transfer_mechanism_reference="" if transfer_mechanism == Affiliate.TransferMechanism.NONE else f"SC-{name[:8]}")
-    purpose = Purpose.objects.get(code=purpose)
     assessments_approve(recipient=affiliate, purpose=purpose)  # PIPL Art. 55: before its first agreement
     agreement_create(affiliate=affiliate, purpose=purpose, fields=list(fields), valid_from=timezone.now() - timedelta(days=1))
     return affiliate
+
+
+def engage(partner, clients, *, order_prefix="ORDER", started_at=None, ended_at=None):
+    """An order of each client routed to `partner`, as the WMS would record it."""
+    started_at = started_at or timezone.now() - timedelta(days=2)
+    return [engagement_record(affiliate=partner, client=c, order_reference=f"{order_prefix}-{c.pk}", started_at=started_at,
+                              ended_at=ended_at, source=PartnerEngagement.Source.ADMIN)[0] for c in clients]
 
 
 @pytest.fixture

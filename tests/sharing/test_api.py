@@ -15,7 +15,7 @@ from sharing.models import ApiKey, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, agreement_end, api_key_revoke
 from tests.conftest import make_client
 
-from .conftest import bearer
+from .conftest import bearer, engage
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +93,9 @@ def test_bad_parameters_are_400_naming_the_field(client, ads_key, params):
     assert set(response.json()["error"]["fields"]) <= {"purpose", "page_size", "updated_since", "cursor"}
 
 
-def test_affiliates_get_only_the_fields_of_their_agreement(client, ads_key, dropship_key):
+def test_affiliates_get_only_the_fields_of_their_agreement(client, ads_key, dropship, dropship_key):
     ca = californian()
+    engage(dropship, [ca])  # an order of the client routed to the partner
     address_add(client=ca, kind=Address.Kind.OFFICE, country="US", line1="1 Main St", city="San Jose", postcode="95113")
     ip_observation_record(client=ca, ip_address="198.51.100.9", context=IPObservation.Context.LOGIN)
     [ads_item] = get(client, ads_key, purpose="promotional-sharing").json()["results"]

@@ -14,13 +14,13 @@ from accounts.models import Address
 from accounts.services import address_add, ip_observation_record
 from consent.models import Channel, ConsentAction, Purpose
 from consent.services import consent_record
-from sharing.models import SharingRecord
+from sharing.models import Affiliate, SharingRecord
 from sharing.pages import client_page_share
 from sharing.selectors import agreement_in_force, clients_for_affiliate
 from tests.conftest import make_client
 from tests.threads import run_in_parallel
 
-from .conftest import make_affiliate
+from .conftest import engage, make_affiliate
 
 pytestmark = pytest.mark.django_db
 
@@ -53,11 +53,16 @@ def _both_ways(affiliate, purpose_code, **page):
 
 @pytest.mark.parametrize("purpose_code, fields", [
     ("promotional-sharing", ("ip_address", "email")),  # consent: only granted clients
-    ("terms-enforcement", ("name", "email", "phone", "ip_address", "shipping_address")),  # every client, every field
+    ("business-transfer", ("name", "email", "phone", "shipping_address")),  # not consent: every client
+    ("order-fulfilment", ("name", "phone", "shipping_address")),  # a partner: only the clients engaged with it
 ])
 def test_the_sql_page_gives_the_same_clients_and_fields_as_the_orm_page(purpose_code, fields):
-    _clients_with_every_kind_of_data()
+    clients = _clients_with_every_kind_of_data()
     affiliate = make_affiliate("Partner Co", purpose=purpose_code, fields=fields)
+    if affiliate.kind == Affiliate.Kind.DROPSHIP_PARTNER:  # three engaged now, one long ago (beyond the tail), one never
+        engage(affiliate, [clients[0], clients[1], clients[3]])
+        engage(affiliate, [clients[4]], order_prefix="OLD", started_at=timezone.now() - timedelta(days=400),
+               ended_at=timezone.now() - timedelta(days=300))
     after, pages = 0, 0
     while True:
         reference, shared = _both_ways(affiliate, purpose_code, after_id=after, limit=2)

@@ -27,13 +27,15 @@ def _positive_days(value) -> int | None:
 
 def _affiliate_named(name: str) -> Affiliate:
     affiliate = Affiliate.objects.filter(name=name).first()
-    if affiliate is None:
+    if affiliate is None:  # processors are not "known" here: they get no key
         matches = list(Affiliate.objects.filter(name__iexact=name)[:2])
         affiliate = matches[0] if len(matches) == 1 else None
     if affiliate is None:
-        known = list(Affiliate.objects.order_by("name").values_list("name", flat=True))
+        known = list(Affiliate.objects.exclude(kind=Affiliate.Kind.PROCESSOR).order_by("name").values_list("name", flat=True))
         listed = ", ".join(repr(n) for n in known) if known else "none yet (add one in the admin)"
         raise CommandError(f"No affiliate named {name!r}. Known affiliates: {listed}.")
+    if affiliate.kind == Affiliate.Kind.PROCESSOR:
+        raise CommandError(f"{affiliate.name!r} is a processor: it receives no client feed, so it gets no API key.")
     if not affiliate.active:
         raise CommandError(f"The affiliate {affiliate.name!r} is inactive: the API would refuse its keys.")
     return affiliate

@@ -1,0 +1,105 @@
+"""Processors as recipients (issue #18; GDPR Art. 28, 30(1)(d); PIPL Art. 21): the e-mail and SMS providers are
+affiliates of kind processor in the catalogue, with a processor agreement (a SharingAgreement per purpose they work
+for, with the fields they process). Each message sent to a client leaves a SharingRecord naming the provider, in the
+transaction that marks the message sent — notify and amendments call the hook registered here (apps.py).
+
+Which processor delivers what is configuration: EMAIL_PROCESSOR and SMS_PROCESSOR name catalogue entries (migration
+0007 seeds the defaults). The console backends of `make run` still count as the configured provider.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from accounts.bulk import ids_reserve, rows_insert
+from consent.models import Purpose
+from notify.hooks import SentMessage
+
+from .models import Affiliate, SharingRecord
+from .services import SHARING_RECORD_FIELDS
+
+logger = logging.getLogger(__name__)
+
+# The purpose each kind of message serves (the purpose catalogue's codes). Account security and sign-up:
+# identification; policy notices: service updates (the purpose says so); receipts, answers to rights requests,
+# erasure and disclosure notices: the law obliges us to send them.
+MESSAGE_PURPOSES = {
+    "consent-receipt": "legal-obligation",
+    "disclosure-notice": "legal-obligation",
+    "data-export-ready": "legal-obligation",
+    "email-change-confirm": "identification",
+    "email-change-notice": "identification",
+    "email-change-done": "identification",
+    "password-reset": "identification",
+    "signup-attempt": "identification",
+    "signup-confirm": "identification",
+    "policy-notice": "service-updates",
+    "policy-reminder": "service-updates",
+}
+PREFIX_PURPOSES = (("dsr-", "legal-obligation"), ("erasure-", "legal-obligation"), ("breach-", "legal-obligation"),
+                   ("policy-", "service-updates"))
+DEFAULT_PURPOSE = "customer-service"  # any other message to a client: we are answering or serving them
+
+
+def message_purpose(kind: str) -> str:
+    if kind in MESSAGE_PURPOSES:
+        return MESSAGE_PURPOSES[kind]
+    for prefix, code in PREFIX_PURPOSES:
+        if kind.startswith(prefix):
+            return code
+    return DEFAULT_PURPOSE
+
+
+def processor_names() -> dict[str, str]:
+    """Channel -> the configured processor's name."""
+    return {"email": settings.EMAIL_PROCESSOR, "sms": settings.SMS_PROCESSOR}
+
+
+def messages_sent_record(batch: list[SentMessage]) -> None:
+    """One sharing record per message of `batch`, in one INSERT (the caller's transaction): to the channel's
+    processor, for the purpose the message serves, with the data it carried. Three queries whatever the batch size.
+
+    A processor missing from the catalogue is still named (the record keeps its configured name, no country) and
+    logged as an error: a message that went out always has its record."""
+    names = processor_names()
+    processors = {a.name: a for a in Affiliate.objects.filter(name__in=set(names.values()), kind=Affiliate.Kind.PROCESSOR)}
+    for channel, name in names.items():
+        if name not in processors and any(m.channel == channel for m in batch):
+            logger.error("The %s processor %r is not in the catalogue as a processor; its sharing records name it "
+                         "without a country. Add it in the admin (Sharing > Affiliates).", channel, name)
+    purposes = dict(Purpose.objects.filter(code__in={message_purpose(m.kind) for m in batch}).values_list("code", "pk"))
+    rows = []
+    for message in batch:
+        purpose_id = purposes.get(message_purpose(message.kind))
+        if purpose_id is None:  # the catalogue lost the purpose: keep the evidence under customer service
+            purpose_id = Purpose.objects.values_list("pk", flat=True).get(code=DEFAULT_PURPOSE)
+        name = names.get(message.channel, message.channel)
+        processor = processors.get(name)
+        rows.append((message.client_id, processor.pk if processor else None, name,
+                     str(processor.country) if processor else "", purpose_id, list(message.fields), message.sent_at))
+    ids = ids_reserve(SharingRecord, len(rows))
+    rows_insert(SharingRecord, [*SHARING_RECORD_FIELDS, "withheld_until"], [
+        (record_id, client_id, affiliate_id, name, country, purpose_id, fields, at, None, None, None)
+        for record_id, (client_id, affiliate_id, name, country, purpose_id, fields, at) in zip(ids, rows, strict=True)
+    ])
+
+
+def processor_summary_of_client(*, client) -> list[dict]:
+    """The "Processors" part of "Who received your data": per processor and purpose, what it processed, how often
+    and when last (one grouped query). Processor records are never withheld; the filter is kept for one rule."""
+    today = timezone.localdate()
+    rows = (SharingRecord.objects.filter(client=client, affiliate__kind=Affiliate.Kind.PROCESSOR)
+            .exclude(withheld_until__gt=today)
+            .values("recipient_name", "recipient_country", "purpose_id", "purpose__code", "purpose__title_en",
+                    "purpose__title_zh_hans", "fields")
+            .annotate(times=Count("id"), last=Max("shared_at")).order_by("recipient_name", "purpose__code"))
+    merged: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["recipient_name"], row["recipient_country"], row["purpose_id"])
+        entry = merged.setdefault(key, {**row, "fields": set(), "times": 0, "last": row["last"]})
+        entry["fields"].update(row["fields"] or [])
+        entry["times"] += row["times"]
+        entry["last"] = max(entry["last"], row["last"])
+    return list(merged.values())
