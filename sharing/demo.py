@@ -1,8 +1,9 @@
 """Demo affiliates for `manage.py seed_demo`: two affiliated companies receiving data for promotional sharing (one in
 Hong Kong, abroad from mainland China under a PIPL standard contract, one in mainland China) and one drop-shipping
 partner, each with the agreement the privacy policy describes, and each with the details a client is shown before
-consenting to it. The demo client's order is routed to the partner, so the partner's feed has the client. Safe to run again: what exists is kept, a demo affiliate lacking those details gets them, and every
-per-recipient consent with its defaults is made (`recipient_consents_sync`)."""
+consenting to it (each kind matching its purpose's recipient class). The demo client's order is routed to the
+partner, so the partner's feed has the client. Safe to run again: what exists is kept, a demo affiliate lacking those
+details gets them, and every per-recipient consent with its defaults is made (`recipient_consents_sync`)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
