@@ -186,12 +186,17 @@ class DataSubjectRequestAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
         return [
             *[path(f"<int:object_id>/{name}/", wrap(self.step_view), {"step_name": name},
                    name=f"rights_datasubjectrequest_{name}") for name in admin_views.STEPS],
+            path("<int:object_id>/agent-permission/", wrap(self.agent_permission_view),
+                 name="rights_datasubjectrequest_agent_permission"),
             *super().get_urls(),
         ]
 
     def step_view(self, request, object_id, step_name):
         response = admin_views.request_step_page(request, object_id, model_admin=self, step_name=step_name)
         return self.access_record_page(request, response, fields=["requester", "thread" if step_name == "reply" else "status"])
+
+    def agent_permission_view(self, request, object_id):
+        return admin_views.agent_permission_download(request, object_id, model_admin=self)
 
     # --- Columns and read-only values -------------------------------------------------------------------------
 
@@ -210,6 +215,8 @@ class DataSubjectRequestAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
             return formats.date_format(timezone.localtime(dsr.acknowledged_at), "DATE_FORMAT")
         if dsr.status == Status.UNVERIFIED:
             return _("verification link sent")
+        if dsr.status == Status.AWAITING_CLIENT:
+            return _("confirmation link sent to the client")
         if dsr.status not in AWAITING:
             return "—"
         shown = _("not yet; by %(date)s") % {"date": formats.date_format(dsr.acknowledgement_due_on, "DATE_FORMAT")}
@@ -388,3 +395,6 @@ class RectificationAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_select_related = ["client", "by", "request"]
     search_fields = ["client__email", "^client__public_id"]
     fields = readonly_fields = ["client", "field", "old_digest", "new_digest", "at", "by", "request"]
+
+
+from . import admin_appeals  # noqa: E402,F401  (registers the appeals' admin)
