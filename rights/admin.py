@@ -115,12 +115,12 @@ REQUEST_FIELDSETS = [
                                  "jurisdiction"]}),
     (_("Deadline"), {"fields": ["acknowledged_at", "due_on", "clock_paused_since", "extended_to", "extension_reason"]}),
     (_("Work"), {"fields": ["assignee"]}),
-    (_("Outcome"), {"fields": ["outcome", "refusal_reason", "completed_at", "scheduled_for"]}),
+    (_("Outcome"), {"fields": ["outcome", "refusal_reason", "completed_at", "closed_by", "scheduled_for"]}),
 ]
 REQUEST_READONLY = ["reference", "kind", "channel", "status", "received_at", "details", "client_link", "requester_name",
                     "requester_email", "language", "email_verified_at", "jurisdiction", "acknowledged_at", "due_on",
                     "clock_paused_since", "extended_to", "extension_reason",
-                    "outcome", "refusal_reason", "completed_at", "scheduled_for"]
+                    "outcome", "refusal_reason", "completed_at", "closed_by", "scheduled_for"]
 
 
 @admin.register(DataSubjectRequest)
