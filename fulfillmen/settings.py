@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE = {
     "enforce-retention": {"task": "rights.tasks.enforce_retention", "schedule": 86400.0},
     # Drop-shipping partners whose engagement with a client ended ENGAGEMENT_TAIL_DAYS ago: told to delete it.
     "close-engagement-feeds": {"task": "sharing.tasks.close_engagement_feeds", "schedule": 3600.0},
+    # Requests by an authorised agent that the client did not confirm in time: closed with the reason.
+    "close-unconfirmed-agent-requests": {"task": "rights.tasks.close_unconfirmed_agent_requests", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -381,6 +383,11 @@ ENGAGEMENT_TAIL_DAYS = env.int("ENGAGEMENT_TAIL_DAYS", default=30)
 EMAIL_PROCESSOR = env.str("EMAIL_PROCESSOR", default="Fulfillmen e-mail delivery provider")
 SMS_PROCESSOR = env.str("SMS_PROCESSOR", default="Fulfillmen SMS delivery provider")
 ERASURE_GRACE_DAYS = env.int("ERASURE_GRACE_DAYS", default=7)
+# Appeals of refused requests (VCDPA §59.1-577(C); CPA 6-1-1306(3)): how long after a refusal an appeal can be made,
+# and how long we have to decide it. Authorised agents (11 CCR §7063): how long the client has to confirm.
+RIGHTS_APPEAL_WINDOW_DAYS = env.int("RIGHTS_APPEAL_WINDOW_DAYS", default=60)
+RIGHTS_APPEAL_DAYS = env.int("RIGHTS_APPEAL_DAYS", default=45)
+RIGHTS_AGENT_CONFIRM_DAYS = env.int("RIGHTS_AGENT_CONFIRM_DAYS", default=14)
 # Retention (rights/retention): how long each kind of data is kept before the daily `enforce_retention` job deletes or
 # anonymises it. The texts clients read ("Your data", the export) are built from the same values.
 RETENTION_IP_ADDRESS_MONTHS = env.int("RETENTION_IP_ADDRESS_MONTHS", default=12)

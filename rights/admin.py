@@ -115,12 +115,12 @@ REQUEST_FIELDSETS = [
                                  "jurisdiction"]}),
     (_("Deadline"), {"fields": ["acknowledged_at", "due_on", "clock_paused_since", "extended_to", "extension_reason"]}),
     (_("Work"), {"fields": ["assignee"]}),
-    (_("Outcome"), {"fields": ["outcome", "refusal_reason", "completed_at", "scheduled_for"]}),
+    (_("Outcome"), {"fields": ["outcome", "refusal_reason", "completed_at", "closed_by", "scheduled_for"]}),
 ]
 REQUEST_READONLY = ["reference", "kind", "channel", "status", "received_at", "details", "client_link", "requester_name",
                     "requester_email", "language", "email_verified_at", "jurisdiction", "acknowledged_at", "due_on",
                     "clock_paused_since", "extended_to", "extension_reason",
-                    "outcome", "refusal_reason", "completed_at", "scheduled_for"]
+                    "outcome", "refusal_reason", "completed_at", "closed_by", "scheduled_for"]
 
 
 @admin.register(DataSubjectRequest)
@@ -186,12 +186,17 @@ class DataSubjectRequestAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
         return [
             *[path(f"<int:object_id>/{name}/", wrap(self.step_view), {"step_name": name},
                    name=f"rights_datasubjectrequest_{name}") for name in admin_views.STEPS],
+            path("<int:object_id>/agent-permission/", wrap(self.agent_permission_view),
+                 name="rights_datasubjectrequest_agent_permission"),
             *super().get_urls(),
         ]
 
     def step_view(self, request, object_id, step_name):
         response = admin_views.request_step_page(request, object_id, model_admin=self, step_name=step_name)
         return self.access_record_page(request, response, fields=["requester", "thread" if step_name == "reply" else "status"])
+
+    def agent_permission_view(self, request, object_id):
+        return admin_views.agent_permission_download(request, object_id, model_admin=self)
 
     # --- Columns and read-only values -------------------------------------------------------------------------
 
@@ -210,6 +215,8 @@ class DataSubjectRequestAdmin(StaffAccessAdminMixin, admin.ModelAdmin):
             return formats.date_format(timezone.localtime(dsr.acknowledged_at), "DATE_FORMAT")
         if dsr.status == Status.UNVERIFIED:
             return _("verification link sent")
+        if dsr.status == Status.AWAITING_CLIENT:
+            return _("confirmation link sent to the client")
         if dsr.status not in AWAITING:
             return "—"
         shown = _("not yet; by %(date)s") % {"date": formats.date_format(dsr.acknowledgement_due_on, "DATE_FORMAT")}
@@ -388,3 +395,6 @@ class RectificationAdmin(StaffAccessAdminMixin, ReadOnlyAdmin):
     list_select_related = ["client", "by", "request"]
     search_fields = ["client__email", "^client__public_id"]
     fields = readonly_fields = ["client", "field", "old_digest", "new_digest", "at", "by", "request"]
+
+
+from . import admin_appeals  # noqa: E402,F401  (registers the appeals' admin)

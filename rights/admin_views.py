@@ -6,12 +6,14 @@ Each page checks the permission, validates a form and calls a service; the servi
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,9 +21,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.access_log import Action
+
+from .agents import agent_permission_download_record
 from .forms import CloseForm, ExtendForm, NoteForm, PauseForm, ReplyForm, ResumeForm, service_error_add
 from .intake import request_clock_pause, request_identity_verified, running_pause
-from .models import DataSubjectRequest, RequestClockPause
+from .models import AuthorisedAgent, DataSubjectRequest, RequestAppeal, RequestClockPause
 from .services import (
     AWAITING,
     CLOSED,
@@ -96,7 +101,8 @@ class Step:
 STEPS = {step.name: step for step in [
     Step("reply", gettext_lazy("Reply by e-mail…"), gettext_lazy("Reply to the requester by e-mail"), ReplyForm, _reply,
          gettext_lazy("Send the answer"), gettext_lazy("Your answer was queued for e-mail and added to the thread."),
-         lambda r: r.status != Status.UNVERIFIED and bool(request_address(r)), "#request-thread"),
+         lambda r: r.status not in (Status.UNVERIFIED, Status.AWAITING_CLIENT) and bool(request_address(r)),
+         "#request-thread"),
     Step("note", gettext_lazy("Add a note…"), gettext_lazy("Add an internal note"), NoteForm,
          lambda dsr, user, form: request_note(request=dsr, body=form.cleaned_data["body"], actor=user),
          gettext_lazy("Add the note"), gettext_lazy("Your note was added to the thread."), lambda r: True, "#request-thread"),
@@ -152,9 +158,44 @@ def request_record_context(request, dsr: DataSubjectRequest) -> dict:
                        for step in steps.values() if step.name in ("pause", "resume", "extend", "close")],
         "pauses": dsr.pauses.select_related("started_by", "ended_by"),
         "ack_marker": acknowledgement_marker(dsr),
+        **agent_and_appeal_context(user, dsr),
         "reply_form": ReplyForm() if "reply" in steps else None,
         "note_form": NoteForm() if "note" in steps else None,
     }
+
+
+AGENT_FILE_PERMISSION = "rights.view_authorisedagent"
+
+
+def agent_and_appeal_context(user, dsr: DataSubjectRequest) -> dict:
+    """The authorised agent who made the request (the file only for who may open it) and the appeal, if any."""
+    agent = AuthorisedAgent.objects.filter(request=dsr).first()
+    appeal = RequestAppeal.objects.filter(request=dsr).first()
+    return {
+        "agent": agent,
+        "agent_file_url": reverse("admin:rights_datasubjectrequest_agent_permission", args=[dsr.pk])
+        if agent is not None and user.has_perm(AGENT_FILE_PERMISSION) else "",
+        "appeal": appeal,
+        "appeal_url": reverse("admin:rights_requestappeal_change", args=[appeal.pk])
+        if appeal is not None and user.has_perm("rights.view_requestappeal") else "",
+    }
+
+
+def agent_permission_download(request, object_id, *, model_admin):
+    """The agent's signed permission: under MEDIA_ROOT, which no URL serves; only staff with the permission, and
+    every download is on the request's thread and in the staff access log (when a client is linked)."""
+    if not (model_admin.has_view_permission(request) and request.user.has_perm(AGENT_FILE_PERMISSION)):
+        raise PermissionDenied
+    dsr = get_object_or_404(DataSubjectRequest.objects.select_related("client", "agent"), pk=object_id,
+                            agent__isnull=False)
+    try:
+        handle = dsr.agent.permission_file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("The file of this permission is missing.")) from exc
+    agent_permission_download_record(request=dsr, actor=request.user)
+    model_admin.access_record(request, [dsr], Action.VIEW_DETAIL, fields=["agent_permission"])
+    suffix = Path(dsr.agent.permission_file.name).suffix
+    return FileResponse(handle, as_attachment=True, filename=f"agent-permission-{request_reference(dsr)}{suffix}")
 
 
 def request_step_page(request, object_id, *, model_admin, step_name):

@@ -42,11 +42,36 @@ class PublicRequestForm(forms.Form):
         "Anything that helps us find your data or understand your request, e.g. an order or account number. "
         "Please do not send identity documents here: we ask for what we need."))
 
+    # An authorised agent (11 CCR §7063) fills in the client's name and address and uploads the signed permission.
+    as_agent = forms.BooleanField(label=_("I am an authorised agent acting for someone else"), required=False,
+                                  help_text=_("We then write only to the person you act for, to confirm that they "
+                                              "authorised you; answers and copies of data go to them, not to you."))
+    client_name = forms.CharField(label=_("Name of the person you act for"), max_length=200, required=False)
+    client_email = forms.EmailField(label=_("E-mail address of the person you act for"), max_length=254, required=False)
+    permission = forms.FileField(label=_("Their signed permission"), required=False, help_text=_(
+        "A PDF, PNG or JPEG of the permission they signed for you to make this request (at most 10 MB)."))
+
     def clean(self):
         data = super().clean()
         if data.get("kind") in (Kind.QUESTION, Kind.RECTIFICATION) and not (data.get("details") or "").strip():
             self.add_error("details", _("Tell us your question or what should be corrected."))
+        if data.get("as_agent"):
+            if not (data.get("client_name") or "").strip() and not self.has_error("client_name"):
+                self.add_error("client_name", _("Give the name of the person you act for."))
+            if not data.get("client_email") and not self.has_error("client_email"):
+                self.add_error("client_email", _("Give the e-mail address of the person you act for."))
+            if not data.get("permission") and not self.has_error("permission"):
+                self.add_error("permission", _("Upload the permission the person you act for signed."))
         return data
+
+
+class AgentAnswerForm(forms.Form):
+    answer = forms.ChoiceField(choices=[("confirm", _("Yes, I authorised them")), ("refuse", _("No, I did not"))])
+
+
+class AppealForm(forms.Form):
+    grounds = _text(_("Why you disagree with the refusal"), required=False, rows=6, help_text=_(
+        "Optional. Tell us anything the person who reviews the appeal should know."))
 
 
 class ClientQuestionForm(forms.Form):
@@ -211,3 +236,10 @@ class DeadlineRuleForm(forms.ModelForm):
         if not (data.get("months") or data.get("days")) and not self.has_error("months") and not self.has_error("days"):
             self.add_error("days", _("A deadline needs at least one month or one day."))
         return data
+
+
+class AppealDecisionForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect, choices=[
+        ("upheld", _("Uphold the refusal")), ("reversed", _("Reverse the refusal: act on the request"))])
+    decision_reason = _text(_("Reasons"), rows=5, max_length=4000, help_text=_(
+        "E-mailed to the requester. An upheld refusal's e-mail also says which authority they can complain to."))

@@ -33,7 +33,15 @@ from transfers.models import TransferObjection
 from transfers.selectors import transfer_subjects_of_client
 
 from .holds import hold_reason
-from .models import DataExport, DataSubjectRequest, LegalHold, Rectification, RequestMessage
+from .models import (
+    AuthorisedAgent,
+    DataExport,
+    DataSubjectRequest,
+    LegalHold,
+    Rectification,
+    RequestAppeal,
+    RequestMessage,
+)
 from .retention.rules import retention_text
 
 # Every retention text comes from its rule (rights/retention/rules.py): the job enforces what the page says.
@@ -228,11 +236,24 @@ def _notice_row(d: NoticeDelivery) -> dict:
             "status": d.get_status_display(), "created_at": d.created_at, "sent_at": d.sent_at}
 
 
+def _request_agent(r: DataSubjectRequest) -> str:
+    try:
+        return r.agent.agent_name
+    except AuthorisedAgent.DoesNotExist:
+        return ""
+
+
 def _request_row(r: DataSubjectRequest) -> dict:
-    return {"reference": str(r.public_id), "kind": r.get_kind_display(), "channel": r.get_channel_display(),
+    return {"reference": str(r.public_id), "agent": _request_agent(r), "kind": r.get_kind_display(),
+            "channel": r.get_channel_display(),
             "status": r.get_status_display(), "received_at": r.received_at, "due_on": r.effective_due_on,
             "acknowledged_at": r.acknowledged_at, "days_paused": r.days_paused or 0, "completed_at": r.completed_at,
             "outcome": r.outcome, "refusal_reason": r.refusal_reason}
+
+
+def _appeal_row(a: RequestAppeal) -> dict:
+    return {"request": str(a.request.public_id), "received_at": a.received_at, "grounds": a.grounds, "due_on": a.due_on,
+            "status": a.get_status_display(), "decided_at": a.decided_at, "decision_reason": a.decision_reason}
 
 
 def _thread(client: Client) -> QuerySet:
@@ -430,14 +451,26 @@ CATEGORIES: tuple[Category, ...] = (
         code="requests", title=_("Requests you made"),
         purpose=_("To answer your requests about your data on time and keep the record the law asks for."),
         legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_REQUEST_LOG_RETENTION,
-        models=("rights.DataSubjectRequest", "rights.RequestClockPause"),
-        columns=(("reference", _("Reference")), ("kind", _("Request")), ("channel", _("Channel")),
+        models=("rights.DataSubjectRequest", "rights.RequestClockPause", "rights.AuthorisedAgent"),
+        columns=(("reference", _("Reference")), ("agent", _("Made for you by an authorised agent")),
+                 ("kind", _("Request")), ("channel", _("Channel")),
                  ("status", _("Status")), ("received_at", _("Received")), ("acknowledged_at", _("Receipt confirmed")),
                  ("due_on", _("Due")), ("days_paused", _("Days paused for verification")),
                  ("completed_at", _("Answered")), ("outcome", _("Outcome")), ("refusal_reason", _("Reason refused"))),
-        read=lambda c: (DataSubjectRequest.objects.filter(client=c).annotate(days_paused=Sum("pauses__days_added"))
-                        .order_by("-received_at", "-pk")),
+        read=lambda c: (DataSubjectRequest.objects.filter(client=c).select_related("agent")
+                        .annotate(days_paused=Sum("pauses__days_added")).order_by("-received_at", "-pk")),
         row=_request_row, empty=_("You have not made any request yet."),
+    ),
+    Category(
+        code="request_appeals", title=_("Appeals of refused requests"),
+        purpose=_("To review a refusal you appealed, by someone other than who refused it, and keep the record."),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION, retention=_REQUEST_LOG_RETENTION, models=("rights.RequestAppeal",),
+        columns=(("request", _("Request reference")), ("received_at", _("Received")), ("grounds", _("Your grounds")),
+                 ("due_on", _("Due")), ("status", _("Status")), ("decided_at", _("Decided")),
+                 ("decision_reason", _("Reasons"))),
+        read=lambda c: (RequestAppeal.objects.filter(request__client=c).select_related("request")
+                        .order_by("-received_at", "-pk")),
+        row=_appeal_row, empty=_("You have not appealed any refusal."),
     ),
     Category(
         code="request_messages", title=_("Messages about your requests"),

@@ -48,6 +48,7 @@ class DataSubjectRequest(models.Model):
 
     class Status(models.TextChoices):
         UNVERIFIED = "unverified", _("E-mail not yet verified")
+        AWAITING_CLIENT = "awaiting-client", _("Waiting for the client to confirm the authorised agent")
         OPEN = "open", _("Open")
         IN_PROGRESS = "in-progress", _("In progress")
         SCHEDULED = "scheduled", _("Scheduled (grace period)")
@@ -81,6 +82,8 @@ class DataSubjectRequest(models.Model):
     outcome = models.TextField(blank=True)
     refusal_reason = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                  help_text=_("Who closed the request: an appeal of a refusal is decided by someone else."))
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -112,6 +115,7 @@ class RequestClockPause(models.Model):
     class Reason(models.TextChoices):
         EMAIL_VERIFICATION = "email", _("Waiting for the requester to confirm their e-mail address")
         IDENTITY_VERIFICATION = "identity", _("Waiting for information to verify the requester's identity")
+        AGENT_CONFIRMATION = "agent", _("Waiting for the client to confirm the authorised agent's permission")
 
     request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="pauses")
     reason = models.CharField(max_length=10, choices=Reason.choices)
@@ -232,3 +236,63 @@ class RetentionRun(models.Model):
 
     def total(self, key: str) -> int:
         return sum(int(entry.get(key, 0)) for entry in self.counts.values())
+
+
+class AuthorisedAgent(models.Model):
+    """Someone who made a request for a client, with the client's signed permission (11 CCR §7063). The request's
+    requester is the client (answers go to the client, never to the agent); nothing is done until the client
+    confirms by the link e-mailed to the client's own address."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Waiting for the client")
+        CONFIRMED = "confirmed", _("Confirmed by the client")
+        REFUSED = "refused", _("Refused by the client")
+        EXPIRED = "expired", _("Not confirmed in time")
+
+    request = models.OneToOneField(DataSubjectRequest, on_delete=models.CASCADE, related_name="agent")
+    agent_name = models.CharField(max_length=200)
+    agent_email = models.EmailField()
+    permission_file = models.FileField(upload_to="agent-permissions/%Y/%m/", help_text=_(
+        "The signed permission: under MEDIA_ROOT with a random name, downloaded only through the admin."))
+    permission_name = models.CharField(max_length=255, help_text=_("The file's name as uploaded."))
+    permission_sha256 = models.CharField(max_length=64)
+    permission_size = models.PositiveIntegerField()
+    submitted_at = models.DateTimeField()
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.agent_name} <{self.agent_email}>"
+
+
+class RequestAppeal(models.Model):
+    """An appeal of a refused request (VCDPA §59.1-577(C); CPA 6-1-1306(3)): one per request, due in
+    RIGHTS_APPEAL_DAYS, decided by someone other than who refused the request."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        UPHELD = "upheld", _("Refusal upheld")
+        REVERSED = "reversed", _("Refusal reversed")
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Portal")
+        LINK = "link", _("Link in the refusal e-mail")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    request = models.OneToOneField(DataSubjectRequest, on_delete=models.PROTECT, related_name="appeal")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    grounds = models.TextField(blank=True, help_text=_("Why the requester disagrees with the refusal."))
+    received_at = models.DateTimeField()
+    due_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    refused_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   help_text=_("Who refused the request: they may not decide its appeal."))
+    decided_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["status", "due_on", "id"]
+
+    def __str__(self):
+        return f"{_('Appeal')} · {str(self.request.public_id)[:8].upper()}"

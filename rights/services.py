@@ -9,6 +9,7 @@ Requests are never deleted here: the request log is kept at least 24 months (11 
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import formats, timezone, translation
@@ -21,6 +22,7 @@ from accounts.models import Client, User
 from accounts.roles import LEGAL_GROUP
 
 from .deadlines import due_date_for
+from .links import appeal_link, appeal_window_ends
 from .models import DataSubjectRequest, LegalHold, RequestMessage, ResponseDeadlineRule
 
 Status = DataSubjectRequest.Status
@@ -101,6 +103,9 @@ def _email_send(*, request: DataSubjectRequest, kind: str, subject: str, text: s
     if request.status == Status.UNVERIFIED:
         raise ValidationError(_("The requester has not verified their e-mail address yet; nothing is sent to it but "
                                 "the verification link."))
+    if request.status == Status.AWAITING_CLIENT:
+        raise ValidationError(_("The client has not confirmed the authorised agent yet; nothing is sent to them but "
+                                "the confirmation link."))
     with translation.override(_language(request)):
         name = _requester_name(request)
         greeting = _("Hello %(name)s,") % {"name": name} if name else _("Hello,")
@@ -224,8 +229,12 @@ def _closing_text(request: DataSubjectRequest) -> tuple[str, str]:
             "We cannot do what you asked (%(kind)s).\n\nWhy: %(reason)s\n\nIf you disagree, reply to this e-mail. You "
             "also have the right to lodge a complaint with a data-protection supervisory authority (in the EU or the "
             "UK, the one where you live or work) and to seek a judicial remedy.")
-        return _("Your privacy request was refused"), text % {"kind": request.get_kind_display(),
-                                                              "reason": request.refusal_reason}
+        text = text % {"kind": request.get_kind_display(), "reason": request.refusal_reason}
+        appeal = _("You can also appeal this refusal until %(until)s: someone other than the person who refused it "
+                   "reviews it, and we tell you the outcome within %(days)s days. To appeal, open:\n%(link)s") % {
+            "until": _shown_date(appeal_window_ends(request)), "days": settings.RIGHTS_APPEAL_DAYS,
+            "link": appeal_link(request=request)}
+        return _("Your privacy request was refused"), f"{text}\n\n{appeal}"
     if request.status == Status.COMPLETED:
         text = _("Your request (%(kind)s) is complete.") % {"kind": request.get_kind_display()}
         return _("Your privacy request is complete"), f"{text}\n\n{request.outcome}".strip()
@@ -249,10 +258,10 @@ def request_close(*, request: DataSubjectRequest, status: str, outcome: str = ""
         raise ValidationError(_("A request closes as completed, refused or cancelled."))
     if status == Status.REFUSED and not refusal_reason.strip():
         raise ValidationError({"refusal_reason": _("Say why the request is refused; the client is told.")})
-    was_verified = locked.status != Status.UNVERIFIED
+    was_verified = locked.status not in (Status.UNVERIFIED, Status.AWAITING_CLIENT)
     locked.status, locked.outcome, locked.refusal_reason = status, outcome.strip(), refusal_reason.strip()
-    locked.completed_at = timezone.now()
-    locked.save(update_fields=["status", "outcome", "refusal_reason", "completed_at"])
+    locked.completed_at, locked.closed_by = timezone.now(), actor if getattr(actor, "is_staff", False) else None
+    locked.save(update_fields=["status", "outcome", "refusal_reason", "completed_at", "closed_by"])
     if was_verified and request_address(locked) and (status == Status.REFUSED or notify_client):
         with translation.override(_language(locked)):
             subject, text = _closing_text(locked)

@@ -21,3 +21,11 @@ def enforce_retention() -> dict:
     counts the run's RetentionRun row keeps."""
     outcomes = retention_enforce(trigger=RetentionRun.Trigger.SCHEDULE)
     return {o.code: o.as_counts() for o in outcomes}
+
+
+@shared_task
+def close_unconfirmed_agent_requests() -> int:
+    """Hourly (beat): requests by an authorised agent that the client did not confirm in time are closed."""
+    from .agents import agent_requests_expire
+
+    return agent_requests_expire()

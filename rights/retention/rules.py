@@ -25,7 +25,7 @@ from accounts.models import Client, EmailChangeRequest, IPObservation, PendingSi
 from consent.receipts import consent_record_retention
 from notify.models import OutboundMessage
 
-from ..models import DataExport, DataSubjectRequest, LegalHold, RequestMessage
+from ..models import AuthorisedAgent, DataExport, DataSubjectRequest, LegalHold, RequestAppeal, RequestMessage
 from ..services import CLOSED
 from .dormancy import dormant_clients, dormant_clients_to_warn, warning_given_in_time
 from .periods import days_text, months, months_before, period_text, warning_days
@@ -103,14 +103,24 @@ def _requests_expired(now: datetime) -> QuerySet:
     closed = Q(status__in=CLOSED) & (Q(completed_at__lt=cutoff) | Q(completed_at__isnull=True, received_at__lt=cutoff))
     never_verified = Q(status=DataSubjectRequest.Status.UNVERIFIED, received_at__lt=cutoff)
     texts = Exists(RequestMessage.objects.filter(request=OuterRef("pk")).exclude(body=ERASED_TEXT))
+    agent = Exists(AuthorisedAgent.objects.filter(request=OuterRef("pk")).filter(~Q(agent_email="") | ~Q(permission_file="")))
+    grounds = Exists(RequestAppeal.objects.filter(request=OuterRef("pk")).exclude(grounds=""))
     return DataSubjectRequest.objects.filter(closed | never_verified).filter(
-        ~Q(requester_name="") | ~Q(requester_email="") | ~Q(details="") | texts)
+        ~Q(requester_name="") | ~Q(requester_email="") | ~Q(details="") | texts | agent | grounds)
 
 
 def _requests_wipe(items: QuerySet, now: datetime) -> int:
-    """What the request and its thread said, and who a public-form requester said they were, go; the log's dates,
-    type, channel, status, outcome and reason for refusal stay (11 CCR 7101)."""
+    """What the request and its thread said, who a public-form requester (or their authorised agent) said they were,
+    the agent's signed permission and the grounds of an appeal go; the log's dates, type, channel, status, outcome,
+    reason for refusal and an appeal's decision stay (11 CCR 7101)."""
     RequestMessage.objects.filter(request__in=items).exclude(body=ERASED_TEXT).update(body=ERASED_TEXT)
+    RequestAppeal.objects.filter(request__in=items).exclude(grounds="").update(grounds="")
+    agents = AuthorisedAgent.objects.filter(request__in=items)
+    storage = AuthorisedAgent._meta.get_field("permission_file").storage
+    files = [name for name in agents.values_list("permission_file", flat=True) if name]
+    agents.update(agent_name="", agent_email="", permission_name="", permission_file="")
+    for name in files:  # deleted before the commit: if it fails, the rows still name them and the next run clears them
+        storage.delete(name)
     return items.update(requester_name="", requester_email="", details="")
 
 

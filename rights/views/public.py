@@ -18,6 +18,7 @@ from accounts.ip import request_ip
 from accounts.rate_limits import limit_reached
 from consent.views import client_required
 
+from ..agents import agent_request_submit
 from ..forms import ClientQuestionForm, PublicRequestForm, service_error_add
 from ..intake import client_question_ask, public_request_submit, public_request_verify
 from ..models import DataSubjectRequest
@@ -44,33 +45,45 @@ def _too_many(request, form):
     return render(request, "rights/public/request_form.html", {"form": form}, status=429)
 
 
+def _submit(data) -> DataSubjectRequest:
+    if data["as_agent"]:
+        return agent_request_submit(agent_name=data["name"], agent_email=data["email"], client_name=data["client_name"],
+                                    client_email=data["client_email"], kind=data["kind"], details=data["details"],
+                                    permission=data["permission"])
+    return public_request_submit(name=data["name"], email=data["email"], kind=data["kind"], details=data["details"])
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def request_form(request):
     if request.method != "POST":
         return render(request, "rights/public/request_form.html", {"form": PublicRequestForm()})
-    form = PublicRequestForm(request.POST)
+    form = PublicRequestForm(request.POST, request.FILES)
     if _limit_reached("ip", request_ip(request) or "unknown", LIMIT_PER_IP):
         form.is_valid()  # show what was typed, but write nothing
         return _too_many(request, form)
     if form.is_valid():
-        if _limit_reached("email", form.cleaned_data["email"].lower(), LIMIT_PER_EMAIL):
-            return _too_many(request, form)
         data = form.cleaned_data
+        addresses = [data["email"]] + ([data["client_email"]] if data["as_agent"] else [])
+        if any([_limit_reached("email", address.lower(), LIMIT_PER_EMAIL) for address in addresses]):
+            return _too_many(request, form)
         try:
-            dsr = public_request_submit(name=data["name"], email=data["email"], kind=data["kind"], details=data["details"])
+            dsr = _submit(data)
         except ValidationError as exc:
             service_error_add(form, exc, rename={"requester_name": "name", "requester_email": "email"})
         else:
-            request.session["rights_public_request"] = {"email": data["email"], "verify": dsr.status == Status.UNVERIFIED,
-                                                        "reference": request_reference(dsr)}
+            # The same answer whether or not the client's address is an account's (no enumeration).
+            request.session["rights_public_request"] = {
+                "email": data["client_email"] if data["as_agent"] else data["email"], "agent": data["as_agent"],
+                "verify": dsr.status in (Status.UNVERIFIED, Status.AWAITING_CLIENT), "reference": request_reference(dsr)}
             return redirect("rights:public_request_sent")
     return render(request, "rights/public/request_form.html", {"form": form}, status=400)
 
 
 @never_cache
 def request_sent(request):
-    sent = request.session.pop("rights_public_request", None) or {"email": "", "verify": True, "reference": ""}
+    sent = request.session.pop("rights_public_request", None) or {"email": "", "verify": True, "reference": "",
+                                                                   "agent": False}
     return render(request, "rights/public/request_sent.html", {**sent, "hours": int(VALID_FOR.total_seconds() // 3600)})
 
 

@@ -40,11 +40,13 @@ from disclosures.services import disclosure_document_add, disclosure_record
 from notify.models import OutboundMessage
 from oversight.panels import PANELS
 from processing.models import ImpactAssessment
+from rights.agents import agent_request_submit
+from rights.appeals import appeal_open
 from rights.erasure import erasure_request
 from rights.export import export_request
 from rights.inventory import CATEGORIES
 from rights.models import DataSubjectRequest, Rectification, ResponseDeadlineRule
-from rights.services import legal_hold_set, request_open
+from rights.services import legal_hold_set, request_close, request_open
 from sharing.models import ApiKey, PartnerEngagement, SharingRecord, WithdrawalNotice
 from sharing.services import affiliate_key_create, sharing_records_write, wms_key_create
 from tests.conftest import PASSWORD, make_client, password_only_force_login
@@ -107,6 +109,14 @@ def world(settings, tmp_path):
     dsr = request_open(kind=DataSubjectRequest.Kind.ACCESS, channel=DataSubjectRequest.Channel.EMAIL, client=owner,
                        details="What do you hold about me?")
     hold = legal_hold_set(client=outsider, reason="Parcel dispute, claim pending", keep_until=None, actor=legal)
+    # An authorised agent's request for client A (its signed permission: privacy officers only), and client A's
+    # refused request, appealed (privacy officers decide appeals; the one who refused may not).
+    agent_dsr = agent_request_submit(agent_name="Alex Agent", agent_email="alex@agency.example", client_name="Owner",
+                                     client_email=owner.email, kind="access", details="",
+                                     permission=SimpleUploadedFile("p.pdf", PDF, content_type="application/pdf"))
+    refused_dsr = request_close(request=request_open(kind="access", channel="portal", client=owner),
+                                status=DataSubjectRequest.Status.REFUSED, refusal_reason="Not ours.", actor=support)
+    appeal = appeal_open(request=refused_dsr, grounds="Please look again.", channel="portal", client=owner)[0]
     disclosure = disclosure_record(recorded_by=legal, clients=[owner], authority_name="Shenzhen Public Security Bureau",
                                    authority_country="CN", authority_kind="police", request_type="warrant",
                                    reference_number="SZ-2026-0042", received_on=date(2026, 11, 20),
@@ -167,7 +177,7 @@ def world(settings, tmp_path):
         "sharing.partnerengagement": engagement.pk, "sharing.wmskey": wms_key.pk,
         "disclosures.disclosure": disclosure.pk, "rights.datasubjectrequest": dsr.pk,
         "rights.legalhold": hold.pk, "rights.responsedeadlinerule": ResponseDeadlineRule.objects.first().pk,
-        "rights.dataexport": export.pk, "rights.rectification": rectification.pk,
+        "rights.dataexport": export.pk, "rights.rectification": rectification.pk, "rights.requestappeal": appeal.pk,
         "transfers.businesstransfer": transfer_draft.pk,
         "breaches.breach": breach.pk,
         "processing.impactassessment": ImpactAssessment.objects.filter(recipient=ads).get().pk,
@@ -178,7 +188,8 @@ def world(settings, tmp_path):
         policy_draft=v2.pk, event=event.pk, agreement=ads.agreements.first().pk, disclosure=disclosure.pk,
         withheld=withheld.pk, withheld_document=withheld_document.pk,
         disclosure_type=ContentType.objects.get_for_model(disclosure).pk, draft_label=v2.label,
-        outsider_public_id=outsider.public_id, document=document.pk, dsr=dsr.pk, hold=hold.pk,
+        outsider_public_id=outsider.public_id, document=document.pk, dsr=dsr.pk, hold=hold.pk, agent_dsr=agent_dsr.pk,
+        refused_dsr=refused_dsr.public_id,
         notice=notice.public_id, objects=objects, transfer=announced.public_id, transfer_draft=transfer_draft.pk,
         transfer_announced=announced.pk, objects_partner=dropship.public_id,
         log_size=checkpoint_publish().tree_size,  # the public consent log, with every event of this world in it
@@ -278,6 +289,12 @@ URLS = {
     "rights:public_request_sent": Row(PUBLIC),
     "rights:public_request_verify": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),
     "rights:question_new": Row(portal()),
+    # The client's answer to an agent and the appeal link: an unknown link, for everyone. A client's request page
+    # (client A's refused, appealed request) exists for client A only.
+    "rights:agent_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),
+    "rights:appeal_by_link": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),
+    "rights:request_detail": Row(portal(b=404), kwargs=lambda i: {"public_id": i["refused_dsr"]}),
+    "rights:request_appeal": Row(portal(a="ok", b=404), method="POST", kwargs=lambda i: {"public_id": i["refused_dsr"]}),
     # A business transfer announced to client A: client B is not concerned, so for B its pages do not exist.
     "transfers:list": Row(portal()),
     "transfers:detail": Row(portal(b=404), kwargs=lambda i: {"public_id": i["transfer"]}),
@@ -378,6 +395,7 @@ ADMIN_MODELS = {
     "rights.responsedeadlinerule": {"privacy": "vc"},
     "rights.dataexport": {"privacy": "v"},
     "rights.rectification": {"privacy": "v", "support": "v"},
+    "rights.requestappeal": {"privacy": "v", "support": "v", "legal": "v"},  # read-only; decided on its own page
     "transfers.businesstransfer": {"privacy": "vac", "legal": "vac"},  # support agents never see business transfers
     "breaches.breach": {"privacy": "vac", "legal": "v"},               # support agents never see breaches
     # Impact assessments (issue #18.7): written by privacy officers, approved by another officer or Legal; the
@@ -451,6 +469,11 @@ ADMIN_CUSTOM = {
     # The request is open and not paused: nothing to restart, so the page sends staff back to the request.
     "admin:rights_datasubjectrequest_resume": Row(staff_only(privacy="redirect", support="redirect"),
                                                   kwargs=lambda i: {OBJ: i["dsr"]}),
+    # The agent's signed permission: privacy officers only; an appeal is decided by privacy officers (not its refuser).
+    "admin:rights_datasubjectrequest_agent_permission": Row(staff_only(privacy=200),
+                                                            kwargs=lambda i: {OBJ: i["agent_dsr"]}),
+    "admin:rights_requestappeal_decide": Row(staff_only(privacy=200),
+                                             kwargs=lambda i: {OBJ: i["objects"]["rights.requestappeal"]}),
     "admin:auth_user_password_change": Row(staff_only(), kwargs=lambda i: {"id": i["objects"]["accounts.user"]}),
     "admin:otp_totp_totpdevice_config": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),
     "admin:otp_totp_totpdevice_qrcode": Row(staff_only(), kwargs=lambda i: {"pk": i["objects"]["otp_totp.totpdevice"]}),

@@ -399,3 +399,31 @@ def test_an_account_whose_erasure_fails_is_counted_logged_and_erased_by_the_next
         assert run()["dormant_accounts"].done == 1
     second.refresh_from_db()
     assert second.erased_at is not None
+
+
+def test_an_agents_name_signed_permission_and_appeal_grounds_go_with_the_request_texts(owner, privacy_officer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from rights.agents import agent_request_answer, agent_request_submit
+    from rights.appeals import appeal_open
+    from rights.links import agent_confirm_link
+
+    with time_machine.travel(expired(24) - timedelta(days=1), tick=False):
+        dsr = agent_request_submit(agent_name="Alex Agent", agent_email="alex@agency.example", client_name="Carla",
+                                   client_email="carla@example.com", kind="access", details="",
+                                   permission=SimpleUploadedFile("p.pdf", b"%PDF-1.4\n%%EOF\n"))
+        agent_request_answer(token=agent_confirm_link(request=dsr).rstrip("/").rsplit("/", 1)[1], confirmed=True)
+        dsr = request_close(request=dsr, status=DataSubjectRequest.Status.REFUSED, refusal_reason="Not found.",
+                            actor=privacy_officer)
+        appeal, _ = appeal_open(request=dsr, grounds="I am Carla, at Musterweg 1.", channel="link")
+    storage = dsr.agent.permission_file.storage
+    name = dsr.agent.permission_file.name
+    assert storage.exists(name)
+
+    run()
+
+    dsr.agent.refresh_from_db()
+    appeal.refresh_from_db()
+    assert (dsr.agent.agent_name, dsr.agent.agent_email, dsr.agent.permission_file.name) == ("", "", "")
+    assert not storage.exists(name) and appeal.grounds == ""
+    assert appeal.status == "open" and DataSubjectRequest.objects.get(pk=dsr.pk).refusal_reason == "Not found."

@@ -20,7 +20,7 @@ from consent.models import Channel, Purpose
 from consent.services import consent_receipt_send, consent_record
 from disclosures.services import disclosure_approve, disclosure_mark_disclosed, disclosure_record, disclosure_submit_for_review
 from rights.inventory import CATEGORIES
-from rights.models import DataExport, LegalHold, Rectification, RequestMessage
+from rights.models import DataExport, LegalHold, Rectification, RequestAppeal, RequestMessage
 from rights.services import request_open
 from rights.views.data import SHOWN_PER_CATEGORY
 from sharing.engagements import engagement_record
@@ -116,6 +116,9 @@ def give_history(client, *, times=1, disclosures=True):
         export_request = request_open(kind="export", channel="portal", client=client)
         DataExport.objects.create(request=export_request, client=client, status="failed")
         LegalHold.objects.create(client=client, reason=f"Customs investigation {n}", set_by=officer)
+        refused = request_open(kind="access", channel="portal", client=client, status="refused")
+        RequestAppeal.objects.create(request=refused, channel="portal", grounds=f"Please look again ({n}).",
+                                     received_at=timezone.now(), due_on=timezone.localdate(), refused_by=officer)
         Rectification.objects.create(client=client, field="phone", old_digest="a" * 64, new_digest="b" * 64, request=request)
         EmailChangeRequest.objects.create(client=client, new_email=f"asked{n}@example.org", started_by=officer,
                                           expires_at=timezone.now() + timedelta(hours=48),
