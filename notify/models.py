@@ -35,7 +35,8 @@ class OutboundMessage(models.Model):
     wipe_recipient_after_send = models.BooleanField(default=False)
     # Whether the subject or body holds the client's name, decided when queued (the name may be erased by the time it
     # is sent): the processor's sharing record then names it among the data received (issue #18).
-    carries_name = models.BooleanField(default=False)
+    # db_default: the set-based notices (INSERT … SELECT) that name nobody need not list it.
+    carries_name = models.BooleanField(default=False, db_default=False)
     idempotency_key = models.CharField(max_length=128, unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -77,12 +77,16 @@ def messages_sent_record(batch: list[SentMessage]) -> None:
             purpose_id = Purpose.objects.values_list("pk", flat=True).get(code=DEFAULT_PURPOSE)
         name = names.get(message.channel, message.channel)
         processor = processors.get(name)
+        # A processor abroad receives the datum under its transfer mechanism, kept with the record like any other's.
+        mechanism = processor.transfer_mechanism if processor is not None and processor.abroad else ""
         rows.append((message.client_id, processor.pk if processor else None, name,
-                     str(processor.country) if processor else "", purpose_id, list(message.fields), message.sent_at))
+                     str(processor.country) if processor else "", purpose_id, list(message.fields), message.sent_at,
+                     mechanism))
     ids = ids_reserve(SharingRecord, len(rows))
     rows_insert(SharingRecord, [*SHARING_RECORD_FIELDS, "withheld_until"], [
-        (record_id, client_id, affiliate_id, name, country, purpose_id, fields, at, None, None, None)
-        for record_id, (client_id, affiliate_id, name, country, purpose_id, fields, at) in zip(ids, rows, strict=True)
+        (record_id, client_id, affiliate_id, name, country, purpose_id, fields, at, None, None, mechanism, None)
+        for record_id, (client_id, affiliate_id, name, country, purpose_id, fields, at, mechanism)
+        in zip(ids, rows, strict=True)
     ])
 
 

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Client, IPObservation
-from consent.models import ConsentEvent
+from consent.models import Channel, ConsentEvent
 from notify.models import OutboundMessage
 
 from ..models import DataSubjectRequest
@@ -47,15 +47,17 @@ def dormant_since(now: datetime) -> datetime:
 
 def dormant_clients(*, now: datetime) -> QuerySet:
     """Clients not erased, known to us for longer than the period, and without, since its start: a log-in, a portal
-    action or sign-up (IP observations), a consent change of any channel, or a request — and without a request
-    still open (an erasure already scheduled included)."""
+    action or sign-up (IP observations), a consent change of any channel but `signup` — the defaults the portal
+    records, at sign-up or for a new recipient (sharing.services.recipient_consent_ensure), are not the client's act
+    —, or a request — and without a request still open (an erasure already scheduled included)."""
     since = dormant_since(now)
     requests = DataSubjectRequest.objects.filter(client=OuterRef("pk")).filter(
         Q(received_at__gte=since) | ~Q(status__in=CLOSED))
     clients = (Client.objects.filter(erased_at__isnull=True, created_at__lt=since)
                .exclude(user__last_login__gte=since).exclude(user__date_joined__gte=since)
                .exclude(Exists(IPObservation.objects.filter(client=OuterRef("pk"), last_seen__gte=since)))
-               .exclude(Exists(ConsentEvent.objects.filter(client=OuterRef("pk"), occurred_at__gte=since)))
+               .exclude(Exists(ConsentEvent.objects.filter(client=OuterRef("pk"), occurred_at__gte=since)
+                               .exclude(channel=Channel.SIGNUP)))
                .exclude(Exists(requests)))
     for source in _activity_sources:
         clients = clients.exclude(pk__in=source(since))

@@ -218,3 +218,19 @@ def test_a_warning_period_that_is_not_a_number_of_days_shorter_than_the_dormancy
     settings.RETENTION_DORMANT_WARNING_DAYS = days
     with pytest.raises(Exception, match="RETENTION_DORMANT_WARNING_DAYS"):
         call_command("enforce_retention", "--dry-run")
+
+
+def test_defaults_the_portal_records_for_a_new_recipient_do_not_keep_a_dormant_account_alive():
+    """A new recipient gives every client a default consent event (sharing.recipient_consent_ensure); that is not the
+    client's activity, so a client otherwise dormant for three years is still dormant."""
+    from consent.models import Channel, ConsentEvent, Purpose
+    from rights.retention.dormancy import dormant_clients
+    from tests.conftest import make_client
+    from tests.sharing.conftest import make_affiliate
+
+    with time_machine.travel(timezone.now() - timedelta(days=3 * 366), tick=False):
+        sleeper = make_client("sleeper@example.com", phone="")
+    make_affiliate("Newcomer Ads")
+    assert ConsentEvent.objects.filter(client=sleeper, channel=Channel.SIGNUP,
+                                       purpose__parent=Purpose.objects.get(code="promotional-sharing")).exists()
+    assert sleeper in dormant_clients(now=timezone.now())
