@@ -69,10 +69,14 @@ class Gap:
 
 
 def assessment_gaps(*, today: date | None = None) -> list[Gap]:
-    """Purposes that need an assessment and receiving recipients whose assessment is missing or due for review."""
+    """Purposes that need an assessment and receiving recipients whose assessment is missing or due for review.
+
+    A per-recipient consent purpose (Purpose.parent) is made only to give data to its one recipient: the assessments
+    of that recipient and of its parent purpose cover it (consent.services.purpose_save), and both are listed here on
+    their own when they lack one, so it is not listed a second time."""
     states = assessment_states(today=today)
     missing = AssessmentState(MISSING)
-    purposes = [p for p in Purpose.objects.all() if p.impact_assessment_required]
+    purposes = [p for p in Purpose.objects.filter(parent__isnull=True) if p.impact_assessment_required]
     gaps = [Gap("purpose", p, states.get(("purpose", p.pk), missing)) for p in purposes]
     gaps += [Gap("recipient", r, states.get(("recipient", r.pk), missing)) for r in receiving_recipients()]
     return [gap for gap in gaps if gap.state.status != CURRENT]

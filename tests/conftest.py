@@ -83,15 +83,20 @@ def tasks_run_in_process(request):
 REFERENCE_DATA = [
     ("accounts.migrations.0002_staff_groups", "create_groups"),
     ("accounts.migrations.0006_staff_access_permissions", "grant"),
+    ("accounts.migrations.0010_signup_age_rules", "load"),  # the age rules of sign-up (PIPL Art. 31, GDPR Art. 8)
     ("amendments.migrations.0004_staff_permissions", "grant"),
     ("amendments.migrations.0006_notice_delivery_permissions", "grant"),
     ("consent.migrations.0002_purpose_catalogue", "load"),
     ("consent.migrations.0004_staff_permissions", "grant"),
     ("consent.migrations.0006_policy_acceptance_purpose", "load"),
+    ("consent.migrations.0008_age_purposes_and_cookie_description", "load"),
+    ("consent.migrations.0010_disclosure_purposes", "load"),
     ("disclosures.migrations.0003_staff_permissions", "grant"),
     ("breaches.migrations.0002_staff_permissions", "grant"),
     ("rights.migrations.0002_reference_data", "load"),
     ("rights.migrations.0003_deadline_extension_limits", "load"),
+    ("rights.migrations.0007_receipt_acknowledgement_and_clock_pauses", "load"),  # no verification pause under the CCPA
+    ("rights.migrations.0008_agents_and_appeals", "grant"),
     ("oversight.migrations.0002_staff_permissions", "grant"),
     ("processing.migrations.0002_assessments_append_only_and_permissions", "grant"),
     ("sharing.migrations.0002_staff_permissions", "grant"),

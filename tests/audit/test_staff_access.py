@@ -42,7 +42,8 @@ def rows(**filters):
 
 def change_data(c, **changes):
     data = {"full_name": c.full_name, "email": c.email, "phone": c.phone, "country": str(c.country), "region": c.region,
-            "preferred_language": c.preferred_language, "user": c.user_id or "", **changes}
+            "preferred_language": c.preferred_language, "user": c.user_id or "",
+            "correction_channel": "email", **changes}  # the change form posts its initial channel (issue #18)
     for prefix in ("addresses", "ip_observations"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0, f"{prefix}-MIN_NUM_FORMS": 0,
                      f"{prefix}-MAX_NUM_FORMS": 1000})

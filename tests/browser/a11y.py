@@ -20,6 +20,7 @@ from disclosures.services import disclosure_approve, disclosure_mark_disclosed, 
 from sharing.models import Affiliate
 from sharing.services import affiliate_save, agreement_create, sharing_records_write
 from tests.conftest import PASSWORD, make_client
+from tests.processing.helpers import assessments_approve
 from transparency_log.checkpoints import checkpoint_publish
 
 # The main pages, by URL name: those anyone sees, those a logged-in client sees; the diff compares the two versions.
@@ -128,6 +129,7 @@ def portal_with_data():
         name="Ads Network Ltd.", kind="affiliated-company", country="HK", contact_name="A", contact_email="a@ads.example",
         address="1 Queensway, Hong Kong", rights_contact="https://ads.example/privacy",
         transfer_mechanism="pipl-standard-contract", transfer_mechanism_reference="SC-1"))
+    assessments_approve(recipient=ads, purpose=sharing)  # PIPL Art. 55: before its first agreement
     agreement_create(affiliate=ads, purpose=sharing, fields=["email"], valid_from=timezone.now() - timedelta(days=1))
     published_policy("1.0", "# Privacy policy\n\nWe collect your name and email.\n\nWe share your IP address.",
                      effective_in_days=-60)

@@ -23,9 +23,13 @@ from .helpers import TEXT, assessment_draft, assessments_approve, assessors
 pytestmark = pytest.mark.django_db
 
 
-def new_recipient(name="Mailer Inc", **extra):
-    return affiliate_save(affiliate=Affiliate(name=name, kind=Affiliate.Kind.PROCESSOR, country="US", contact_name="Desk",
-                                              contact_email="desk@mailer.example", **extra))
+MECHANISM = dict(transfer_mechanism=Affiliate.TransferMechanism.PIPL_STANDARD_CONTRACT,
+                 transfer_mechanism_reference="CAC-SC-2026-0042")  # abroad (US): PIPL Art. 38
+
+
+def new_recipient(name="Mailer Inc", kind=Affiliate.Kind.PROCESSOR, **extra):
+    return affiliate_save(affiliate=Affiliate(name=name, kind=kind, country="US", contact_name="Desk",
+                                              contact_email="desk@mailer.example", **MECHANISM, **extra))
 
 
 def agree(affiliate, code="marketing-messages", fields=("email",)):
@@ -66,7 +70,7 @@ def time_travel(*, days):
 
 
 def test_a_purpose_abroad_needs_its_own_assessment_besides_the_recipients():
-    mailer = new_recipient()
+    mailer = new_recipient(kind=Affiliate.Kind.AFFILIATED_COMPANY)  # the kind promotional sharing gives data to
     assessments_approve(recipient=mailer)
     promotional = Purpose.objects.get(code="promotional-sharing")
     with pytest.raises(ValidationError, match=f"No approved impact assessment covers “{promotional.title_en}”"):
@@ -149,11 +153,11 @@ def test_privacy_officer_writes_an_assessment_in_the_admin_and_another_approves_
     assert draft.assessed_by == privacy_officer and not draft.approved
 
     # The affiliate's page refuses its first agreement until then, next to the agreement.
-    agreement = {"affiliate": mailer.pk, "purpose": Purpose.objects.get(code="business-transfer").pk,
+    agreement = {"affiliate": mailer.pk, "purpose": Purpose.objects.get(code="marketing-messages").pk,
                  "shared_fields": ["email"], "valid_from_0": "2026-01-01", "valid_from_1": "00:00:00",
                  "valid_until_0": "", "valid_until_1": "", "reference": "DPA-1"}
     affiliate_page = {"name": mailer.name, "kind": mailer.kind, "country": "US", "contact_name": "Desk",
-                      "contact_email": "desk@mailer.example", "active": "on", "agreements-TOTAL_FORMS": "1",
+                      "contact_email": "desk@mailer.example", "active": "on", **MECHANISM, "agreements-TOTAL_FORMS": "1",
                       "agreements-INITIAL_FORMS": "0", "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
                       **{f"agreements-0-{k}": v for k, v in agreement.items()}}
     affiliate_change = reverse("admin:sharing_affiliate_change", args=[mailer.pk])
@@ -175,7 +179,7 @@ def test_reactivating_a_recipient_in_the_admin_shows_the_refusal_next_to_active(
     mailer = new_recipient(active=False)
     client.force_login(privacy_officer)
     data = {"name": mailer.name, "kind": mailer.kind, "country": "US", "contact_name": "Desk",
-            "contact_email": "desk@mailer.example", "active": "on", "transfer_mechanism": "none",
+            "contact_email": "desk@mailer.example", "active": "on", **MECHANISM,
             "agreements-TOTAL_FORMS": "0", "agreements-INITIAL_FORMS": "0", "api_keys-TOTAL_FORMS": "0",
             "api_keys-INITIAL_FORMS": "0"}
     response = client.post(reverse("admin:sharing_affiliate_change", args=[mailer.pk]), data)
@@ -203,7 +207,8 @@ def test_an_approved_assessment_is_kept_unchanged_even_by_the_database():
 def test_the_purpose_admin_refuses_a_new_flag_next_to_it_without_an_assessment(client, privacy_officer):
     marketing = Purpose.objects.get(code="marketing-messages")
     change = reverse("admin:consent_purpose_change", args=[marketing.pk])
-    data = {k: v for k, v in model_to_dict(marketing).items() if k not in ("id", "code", "legal_basis") and v is not False}
+    data = {k: "" if v is None else v for k, v in model_to_dict(marketing).items()
+            if k not in ("id", "code", "legal_basis") and v is not False}
     data.update(data_categories=json.dumps(marketing.data_categories), introduced_in="", sensitive_data="on")
     client.force_login(privacy_officer)
     response = client.post(change, data)

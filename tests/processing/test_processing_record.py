@@ -43,13 +43,21 @@ def file_url(language="en", fmt="html"):
 
 @pytest.fixture
 def catalogue():
-    """A processor abroad under standard contractual clauses, a partner in China, a former recipient abroad."""
-    mailer = recipient("Mailer Inc", country="US", address="1 Market St, San Francisco", rights_contact="privacy@mailer.example",
+    """A processor abroad under standard contractual clauses, a partner in China, a former recipient abroad.
+
+    The processor sends Fulfillmen's own offers (a processor only works for Fulfillmen's own purposes). The former
+    recipient was recorded before transfer mechanisms were asked for (sharing migration 0006 gave every recipient
+    "none"), and the record shows it so."""
+    mailer = recipient("Mailer Inc", country="US", kind=Affiliate.Kind.PROCESSOR, purpose="marketing-messages",
+                       address="1 Market St, San Francisco", rights_contact="privacy@mailer.example",
                        transfer_mechanism=Affiliate.TransferMechanism.PIPL_STANDARD_CONTRACT,
                        transfer_mechanism_reference="CAC-SC-2026-0001")
     partner = recipient("Shenzhen Dropship", country="CN", kind=Affiliate.Kind.DROPSHIP_PARTNER, purpose="order-fulfilment",
                         fields=("name", "shipping_address"))
     former = recipient("Former Ads", country="SG", kind=Affiliate.Kind.AFFILIATED_COMPANY, active=False)
+    Affiliate.objects.filter(pk=former.pk).update(transfer_mechanism=Affiliate.TransferMechanism.NONE,
+                                                  transfer_mechanism_reference="")
+    former.refresh_from_db()
     return mailer, partner, former
 
 
@@ -91,7 +99,7 @@ def test_processing_record_lists_every_purpose_recipient_transfer_and_retention_
     assert abroad["Former Ads"]["Transfer mechanism"] == "None recorded" and abroad["Former Ads"]["Recipient active"] == "No"
 
     purposes = {e.reference: {f.label: f.value for f in e.facts} for e in record.sections[1].entries}
-    assert "Mailer Inc (United States of America (US))" in purposes["promotional-sharing"]["Named recipients"]
+    assert "Mailer Inc (United States of America (US))" in purposes["marketing-messages"]["Named recipients"]
     assert "Former Ads" not in purposes["promotional-sharing"]["Named recipients"]  # inactive: receives nothing
     assert purposes["order-fulfilment"]["Transfer outside China"] == "Yes"
     assert purposes["order-fulfilment"]["Impact assessment"].startswith("Approved on")
@@ -192,13 +200,20 @@ def test_privacy_dashboard_links_the_record_and_warns_of_missing_or_overdue_asse
     client.force_login(privacy_officer)
     page = client.get(DASHBOARD).content.decode()
     assert f'href="{RECORD}"' in page and f'href="{file_url("zh-hans", "csv")}"' in page
-    # The catalogue's two purposes that send data abroad have no assessment yet.
+    # The catalogue's two purposes that send data abroad, and the two processors the portal seeds (e-mail and SMS
+    # delivery, with agreements in force), have no assessment yet.
+    processors = list(seeded_processors())
+    assert len(processors) == 2
     for code in ("order-fulfilment", "promotional-sharing"):
         assert Purpose.objects.get(code=code).title_en in page
-    assert "2 purposes or recipients lack a current impact assessment" in page
+    for processor in processors:
+        assert f"{escape(processor.name)} — no approved assessment" in page
+    assert "4 purposes or recipients lack a current impact assessment" in page
 
     for code in ("order-fulfilment", "promotional-sharing"):
         assessments_approve(purpose=Purpose.objects.get(code=code))
+    for processor in processors:
+        assessments_approve(recipient=processor)
     mailer = recipient("Mailer Inc", country="US")
     page = client.get(DASHBOARD).content.decode()
     assert "lack a current impact assessment" not in page and "has a current, approved impact assessment" in page
@@ -206,9 +221,15 @@ def test_privacy_dashboard_links_the_record_and_warns_of_missing_or_overdue_asse
     with time_machine.travel(timezone.now() + timedelta(days=400), tick=False):
         client.force_login(privacy_officer)  # the session of 400 days ago has long ended
         page = client.get(DASHBOARD).content.decode()
-        assert "3 purposes or recipients lack a current impact assessment" in page
-        assert f"{mailer.name} — review overdue since" in page
+        assert "5 purposes or recipients lack a current impact assessment" in page  # 2 purposes, 3 recipients
+        for affiliate in (mailer, *processors):
+            assert f"{escape(affiliate.name)} — review overdue since" in page
         assert Purpose.objects.get(code="promotional-sharing").title_en in page
+
+
+def seeded_processors():
+    """The processors sharing migration 0008 seeds, each holding agreements in force (so receiving data)."""
+    return Affiliate.objects.filter(kind=Affiliate.Kind.PROCESSOR, agreements__isnull=False).distinct().order_by("name")
 
 
 def test_database_check_warns_of_a_receiving_recipient_without_a_current_assessment(db):
@@ -218,6 +239,9 @@ def test_database_check_warns_of_a_receiving_recipient_without_a_current_assessm
     assert f"purpose “{Purpose.objects.get(code='order-fulfilment').title_en}” has no approved" in err.getvalue()
     for code in ("order-fulfilment", "promotional-sharing"):
         assessments_approve(purpose=Purpose.objects.get(code=code))
+    for processor in seeded_processors():  # seeded with agreements in force (sharing migration 0008)
+        assert f"recipient “{processor.name}” has no approved" in err.getvalue()
+        assessments_approve(recipient=processor)
     recipient("Mailer Inc", country="US")
     err = io.StringIO()
     call_command("check", "--database", "default", stderr=err, stdout=io.StringIO())

@@ -51,6 +51,7 @@ from sharing.models import ApiKey, PartnerEngagement, SharingRecord, WithdrawalN
 from sharing.services import affiliate_key_create, sharing_records_write, wms_key_create
 from tests.conftest import PASSWORD, make_client, password_only_force_login
 from tests.sharing.conftest import bearer, engage, make_affiliate, recipient_purpose
+from tests.transfers.conftest import acquirer_recipient
 from transfers.services import transfer_publish, transfer_record
 from transparency_log.checkpoints import checkpoint_publish
 
@@ -142,7 +143,10 @@ def world(settings, tmp_path):
     rectification = Rectification.objects.create(client=owner, field="full_name", old_digest="0" * 64, new_digest="1" * 64)
     staff_access_record(staff=privacy, client_ids=[owner.pk], action=Action.VIEW_LIST, fields=["email"], path="/admin/")
     # Business transfers: a draft (the admin's object) and one announced to clients living in Germany — client A, not B.
+    # The acquirer is in Hong Kong, so recorded first as a business-transfer recipient with its transfer mechanism and
+    # an approved impact assessment (PIPL Art. 38, 55).
     transfer_values = dict(kind="acquisition", acquirer_name="Harbour Logistics", acquirer_contact_name="Mei Chan",
+                           affiliate=acquirer_recipient("Harbour Logistics"),
                            acquirer_contact_email="privacy@harbour.example", acquirer_address="1 Harbour Road",
                            acquirer_country="HK", data_categories=["name", "email"],
                            objection_deadline=timezone.localdate() + timedelta(days=30),

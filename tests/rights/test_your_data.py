@@ -29,6 +29,7 @@ from sharing.services import agreement_create, sharing_records_write
 from tests.conftest import PASSWORD
 from tests.processing.helpers import assessments_approve
 from tests.sharing.conftest import recipient_purpose
+from tests.transfers.conftest import acquirer_recipient
 from transfers.services import transfer_objection_record, transfer_publish, transfer_record
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,9 @@ def affiliate(name="Ads Network"):
     if found:
         return found
     made = Affiliate.objects.create(name=name, kind=Affiliate.Kind.AFFILIATED_COMPANY, country="HK",
-                                    contact_name="Contact", contact_email="contact@ads.example")
+                                    contact_name="Contact", contact_email="contact@ads.example",
+                                    transfer_mechanism=Affiliate.TransferMechanism.PIPL_STANDARD_CONTRACT,
+                                    transfer_mechanism_reference="SC-ADS-1")  # HK is abroad (PIPL Art. 38)
     promotional = Purpose.objects.get(code="promotional-sharing")
     assessments_approve(recipient=made, purpose=promotional)  # PIPL Art. 55: before its first agreement
     agreement_create(affiliate=made, purpose=promotional, fields=["email", "ip_address"],
@@ -70,6 +73,7 @@ def announce_transfer(client):
     """A business transfer announced to the clients of the client's country, which the client objects to."""
     officer, legal = staff("privacy@example.com", "Privacy officers"), staff("legal@example.com", "Legal")
     transfer = transfer_record(recorded_by=officer, kind="acquisition", acquirer_name="Harbour Logistics",
+                               affiliate=acquirer_recipient("Harbour Logistics"),  # abroad: recorded first (Art. 38, 55)
                                acquirer_contact_name="Mei Chan", acquirer_contact_email="privacy@harbour.example",
                                acquirer_address="1 Harbour Road", acquirer_country="HK", data_categories=["name"],
                                scope_countries=[client.country.code],
@@ -85,7 +89,9 @@ def partner(name="Dropship Partner"):
         return found
     made = Affiliate.objects.create(name=name, kind=Affiliate.Kind.DROPSHIP_PARTNER, country="CN",
                                     contact_name="Contact", contact_email="contact@dropship.example")
-    agreement_create(affiliate=made, purpose=Purpose.objects.get(code="order-fulfilment"), fields=["name", "phone"],
+    fulfilment = Purpose.objects.get(code="order-fulfilment")
+    assessments_approve(recipient=made, purpose=fulfilment)  # PIPL Art. 55: before its first agreement
+    agreement_create(affiliate=made, purpose=fulfilment, fields=["name", "phone"],
                      valid_from=timezone.now() - timedelta(days=30))
     return made
 

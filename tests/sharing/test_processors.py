@@ -17,7 +17,7 @@ from accounts.services import staff_user_ensure
 from amendments.marks import SentMarks
 from amendments.models import NoticeDelivery
 from amendments.notices import _claim, notices_recover, notices_send
-from amendments.services import policy_draft_save, policy_publish
+from amendments.services import notice_period, policy_draft_save, policy_publish
 from disclosures.services import disclosure_approve, disclosure_mark_disclosed, disclosure_record, disclosure_submit_for_review
 from disclosures.tasks import reveal_withheld_disclosures
 from notify import sms
@@ -93,11 +93,16 @@ def draft(label="2.0"):
                              summary_zh_hans="更清楚。")
 
 
+def after_notice():
+    """A day after the notice a change that is not material needs (POLICY_MINOR_NOTICE_DAYS)."""
+    return timezone.now() + notice_period(material=False) + timedelta(days=1)
+
+
 def test_each_policy_notice_sent_leaves_a_record_per_client_and_channel_without_n_plus_1(settings, mailoutbox):
     settings.SMS_URL = "memory:"
     sms.outbox.clear()
     few = [make_client(f"a{n}@example.com") for n in range(2)] + [make_client("nophone@example.com", phone="")]
-    version = policy_publish(version=draft(), effective_at=timezone.now() + timedelta(days=1))
+    version = policy_publish(version=draft(), effective_at=after_notice())
     with CaptureQueriesContext(connection) as small:
         assert notices_send(version_id=version.pk)["sent"] == 5
     got = {(r.client_id, r.recipient_name, tuple(r.fields), r.purpose.code)
@@ -105,7 +110,7 @@ def test_each_policy_notice_sent_leaves_a_record_per_client_and_channel_without_
     assert got == {*((c.pk, EMAIL_PROCESSOR, ("email",), "service-updates") for c in few),
                    *((c.pk, SMS_PROCESSOR, ("phone",), "service-updates") for c in few[:2])}  # no SMS without a phone
     many = [make_client(f"b{n}@example.com") for n in range(30)]
-    version = policy_publish(version=draft("3.0"), effective_at=timezone.now() + timedelta(days=1))
+    version = policy_publish(version=draft("3.0"), effective_at=after_notice())
     with CaptureQueriesContext(connection) as large:
         assert notices_send(version_id=version.pk)["sent"] == 2 * 30 + 2 * 2 + 1
     assert len(large) == len(small)  # a chunk records its messages in one statement, not one per message
@@ -115,7 +120,7 @@ def test_each_policy_notice_sent_leaves_a_record_per_client_and_channel_without_
 def test_notices_a_dead_worker_left_are_recorded_once_when_the_sweeper_marks_them_sent(settings):
     settings.SMS_URL = "memory:"
     owner = make_client()
-    version = policy_publish(version=draft(), effective_at=timezone.now() + timedelta(days=1))
+    version = policy_publish(version=draft(), effective_at=after_notice())
     import uuid
 
     rows = _claim(version_id=version.pk, kind="notice", token=uuid.uuid4(), size=10)
@@ -131,7 +136,7 @@ def test_notices_a_dead_worker_left_are_recorded_once_when_the_sweeper_marks_the
 def test_without_redis_each_notice_is_recorded_as_it_is_marked_sent(settings, mailoutbox):
     settings.SMS_URL, settings.REDIS_URL = "memory:", ""
     owner = make_client()
-    version = policy_publish(version=draft(), effective_at=timezone.now() + timedelta(days=1))
+    version = policy_publish(version=draft(), effective_at=after_notice())
     assert notices_send(version_id=version.pk)["sent"] == 2
     assert sorted(r.recipient_name for r in records(owner)) == sorted([EMAIL_PROCESSOR, SMS_PROCESSOR])
 

@@ -10,6 +10,7 @@ from consent.services import consent_record
 from sharing.models import Affiliate, RecipientConsent
 from sharing.services import affiliate_save, agreement_create
 from tests.conftest import make_client
+from tests.processing.helpers import assessments_approve
 from tests.threads import run_in_parallel
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,6 +21,7 @@ def test_withdrawals_from_all_recipients_racing_a_new_recipients_defaults_leave_
     clients = [make_client(f"ca{n}@example.com", country="US", region="US-CA", phone="+14155552671") for n in range(30)]
     loyalty = affiliate_save(affiliate=Affiliate(name="Loyalty Club", kind=Affiliate.Kind.AFFILIATED_COMPANY,
                                                  country="CN", contact_name="C", contact_email="c@loyalty.example"))
+    assessments_approve(recipient=loyalty, purpose=promo)  # PIPL Art. 55: before its first agreement
 
     def new_recipient():
         agreement_create(affiliate=loyalty, purpose=promo, fields=["email"], valid_from=timezone.now())
