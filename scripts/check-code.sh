@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
-APPS=(accounts amendments consent disclosures fulfillmen notify oversight rights sharing tools transparency_log)
+APPS=(accounts amendments breaches consent disclosures fulfillmen notify oversight processing rights sharing tools transfers transparency_log)
 IGNORE_FILE=${PIP_AUDIT_IGNORE:-.ci/pip-audit-ignore.txt}
 failed=()
 

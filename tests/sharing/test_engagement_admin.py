@@ -16,6 +16,7 @@ from sharing.demo import demo_affiliates_ensure
 from sharing.models import Affiliate, PartnerEngagement, SharingAgreement
 from sharing.services import agreement_create, agreement_kind_error
 from tests.conftest import PASSWORD, make_client
+from tests.processing.helpers import assessments_approve
 
 from .conftest import make_affiliate
 
@@ -164,7 +165,10 @@ def test_the_admin_shows_the_kind_error_next_to_the_purpose(client, privacy_offi
 
 def test_no_seeded_or_demo_agreement_breaks_the_kind_rule():
     make_client(DEMO_CLIENT_EMAIL)  # the demo partner gets an engagement with the demo client
-    demo_affiliates_ensure()
+    # As seed_demo does it: the demo recipients' impact assessments are approved before their agreements (PIPL Art. 55).
+    purposes = Purpose.objects.filter(code__in=["promotional-sharing", "order-fulfilment"])
+    demo_affiliates_ensure(before_agreements=lambda made: [assessments_approve(recipient=a, purpose=p)
+                                                          for a in made for p in purposes])
     agreements = SharingAgreement.objects.select_related("affiliate", "purpose")
     assert agreements.count() >= 2 + 8  # the two demo affiliates', the two processors' four each
     assert [a for a in agreements if agreement_kind_error(kind=a.affiliate.kind, purpose=a.purpose)] == []

@@ -23,7 +23,7 @@ from sharing.selectors import agreement_in_force, clients_for_affiliate
 from sharing.services import affiliate_key_create, affiliate_save
 from tests.conftest import make_client
 
-from .conftest import bearer, make_affiliate
+from .conftest import bearer, engage, make_affiliate
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,7 @@ def test_api_serves_abroad_only_clients_who_gave_that_recipient_separate_consent
     partner = make_affiliate("Overseas Dropship", kind=Affiliate.Kind.DROPSHIP_PARTNER, purpose=ORDERS,
                              fields=ORDER_FIELDS, country="US", transfer_mechanism=Affiliate.TransferMechanism.PIPL_CERTIFICATION)
     cn, ca = chinese(), californian()
+    engage(partner, [cn, ca])  # a partner receives only clients whose orders it handles
     assert ids(get(client, partner, purpose=ORDERS)) == {str(ca.public_id)}  # contract basis; PIPL asks the Chinese client
     assert ConsentState.objects.get(client=cn, purpose=transfer_consent(partner)).granted is False
     client.force_login(cn.user)
@@ -128,6 +129,7 @@ def test_the_sql_page_and_the_orm_page_agree_for_a_recipient_abroad():
     partner = make_affiliate("Overseas Dropship", kind=Affiliate.Kind.DROPSHIP_PARTNER, purpose=ORDERS,
                              fields=ORDER_FIELDS, country="US")
     clients = [chinese(0), chinese(1), californian(0), make_client("de@example.com", country="DE")]
+    engage(partner, clients)
     consent_record(client=clients[1], purpose=transfer_consent(partner), action=ConsentAction.GRANT, channel=Channel.PORTAL)
     agreement = agreement_in_force(affiliate=partner, purpose_code=ORDERS)
     reference = clients_for_affiliate(affiliate=partner, agreement=agreement, limit=10)
@@ -150,11 +152,11 @@ def test_admin_requires_a_transfer_mechanism_and_its_reference_for_a_recipient_a
     page = client.post(add, {**data, "transfer_mechanism": "eu-scc", "transfer_mechanism_reference": "SCC-1",
                              "rights_contact": "javascript:alert(1)"}).content.decode()
     assert "Give an e-mail address or a web page starting with https://." in page
-    assert not Affiliate.objects.exists()
+    assert not Affiliate.objects.filter(name=data["name"]).exists()
     response = client.post(add, {**data, "transfer_mechanism": "eu-scc", "transfer_mechanism_reference": "SCC-1",
                                  "address": "1 Queensway", "rights_contact": "https://partner.example/privacy"})
     assert response.status_code == 302
-    assert Affiliate.objects.get().transfer_mechanism_reference == "SCC-1"
+    assert Affiliate.objects.get(name=data["name"]).transfer_mechanism_reference == "SCC-1"
 
 
 def test_support_agents_and_outsiders_cannot_change_a_recipients_transfer_mechanism(client, support_agent, owner):
