@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.services import staff_user_ensure
 from notify.models import OutboundMessage
-from sharing.models import SharingRecord
+from sharing.models import Affiliate, SharingRecord
 from tests.conftest import PASSWORD, make_client
 from tests.workers import Worker, wait_for
 from transfers.handover_jobs import transfer_handover_request
@@ -54,6 +54,14 @@ def due_transfer(celery_worker, settings, privacy_officer):
     return transfer, legal
 
 
+def only_processor_records_besides(transfer) -> bool:
+    """Every sharing record not to the acquirer is a processor's for a notice sent (sharing/processors.py): one per
+    message, no other."""
+    others = SharingRecord.objects.exclude(affiliate=transfer.affiliate)
+    sent = OutboundMessage.objects.filter(kind=NOTICE_KIND, status=OutboundMessage.Status.SENT)
+    return others.count() == others.filter(affiliate__kind=Affiliate.Kind.PROCESSOR).count() == sent.count()
+
+
 def handover_files(media_dir, transfer):
     folder = media_dir / "transfers" / str(transfer.public_id)
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
@@ -93,7 +101,10 @@ def test_handover_runs_on_a_worker_once_even_when_asked_twice(celery_worker, due
     time.sleep(1.5)  # the other two tasks run too
     handover = TransferHandover.objects.get()
     assert handover.client_count == 2 and handover.generated_by == legal
-    assert SharingRecord.objects.count() == 2 == SharingRecord.objects.filter(request_id=handover.request_id).count()
+    # The acquirer's records are the handover's; the only others are the processors', one per notice sent.
+    assert SharingRecord.objects.filter(affiliate=transfer.affiliate).count() == 2 == (
+        SharingRecord.objects.filter(request_id=handover.request_id).count())
+    assert only_processor_records_besides(transfer)
     assert handover_files(media_dir, transfer) == [f"handover-{transfer.public_id}.csv", f"handover-{transfer.public_id}.json"]
     assert transfer.audit.filter(to_status=Status.HANDED_OVER).count() == 1
     assert transfer.audit.filter(to_status=Status.HANDING_OVER).count() == 1
@@ -110,7 +121,8 @@ def test_a_handover_the_worker_refuses_leaves_nothing_and_staff_see_why(celery_w
     assert wait_for(lambda: BusinessTransfer.objects.get(pk=transfer.pk).status == Status.PUBLISHED, timeout=60)
     transfer.refresh_from_db()
     assert "Only privacy officers and Legal hand over" in transfer.handover_error
-    assert not TransferHandover.objects.exists() and not SharingRecord.objects.exists()
+    assert not TransferHandover.objects.exists() and not SharingRecord.objects.filter(affiliate=transfer.affiliate).exists()
+    assert only_processor_records_besides(transfer)
     assert handover_files(media_dir, transfer) == []
     client.force_login(privacy_officer)
     page = client.get(reverse("admin:transfers_businesstransfer_change", args=[transfer.pk])).content.decode()
