@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from .models import PolicyVersion
 from .notices import notices_create
+from .signals import policy_published
 
 DRAFT_FIELDS = ["label", "summary", "summary_zh_hans", "body_en", "body_zh_hans", "is_material"]
 
@@ -89,6 +90,7 @@ def policy_publish(*, version: PolicyVersion, effective_at: datetime, published_
     locked.refresh_from_db()
     # Every client is told, by email and SMS, in the same transaction that publishes; sending starts on commit.
     notices_create(version=locked, at=now)
+    policy_published.send(sender=PolicyVersion, version=locked, at=now)
     transaction.on_commit(lambda: _start_senders(locked.pk), robust=True)
     return locked
 

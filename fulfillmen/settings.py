@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "rights",
     "transfers",
     "breaches",
+    "webhooks",
     "oversight",
     "processing",
     "transparency_log",
@@ -228,6 +229,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-pending-signups": {"task": "accounts.tasks.sweep_pending_signups", "schedule": 3600.0},
     # Breaches without a notice to the authority: privacy officers alerted once at 48 hours and once at 72 hours.
     "alert-overdue-breaches": {"task": "breaches.tasks.alert_overdue_breaches", "schedule": 600.0},
+    # Webhooks (issue #19): retries that came due, rows committed while the broker was down, dead workers' rows.
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 5.0},
     # Clients of an announced breach kept back by a withheld disclosure: told once that ends.
     "notify-released-breach-subjects": {"task": "breaches.tasks.notify_released_breach_subjects", "schedule": 3600.0},
     # Exports whose build never started are queued again; expired export files are deleted.
@@ -433,3 +436,16 @@ if not LOG_SIGNING_KEY:
 LOG_VERIFIER_KEYS = env.list("LOG_VERIFIER_KEYS", default=[])
 CELERY_BEAT_SCHEDULE["publish-consent-log-checkpoint"] = {
     "task": "transparency_log.tasks.publish_checkpoint", "schedule": float(LOG_CHECKPOINT_SECONDS)}
+
+# Outbound webhooks to recipients (issue #19, docs/webhooks.md). Private, loopback and link-local destinations (and
+# plain http) are refused unless WEBHOOK_ALLOW_PRIVATE_NETWORKS, which is for tests and local development only
+# (`check --deploy` fails with it). Secrets are kept encrypted with a key derived from WEBHOOK_SECRET_KEY (default:
+# SECRET_KEY; changing it makes existing secrets unreadable, so rotate them after).
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=72.0)
+WEBHOOK_ROTATION_OVERLAP_HOURS = env.float("WEBHOOK_ROTATION_OVERLAP_HOURS", default=24.0)
+WEBHOOK_ALERT_HOURS = env.float("WEBHOOK_ALERT_HOURS", default=24.0)
+WEBHOOK_STUCK_SECONDS = env.float("WEBHOOK_STUCK_SECONDS", default=120.0)
+WEBHOOK_BATCH_SECONDS = env.float("WEBHOOK_BATCH_SECONDS", default=30.0)

@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
-APPS=(accounts amendments breaches consent disclosures fulfillmen notify oversight processing rights sharing tools transfers transparency_log)
+APPS=(accounts amendments breaches consent disclosures fulfillmen notify oversight processing rights sharing tools transfers transparency_log webhooks)
 IGNORE_FILE=${PIP_AUDIT_IGNORE:-.ci/pip-audit-ignore.txt}
 failed=()
 

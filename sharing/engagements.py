@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Affiliate, PartnerEngagement, SharingRecord, WithdrawalNotice
+from .notice_hooks import notices_created
 
 # The feed is closed this long after the tail ended, not at once: a page of the API whose time was taken before the
 # tail ended (and whose records are not committed yet) is long finished by then, so its records get their notice.
@@ -140,6 +141,6 @@ def engagement_feeds_close(*, at: datetime | None = None) -> int:
     notices = [WithdrawalNotice(affiliate_id=a, client_id=c, purpose_id=p, reason=WithdrawalNotice.Reason.ENGAGEMENT_ENDED,
                                 occurred_at=at)
                for a, c, p in sorted(held) if (a, c) in closing]
-    WithdrawalNotice.objects.bulk_create(notices)
+    notices_created([n.pk for n in WithdrawalNotice.objects.bulk_create(notices)])  # webhooks, in this transaction
     PartnerEngagement.objects.filter(pk__in=[pk for pk, a, c in due if (a, c) in closing]).update(feed_closed_at=at)
     return len(notices)

@@ -107,6 +107,11 @@ class SharingAgreement(models.Model):
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)
     reference = models.CharField(max_length=200, blank=True, help_text=_("The signed contract's reference."))
+    # Whether the recipient may learn that a client gave consent (the consent.granted webhook, issue #19): off unless
+    # the contract says so, since a grant names a client the recipient may not have received yet.
+    tells_grants = models.BooleanField(
+        _("tells of new consents"), default=False, db_default=False,
+        help_text=_("The contract lets the recipient learn, by webhook, that a client gave consent."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

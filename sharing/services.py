@@ -17,6 +17,7 @@ from consent.services import purpose_save
 
 from .keys import WMS_KEY_PREFIX, key_generate
 from .models import Affiliate, ApiKey, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice, WmsKey
+from .notice_hooks import agreement_changed, notices_created
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -207,11 +208,19 @@ def recipient_consent_ensure(*, affiliate: Affiliate, purpose: Purpose, fields: 
     consent_defaults_for_new_purpose_record(purpose=child)
     refused = ConsentState.objects.filter(purpose=child, granted=False).values("client_id")
     holders = SharingRecord.objects.filter(affiliate=affiliate, purpose=purpose, client_id__in=refused)
-    WithdrawalNotice.objects.bulk_create([
+    notices_insert([
         WithdrawalNotice(affiliate=affiliate, client_id=client_id, purpose=purpose,
                          reason=WithdrawalNotice.Reason.CONSENT_WITHDRAWN, occurred_at=timezone.now())
         for client_id in holders.values_list("client_id", flat=True).distinct().order_by("client_id")])
     return link
+
+
+def notices_insert(notices: list[WithdrawalNotice]) -> list[WithdrawalNotice]:
+    """Insert withdrawal notices and tell the notice hooks (webhooks) in the same transaction."""
+    with transaction.atomic():
+        made = WithdrawalNotice.objects.bulk_create(notices)
+        notices_created([n.pk for n in made])
+    return made
 
 
 def recipient_consents_sync() -> int:
@@ -230,7 +239,7 @@ def recipient_consents_sync() -> int:
 
 @transaction.atomic
 def agreement_create(*, affiliate: Affiliate, purpose: Purpose, fields: list[str], valid_from: datetime,
-                     valid_until: datetime | None = None, reference: str = "") -> SharingAgreement:
+                     valid_until: datetime | None = None, reference: str = "", tells_grants: bool = False) -> SharingAgreement:
     """An agreement can only cover the data the privacy policy names for the purpose, and only a recipient of the
     kind the purpose names (its recipient class) may hold it."""
     _validate_fields(fields)
@@ -253,8 +262,10 @@ def agreement_create(*, affiliate: Affiliate, purpose: Purpose, fields: list[str
     # approved, current impact assessment covering it (consent/impact_hooks.py).
     impact_assessment_require(purpose=purpose, recipient=affiliate)
     agreement = SharingAgreement.objects.create(affiliate=affiliate, purpose=purpose, fields=sorted(set(fields)),
-                                                valid_from=valid_from, valid_until=valid_until, reference=reference)
+                                                valid_from=valid_from, valid_until=valid_until, reference=reference,
+                                                tells_grants=tells_grants)
     recipient_consent_ensure(affiliate=affiliate, purpose=purpose, fields=agreement.fields)
+    agreement_changed(agreement=agreement, change="created")
     return agreement
 
 
@@ -263,6 +274,8 @@ def agreement_end(*, agreement: SharingAgreement, at: datetime | None = None) ->
     """End an agreement: every client the affiliate holds data about for that purpose must be deleted there."""
     at = at or timezone.now()
     SharingAgreement.objects.filter(pk=agreement.pk).update(valid_until=at)
+    agreement.valid_until = at
+    agreement_changed(agreement=agreement, change="ended")
     return _notices_for_holders(affiliate_ids=[agreement.affiliate_id], purpose_id=agreement.purpose_id,
                                 client_ids=None, reason=WithdrawalNotice.Reason.AGREEMENT_ENDED, at=at)
 
@@ -273,7 +286,7 @@ def _notices_for_holders(*, affiliate_ids, purpose_id: int, client_ids, reason: 
     if client_ids is not None:
         holders = holders.filter(client_id__in=client_ids)
     pairs = list(holders.values_list("affiliate_id", "client_id").distinct())
-    WithdrawalNotice.objects.bulk_create([
+    notices_insert([
         WithdrawalNotice(affiliate_id=a, client_id=c, purpose_id=purpose_id, reason=reason, occurred_at=at)
         for a, c in pairs
     ])
@@ -307,11 +320,13 @@ def withdrawal_notices_for_consent_event(*, event: ConsentEvent) -> int:
             cursor.execute(
                 "INSERT INTO sharing_withdrawalnotice (public_id, affiliate_id, client_id, purpose_id, reason, fields, "
                 f"occurred_at) SELECT gen_random_uuid(), h.affiliate_id, %(client)s, h.purpose_id, %(reason)s, '[]', %(at)s "
-                f"FROM ({_HOLDERS_SQL}) AS h", values)  # nosec B608  # a constant; values are parameters
-            return cursor.rowcount
+                f"FROM ({_HOLDERS_SQL}) AS h RETURNING id", values)  # nosec B608  # a constant; values are parameters
+            ids = [row[0] for row in cursor.fetchall()]
+            notices_created(ids)
+            return len(ids)
         cursor.execute(_HOLDERS_SQL, values)
         holders = cursor.fetchall()
-    WithdrawalNotice.objects.bulk_create([
+    notices_insert([
         WithdrawalNotice(affiliate_id=a, client_id=event.client_id, purpose_id=p, reason=reason, occurred_at=event.recorded_at)
         for a, p in holders])
     return len(holders)
@@ -332,7 +347,7 @@ def rectified_notices_create(*, client, categories: set[str], at) -> int:
                          fields=[c for c in DataCategory.values if c in fields and c in categories])
         for (affiliate_id, purpose_id), fields in sorted(held.items()) if fields & categories
     ]
-    WithdrawalNotice.objects.bulk_create(notices)
+    notices_insert(notices)
     return len(notices)
 
 

@@ -101,6 +101,7 @@ REFERENCE_DATA = [
     ("processing.migrations.0002_assessments_append_only_and_permissions", "grant"),
     ("sharing.migrations.0002_staff_permissions", "grant"),
     ("transfers.migrations.0002_staff_permissions", "grant"),
+    ("webhooks.migrations.0002_staff_permissions", "grant"),
     ("sharing.migrations.0008_partner_engagements_and_processors", "seed"),  # engagement grants, e-mail and SMS processors
 ]
 

@@ -1,0 +1,17 @@
+import pytest
+
+from tests.webhooks.receiver import Receiver
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_networks(settings):
+    """Local receivers are on 127.0.0.1: let them in (off by default in tests, as in production)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    return settings
