@@ -284,7 +284,8 @@ SPECTACULAR_SETTINGS = {
 # Throttle counters and other shared state: Redis when there is one, this process's memory otherwise.
 CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "fpp"}
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="fpp")}
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

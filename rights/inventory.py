@@ -555,6 +555,13 @@ EXCLUDED: dict[str, str] = {
                                 "the event's entry hash, no personal data.",
     "transparency_log.PendingLeaf": "A consent event waiting, for about a minute, to be given its position in the "
                                     "public consent log: a technical queue.",
+    "webhooks.WebhookEvent": "The message by which a recipient was told of a withdrawal, correction or erasure (or of a "
+                             "consent it may know of): the notices themselves, with when each recipient acknowledged "
+                             "them, and every value it received (sharing records) are shown and exported.",
+    "webhooks.WebhookDelivery": "An attempt schedule of such a message to one endpoint of the recipient (status, "
+                                "retries): technical, it holds nothing of the client's but the message's reference.",
+    "webhooks.WebhookAttempt": "One try of such a delivery (the recipient's HTTP status, latency, its answer's first "
+                               "kilobyte): technical, nothing of the client's.",
 }
 
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class Worker:
     def __init__(self, *, mail_dir: Path, sms_dir: Path, queue: str | None = None, email_url: str | None = None,
-                 redis_url: str | None = None):
+                 redis_url: str | None = None, env: dict | None = None):
         from fulfillmen.celery import app
 
         self.app = app
@@ -29,6 +29,7 @@ class Worker:
                     "LOG_WITNESS_FILE": str(settings.LOG_WITNESS_FILE)}  # the test's own copy of the consent log
         if redis_url:
             self.env["REDIS_URL"] = redis_url
+        self.env.update(env or {})
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.process = None
 

@@ -255,7 +255,8 @@ def deliveries_sweep(*, now: datetime | None = None) -> dict:
         status=Status.PENDING, claimed_at=None, next_attempt_at=now,
         last_error="The worker stopped while sending; sent again with the same webhook-id.")
     due = list(WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now,
-                                              endpoint__enabled=True, endpoint__deleted_at__isnull=True)
+                                              endpoint__enabled=True, endpoint__deleted_at__isnull=True,
+                                              endpoint__affiliate__active=True)
                .values_list("endpoint_id", flat=True).distinct().order_by("endpoint_id")[:1000])
     endpoints_kick(due)
     from .alerts import failing_endpoints_alert

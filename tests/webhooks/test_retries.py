@@ -1,0 +1,115 @@
+"""Retries, health and the recipient's answers (issue #19): backoff with jitter for three days, 410 disables the
+endpoint, a dead endpoint does not make each message of a batch time out in turn, answers are truncated in the log,
+and a rotated secret signs alongside the new one during the overlap."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from webhooks.delivery import BACKOFF_SECONDS, deliveries_sweep, retry_delay
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.services import deliveries_redeliver, endpoint_rotate
+
+from .helpers import client_held_by, recipient_with_endpoint, verified, withdraw
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def told(receiver, private_networks, django_capture_on_commit_callbacks):
+    def run(change, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return change(*args, **kwargs)
+    return run
+
+
+def test_the_backoff_grows_from_seconds_to_ten_hours_with_jitter():
+    for attempt, base in enumerate([5, 300, 1800, 7200, 18000, 36000, 36000, 36000], start=1):
+        delays = {retry_delay(attempt).total_seconds() for _ in range(20)}
+        assert all(0.9 * base <= d <= 1.1 * base for d in delays) and len(delays) > 1
+    assert BACKOFF_SECONDS[-1] == 36000
+
+
+def test_a_delivery_is_retried_for_three_days_then_given_up_and_can_be_redelivered(receiver, told):
+    affiliate, endpoint, _secret = recipient_with_endpoint(receiver.url)
+    receiver.status = 500
+    told(withdraw, client_held_by(affiliate), affiliate)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    attempts = 1
+    while delivery.status == "pending":  # each retry comes due at once: the time it would have waited is taken off
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=timezone.now(), retry_until=delivery.retry_until - (delivery.next_attempt_at - timezone.now()))
+        deliveries_sweep()
+        delivery.refresh_from_db()
+        attempts += 1
+        assert attempts < 30
+    assert delivery.status == "failed" and delivery.attempts >= 8  # 5 s … 10 h, then every 10 h, past 72 h
+    endpoint.refresh_from_db()
+    assert endpoint.failures_in_row == delivery.attempts and endpoint.failing_since is not None
+    receiver.status = 200
+    told(deliveries_redeliver, delivery_ids=[delivery.pk])
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and len({r.webhook_id for r in receiver.received}) == 1
+    endpoint.refresh_from_db()
+    assert endpoint.failures_in_row == 0 and endpoint.failing_since is None and endpoint.last_success_at
+
+
+def test_410_gone_disables_the_endpoint_and_keeps_what_was_not_delivered(receiver, told):
+    affiliate, endpoint, _secret = recipient_with_endpoint(receiver.url)
+    receiver.status = 410
+    told(withdraw, client_held_by(affiliate), affiliate)
+    told(withdraw, client_held_by(affiliate), affiliate)
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and "410" in endpoint.disabled_reason
+    assert len(receiver.received) == 1
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"pending"}
+
+
+def test_a_dead_endpoint_costs_one_attempt_per_batch_not_one_per_message(receiver, told, settings):
+    affiliate, endpoint, _secret = recipient_with_endpoint(receiver.url)
+    clients = [client_held_by(affiliate) for _ in range(3)]
+    receiver.status = 503
+    from django.db import transaction
+
+    def withdraw_all():
+        with transaction.atomic():
+            for client in clients:
+                withdraw(client, affiliate)
+    told(withdraw_all)
+    assert len(receiver.received) == 1
+    rows = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("id")
+    assert [r.attempts for r in rows] == [1, 0, 0]
+    assert len({r.next_attempt_at for r in rows}) == 1  # the rest wait for the same retry
+
+
+def test_a_timeout_is_a_failed_attempt_and_a_long_answer_is_truncated_in_the_log(receiver, told, settings):
+    affiliate, endpoint, _secret = recipient_with_endpoint(receiver.url)
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    receiver.delay = 2
+    told(withdraw, client_held_by(affiliate), affiliate)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "pending" and "timed out" in delivery.last_error and delivery.last_status_code is None
+    receiver.delay, receiver.status, receiver.body = 0, 400, b"x" * 5000
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    deliveries_sweep()
+    attempt = WebhookAttempt.objects.filter(delivery=delivery).order_by("-id").first()
+    assert attempt.status_code == 400 and len(attempt.response_excerpt) == 1024
+
+
+def test_during_a_rotation_both_secrets_sign_and_after_the_overlap_only_the_new_one(receiver, told, settings):
+    affiliate, endpoint, old = recipient_with_endpoint(receiver.url)
+    new = endpoint_rotate(endpoint=endpoint)
+    assert new != old and new.startswith("whsec_")
+    told(withdraw, client_held_by(affiliate), affiliate)
+    [during] = receiver.received
+    assert verified(during, old) == verified(during, new)
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_until=timezone.now() - timedelta(seconds=1))
+    told(withdraw, client_held_by(affiliate), affiliate)
+    after = receiver.received[-1]
+    verified(after, new)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(after.body, {k: after.headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")})
