@@ -1,5 +1,6 @@
 import pytest
 
+from tests.amendments.test_redis_outage import own_redis  # noqa: F401  (a fixture: Redis the test can stop)
 from tests.webhooks.receiver import Receiver
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.services import staff_user_ensure
 from amendments.services import policy_draft_save, policy_publish
-from consent.models import ConsentAction, Channel
+from consent.models import Channel, ConsentAction
 from consent.services import consent_record
 from disclosures.services import disclosure_approve, disclosure_mark_disclosed, disclosure_record, disclosure_submit_for_review
 from rights.erasure.services import erasure_perform, erasure_request

@@ -9,7 +9,6 @@ import pytest
 from django.db import transaction
 
 from sharing.models import WithdrawalNotice
-from tests.amendments.test_redis_outage import own_redis  # noqa: F401  (a fixture)
 from tests.workers import Worker, wait_for
 from webhooks.delivery import deliveries_sweep
 from webhooks.models import WebhookDelivery
