@@ -42,7 +42,7 @@ class SharingAgreementInline(admin.TabularInline):
     formset = SharingAgreementFormSet
     extra = 1
     can_delete = False
-    fields = ["purpose", "shared_fields", "valid_from", "valid_until", "reference", "status"]
+    fields = ["purpose", "shared_fields", "valid_from", "valid_until", "reference", "tells_grants", "status"]
     readonly_fields = ["status", "status_and_end"]
 
     def get_fields(self, request, obj=None):

@@ -52,7 +52,7 @@ class SharingAgreementForm(forms.ModelForm):
 
     class Meta:
         model = SharingAgreement
-        fields = ["purpose", "valid_from", "valid_until", "reference"]
+        fields = ["purpose", "valid_from", "valid_until", "reference", "tells_grants"]
 
     def __init__(self, *args, affiliate: Affiliate | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,7 +112,8 @@ class SharingAgreementForm(forms.ModelForm):
     def agreement_arguments(self) -> dict:
         data = self.cleaned_data
         return {"purpose": data["purpose"], "fields": list(data["shared_fields"]), "valid_from": data["valid_from"],
-                "valid_until": data.get("valid_until"), "reference": data.get("reference", "")}
+                "valid_until": data.get("valid_until"), "reference": data.get("reference", ""),
+                "tells_grants": bool(data.get("tells_grants"))}
 
 
 class SharingAgreementFormSet(forms.BaseInlineFormSet):
