@@ -16,3 +16,9 @@ class WebhooksConfig(AppConfig):
         notices_created_register(events_for_notices)
         agreement_changed_register(events_for_agreement)
         policy_published.connect(events_for_policy, dispatch_uid="webhooks.policy_amended")
+        from rights.retention.rules import retention_rule_register, retention_rules
+
+        from .retention import WEBHOOK_LOG_RULE
+
+        if WEBHOOK_LOG_RULE not in retention_rules():  # ready() may run twice (tests)
+            retention_rule_register(WEBHOOK_LOG_RULE)
