@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # No call to validator.swagger.io (our CSP would block it, and the schema URL should not leave).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The webhook event types one may subscribe to: one enum, wherever the webhook API names them.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "webhooks.api.EVENT_CHOICES"},
 }
 
 # Throttle counters and other shared state: Redis when there is one, this process's memory otherwise.

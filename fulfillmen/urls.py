@@ -4,6 +4,7 @@ from django_otp.admin import OTPAdminSite
 
 from accounts.two_factor import StaffLoginForm
 from sharing.api_urls import internal_v1, v1
+from webhooks.api_urls import v1 as webhooks_v1
 
 from . import views
 from .cookies import cookies_page
@@ -30,7 +31,7 @@ urlpatterns = [
     path("cookies/", cookies_page, name="cookies"),
     path("transparency/log/", include("transparency_log.urls")),
     path("transparency/", include("disclosures.urls")),
-    path("api/v1/", include((v1, "api"))),
+    path("api/v1/", include((v1 + webhooks_v1, "api"))),
     path("api/internal/v1/", include((internal_v1, "wms"))),
     path("api/", include("sharing.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

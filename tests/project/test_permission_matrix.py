@@ -54,6 +54,7 @@ from tests.sharing.conftest import bearer, engage, make_affiliate, recipient_pur
 from tests.transfers.conftest import acquirer_recipient
 from transfers.services import transfer_publish, transfer_record
 from transparency_log.checkpoints import checkpoint_publish
+from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +136,8 @@ def world(settings, tmp_path):
                                        uploaded_by=legal)
     sharing_records_write(affiliate=ads, purpose=promo, fields=["email"], client_ids=[owner.pk], api_key=key_row,
                           request_id=uuid.uuid4(), at=timezone.now())
+    # Affiliate A's webhook endpoint (issue #19): its secret is never in any answer but the one that made it.
+    webhook, webhook_secret = endpoint_create(affiliate=ads, url="https://93.184.215.14/hooks", events=["consent.withdrawn"])
     notice = WithdrawalNotice.objects.create(affiliate=ads, client=owner, purpose=promo, reason="consent-withdrawn",
                                              fields=["email"], occurred_at=timezone.now())
     consent_record(client=owner, purpose=recipient_purpose(ads), action="grant", channel="portal")  # per recipient
@@ -196,6 +199,7 @@ def world(settings, tmp_path):
         refused_dsr=refused_dsr.public_id,
         notice=notice.public_id, objects=objects, transfer=announced.public_id, transfer_draft=transfer_draft.pk,
         transfer_announced=announced.pk, objects_partner=dropship.public_id,
+        webhook=webhook.public_id,
         log_size=checkpoint_publish().tree_size,  # the public consent log, with every event of this world in it
     )
     return World(owner=owner, outsider=outsider,
@@ -203,7 +207,8 @@ def world(settings, tmp_path):
                         "legal": legal},
                  keys={"affiliate_a": key_a, "affiliate_b": key_b, "expired_key": key_expired}, ids=ids,
                  disclosure_secrets=[withheld.reference_number, withheld.authority_name],
-                 secrets=[owner.email, owner.full_name, str(owner.public_id), address.line1, str(event.receipt_id)])
+                 secrets=[owner.email, owner.full_name, str(owner.public_id), address.line1, str(event.receipt_id),
+                          webhook_secret])
 
 
 # --- the table: public, portal and API URLs -------------------------------------------------------------------------
@@ -332,6 +337,14 @@ URLS = {
     "api:withdrawals": Row(api(), query=API_QUERY),
     "api:withdrawals-ack": Row(api(a=200, b=200), method="POST", json=lambda i: {"ids": [str(i["notice"])]}),  # see below
     "api:agreement": Row(api(b=200)),
+    # Webhook endpoints (issue #19): each affiliate its own; affiliate A's endpoint does not exist for affiliate B.
+    "api:webhook-endpoints": Row(api(b=200)),
+    "api:webhook-endpoint": Row(api(b=404), kwargs=lambda i: {"endpoint_id": i["webhook"]}),
+    "api:webhook-endpoint-rotate": Row(api(b=404), method="POST", json=lambda i: {},
+                                       kwargs=lambda i: {"endpoint_id": i["webhook"]}),
+    "api:webhook-endpoint-test": Row(api(a=202, b=404), method="POST", json=lambda i: {},
+                                     kwargs=lambda i: {"endpoint_id": i["webhook"]}),
+    "api:webhook-event-types": Row(api(b=200)),
     # Fulfillmen's WMS records engagements with a WMS key: an affiliate's key is refused (403), anyone else 401.
     "wms:engagements": Row(expect(401, affiliate_a=403, affiliate_b=403), method="POST", json=lambda i: {
         "partner": str(i["objects_partner"]), "client": str(i["client_public_id"]), "order_reference": "SO-MATRIX",

@@ -12,7 +12,22 @@ OPERATIONS = {
     ("/api/v1/withdrawals/", "get"): ("withdrawals_list", {"200", "400", "401", "403", "429", "503"}),
     ("/api/v1/withdrawals/ack", "post"): ("withdrawals_ack", {"200", "400", "401", "415", "429", "503"}),
     ("/api/v1/agreement/", "get"): ("agreement_retrieve", {"200", "401", "429", "503"}),
+    # Webhook endpoints (issue #19; tests/webhooks/test_api.py tests them).
+    ("/api/v1/webhooks/endpoints/", "get"): ("webhook_endpoints_list", {"200", "401", "429", "503"}),
+    ("/api/v1/webhooks/endpoints/", "post"): ("webhook_endpoints_create", {"201", "400", "401", "415", "429", "503"}),
+    ("/api/v1/webhooks/endpoints/{endpoint_id}/", "get"): ("webhook_endpoints_retrieve",
+                                                           {"200", "400", "401", "404", "429", "503"}),
+    ("/api/v1/webhooks/endpoints/{endpoint_id}/", "patch"): ("webhook_endpoints_update",
+                                                             {"200", "400", "401", "404", "415", "429", "503"}),
+    ("/api/v1/webhooks/endpoints/{endpoint_id}/", "delete"): ("webhook_endpoints_destroy",
+                                                              {"204", "400", "401", "404", "429", "503"}),
+    ("/api/v1/webhooks/endpoints/{endpoint_id}/rotate/", "post"): ("webhook_endpoints_rotate",
+                                                                   {"200", "400", "401", "404", "429", "503"}),
+    ("/api/v1/webhooks/endpoints/{endpoint_id}/test/", "post"): ("webhook_endpoints_test",
+                                                                 {"202", "400", "401", "404", "429", "503"}),
+    ("/api/v1/webhooks/event-types/", "get"): ("webhook_event_types_list", {"200", "401", "429", "503"}),
 }
+SUCCESS = {"200", "201", "202", "204"}
 # The public consent log (issue #17), in the same schema: no key, and only 400/404 besides 200.
 LOG_OPERATIONS = {
     ("/transparency/log/checkpoint", "get"): ("log_checkpoint", {"200", "404"}),
@@ -131,7 +146,7 @@ def test_every_operation_documents_the_errors_it_can_answer_with_in_the_one_erro
     for (path, method), (operation_id, statuses) in OPERATIONS.items():
         responses = schema["paths"][path][method]["responses"]
         assert set(responses) == statuses, operation_id
-        for status in statuses - {"200"}:
+        for status in statuses - SUCCESS:
             assert responses[status]["content"]["application/json"]["schema"] == error_shape, (operation_id, status)
         for status in {"429", "503"}:
             assert responses[status]["headers"]["Retry-After"]["required"], (operation_id, status)
