@@ -4,7 +4,7 @@ tests and removes its own endpoints, with the API key it already pulls its feed 
 Views derive from sharing's AffiliateAPIView (API key, throttle per key, `self.affiliate`), parse with serializers and
 call webhooks/services.py; every endpoint is looked up among the caller's own, so another recipient's id, a deleted
 one and a malformed one all answer the same 404. A signing secret is shown only in the answer that makes it
-(create, rotate), with `Cache-Control: no-store`.
+(create, rotate), which like every answer to a key carries `Cache-Control: no-store` (accounts/no_store.py).
 """
 
 import uuid
@@ -28,7 +28,6 @@ from .services import endpoint_change, endpoint_create, endpoint_delete, endpoin
 
 EVENT_CHOICES = [(value, label) for value, label in EventType.choices if value in SUBSCRIBABLE]
 DISABLED_MESSAGE = 'The endpoint is disabled: enable it (PATCH {"enabled": true}) before testing it.'
-NO_STORE = {"Cache-Control": "no-store"}  # an answer carrying a secret is kept by no cache
 
 
 class StrictSerializer(serializers.Serializer):
@@ -202,7 +201,7 @@ class EndpointListView(AffiliateAPIView):
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
         body = {"id": str(endpoint.public_id), "url": endpoint.url, "events": endpoint.events, "secret": secret}
-        return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class EndpointDetailView(AffiliateAPIView):
@@ -237,7 +236,7 @@ class EndpointRotateView(AffiliateAPIView):
         secret = endpoint_rotate(endpoint=endpoint)
         body = SecretRotated({"id": endpoint.public_id, "secret": secret,
                               "previous_secret_valid_until": endpoint.previous_secret_until}).data
-        return Response(body, headers=NO_STORE)
+        return Response(body)
 
 
 class EndpointTestView(AffiliateAPIView):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 class DestinationRefused(Exception):
@@ -43,17 +44,17 @@ def url_parse(url: str) -> tuple[str, str, int, str]:
     scheme = parts.scheme.lower()
     allowed = ("https", "http") if (settings.DEBUG or _private_allowed()) else ("https",)
     if scheme not in allowed:
-        raise DestinationRefused("The URL must start with https://." if scheme != "https" else "Unsupported URL.")
+        raise DestinationRefused(_("The URL must start with https://."))
     if parts.username is not None or parts.password is not None:
-        raise DestinationRefused("The URL must not carry a user name or password.")
+        raise DestinationRefused(_("The URL must not carry a user name or password."))
     if not parts.hostname:
-        raise DestinationRefused("The URL has no host.")
+        raise DestinationRefused(_("The URL has no host."))
     if parts.fragment:
-        raise DestinationRefused("The URL must not have a #fragment.")
+        raise DestinationRefused(_("The URL must not have a #fragment."))
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
-        raise DestinationRefused("The URL's port is not a number from 1 to 65535.") from None
+        raise DestinationRefused(_("The URL's port is not a number from 1 to 65535.")) from None
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, parts.hostname, port, target
 
@@ -65,14 +66,14 @@ def destination_resolve(url: str) -> Destination:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise DestinationRefused(f"The host {host!r} does not resolve.") from exc
+        raise DestinationRefused(_("The host %(host)s does not resolve.") % {"host": host}) from exc
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not _private_allowed():
         refused = [a for a in addresses if not address_is_public(a)]
         if refused:
             raise DestinationRefused(
-                f"The host {host!r} resolves to an address that is not public ({refused[0]}): webhooks only go to "
-                "public internet addresses.")
+                _("The host %(host)s resolves to an address that is not public (%(address)s): webhooks only go to "
+                  "public internet addresses.") % {"host": host, "address": refused[0]})
     if not addresses:
-        raise DestinationRefused(f"The host {host!r} does not resolve.")
+        raise DestinationRefused(_("The host %(host)s does not resolve.") % {"host": host})
     return Destination(scheme=scheme, host=host, port=port, target=target, address=addresses[0])

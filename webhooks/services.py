@@ -90,16 +90,22 @@ def endpoint_rotate(*, endpoint: WebhookEndpoint) -> str:
 @transaction.atomic
 def endpoint_change(*, endpoint: WebhookEndpoint, url: str | None = None, events=None,
                     enabled: bool | None = None) -> WebhookEndpoint:
+    changed = []
     if url is not None:
         endpoint.url = url_validate(url)
+        changed.append("url")
     if events is not None:
         endpoint.events = events_validate(affiliate=endpoint.affiliate, events=events)
+        changed.append("events")
     if enabled is not None and enabled != endpoint.enabled:
         endpoint.enabled = enabled
         endpoint.disabled_reason = "" if enabled else _("Disabled by hand.")
+        changed += ["enabled", "disabled_reason"]
         if enabled:  # a fresh start: what waited while it was off goes now
             endpoint.failures_in_row, endpoint.failing_since, endpoint.alerted_at = 0, None, None
-    endpoint.save()
+            changed += ["failures_in_row", "failing_since", "alerted_at"]
+    if changed:  # only what changed: a delivery may be updating the health counters at the same moment
+        endpoint.save(update_fields=changed)
     if endpoint.enabled:
         transaction.on_commit(lambda: endpoints_kick([endpoint.pk]), robust=True)
     return endpoint

@@ -236,6 +236,9 @@ def linked_api_schema(client, monkeypatch):
 
     monkeypatch.setattr(ApiKeyThrottle, "THROTTLE_RATES", {"affiliate": "100000/minute"})
     raw = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    # The sequences are those of the data feed, whose answers link to each other; managing webhook endpoints links to
+    # nothing of it (its operations are fuzzed one by one above, and tested in tests/webhooks/test_api.py).
+    raw["paths"] = {path: item for path, item in raw["paths"].items() if not path.startswith("/api/v1/webhooks/")}
     for (path, method), links in LINKS.items():
         raw["paths"][path][method]["responses"]["200"]["links"] = links
     config = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
