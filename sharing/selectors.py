@@ -192,8 +192,20 @@ def sharing_rows_of_client(*, client: Client) -> QuerySet:
     the page lists them apart, summed up (`sharing.processors.processor_summary_of_client`)."""
     third_parties = Q(affiliate__isnull=True) | ~Q(affiliate__kind=Affiliate.Kind.PROCESSOR)
     return sharing_records_of_client(client=client).filter(third_parties).values(
-        "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
+        "affiliate_id", "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
         "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")
+
+
+def notices_of_client(*, client: Client, affiliate_ids) -> list[dict]:
+    """The withdrawal notices about this client to these affiliates, newest first, in one query: what the portal
+    says each recipient was told of, and whether it confirmed (`acknowledged_at`: over the withdrawal feed, or by
+    answering the webhook 2xx). A disclosure to an authority has no affiliate, so it never has a notice."""
+    ids = sorted({a for a in affiliate_ids if a is not None})
+    if not ids:
+        return []
+    return list(WithdrawalNotice.objects.filter(client=client, affiliate_id__in=ids)
+                .values("affiliate_id", "purpose_id", "reason", "occurred_at", "acknowledged_at")
+                .order_by("-occurred_at", "-id"))
 
 
 def recipients_of_consent_purposes(purpose_ids) -> dict:

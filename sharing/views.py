@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+from django.utils.translation import gettext_lazy
 
 from accounts.jurisdictions import country_label, is_abroad, storage_location_label
 from accounts.models import Client
@@ -15,9 +16,9 @@ from consent.models import DataCategory, Purpose
 from consent.views import client_required
 
 from .announcements import received_page_announcements
-from .models import SharingRecord, transfer_mechanism_label
+from .models import SharingRecord, WithdrawalNotice, transfer_mechanism_label
 from .processors import processor_summary_of_client
-from .selectors import sharing_rows_of_client, sharing_summary_of_client
+from .selectors import notices_of_client, sharing_rows_of_client, sharing_summary_of_client
 
 RECORDS_PAGE_SIZE = 50
 
@@ -70,6 +71,8 @@ class RecipientGroup:
     purpose: Purpose
     transfer_mechanism: str = ""  # what made the transfer abroad lawful; empty: the data stayed where it is stored
     disclosures: list[Disclosure] = field(default_factory=list)
+    affiliate_id: int | None = None  # None: an authority a disclosure went to (never told of anything)
+    told: list["Told"] = field(default_factory=list)
 
     @property
     def country_name(self) -> str:
@@ -94,15 +97,67 @@ def recipient_groups(rows) -> list[RecipientGroup]:
     groups: dict[tuple, RecipientGroup] = {}
     formatter = _RowFormatter()
     for row in rows:
-        key = (row["recipient_name"], row["recipient_country"], row["purpose_id"], row["transfer_mechanism"])
+        affiliate_id = row.get("affiliate_id")
+        key = (affiliate_id, row["recipient_name"], row["recipient_country"], row["purpose_id"], row["transfer_mechanism"])
         group = groups.get(key)
         if group is None:
             purpose = Purpose(pk=row["purpose_id"], code=row["purpose__code"], title_en=row["purpose__title_en"],
                               title_zh_hans=row["purpose__title_zh_hans"], legal_basis=row["purpose__legal_basis"])
             group = groups[key] = RecipientGroup(row["recipient_name"], row["recipient_country"], purpose,
-                                                 row["transfer_mechanism"])
+                                                 row["transfer_mechanism"], affiliate_id=affiliate_id)
         group.disclosures.append(formatter.disclosure(row["shared_at"], row["fields"]))
     return list(groups.values())
+
+
+# What a withdrawal notice told the recipient, as the client reads it: once it confirmed (on the day it did), and
+# while it has not (since the day it was sent). Several reasons read the same (a GPC signal is a withdrawal).
+NOTICE_KIND = {
+    WithdrawalNotice.Reason.CONSENT_WITHDRAWN: "withdrawal", WithdrawalNotice.Reason.GPC: "withdrawal",
+    WithdrawalNotice.Reason.RECTIFIED: "correction", WithdrawalNotice.Reason.ERASURE: "erasure",
+    WithdrawalNotice.Reason.AGREEMENT_ENDED: "agreement", WithdrawalNotice.Reason.ENGAGEMENT_ENDED: "engagement",
+}
+TOLD_TEXT = {
+    "withdrawal": (gettext_lazy("Told of your withdrawal on %(date)s"),
+                   gettext_lazy("Being told of your withdrawal since %(date)s")),
+    "correction": (gettext_lazy("Told of your correction on %(date)s"),
+                   gettext_lazy("Being told of your correction since %(date)s")),
+    "erasure": (gettext_lazy("Told of your erasure on %(date)s"),
+                gettext_lazy("Being told of your erasure since %(date)s")),
+    "agreement": (gettext_lazy("Told to delete your data, as its agreement with us ended, on %(date)s"),
+                  gettext_lazy("Being told to delete your data, as its agreement with us ended, since %(date)s")),
+    "engagement": (gettext_lazy("Told to delete your data, as your orders with it ended, on %(date)s"),
+                   gettext_lazy("Being told to delete your data, as your orders with it ended, since %(date)s")),
+}
+
+
+@dataclass(frozen=True)
+class Told:
+    text: str
+    iso: str
+    acknowledged: bool
+
+
+def _told(notice: dict, date_format: str) -> Told:
+    kind = NOTICE_KIND.get(notice["reason"], "withdrawal")
+    acknowledged = notice["acknowledged_at"] is not None
+    local = timezone.localtime(notice["acknowledged_at"] if acknowledged else notice["occurred_at"])
+    text = TOLD_TEXT[kind][0 if acknowledged else 1] % {"date": dateformat.format(local, date_format)}
+    return Told(text, local.isoformat(), acknowledged)
+
+
+def groups_told(groups: list[RecipientGroup], *, client: Client) -> list[RecipientGroup]:
+    """Each recipient's newest notice of each kind about this client, for the purpose of its group, newest first:
+    one query for the page, and none when only authorities are on it."""
+    by_group = {(g.affiliate_id, g.purpose.pk): g for g in groups if g.affiliate_id is not None}
+    seen, date_format = set(), get_format("DATE_FORMAT")
+    for notice in notices_of_client(client=client, affiliate_ids=[a for a, _p in by_group]):
+        group = by_group.get((notice["affiliate_id"], notice["purpose_id"]))
+        kind = (notice["affiliate_id"], notice["purpose_id"], NOTICE_KIND.get(notice["reason"]))
+        if group is None or kind in seen:
+            continue
+        seen.add(kind)
+        group.told.append(_told(notice, date_format))
+    return groups
 
 
 @dataclass(frozen=True)
@@ -150,7 +205,7 @@ def processor_uses(*, client: Client) -> list[ProcessorUse]:
 def received(request, client):
     page = Paginator(sharing_rows_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "sharing/received.html", {
-        "client": client, "page": page, "groups": recipient_groups(page.object_list),
+        "client": client, "page": page, "groups": groups_told(recipient_groups(page.object_list), client=client),
         "announcements": received_page_announcements(client=client),
         "storage_location": storage_location_label(),
         "processors": processor_uses(client=client),

@@ -24,7 +24,8 @@ def _managers() -> list[str]:
 
 def failing_endpoints_alert(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
-    threshold = now - timedelta(hours=float(getattr(settings, "WEBHOOK_ALERT_HOURS", 24)))
+    hours = float(getattr(settings, "WEBHOOK_ALERT_HOURS", 24))
+    threshold = now - timedelta(hours=hours)
     failing = list(WebhookEndpoint.objects.filter(enabled=True, deleted_at__isnull=True, failing_since__lte=threshold,
                                                   alerted_at__isnull=True).select_related("affiliate"))
     if not failing:
@@ -38,11 +39,11 @@ def failing_endpoints_alert(*, now: datetime | None = None) -> int:
             body = (f"The webhook endpoint of {endpoint.affiliate.name} has failed every delivery since "
                     f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC ({endpoint.failures_in_row} attempts in a row).\n\n"
                     f"URL: {endpoint.url}\n\nThe recipient is not being told of withdrawals, corrections and erasures "
-                    f"by webhook; deliveries are retried for {getattr(settings, 'WEBHOOK_RETRY_HOURS', 72)} hours and "
+                    f"by webhook; deliveries are retried for {float(getattr(settings, 'WEBHOOK_RETRY_HOURS', 72)):g} hours and "
                     f"the withdrawal feed still lists everything. Please contact {endpoint.affiliate.contact_name} "
                     f"<{endpoint.affiliate.contact_email}>.\n\nEndpoint: {link}\n")
             for email in managers:
                 message_queue(channel="email", kind="webhook-failing", to=email,
-                              subject=f"Webhooks to {endpoint.affiliate.name} failing for 24 hours", body=body,
+                              subject=f"Webhooks to {endpoint.affiliate.name} failing for {hours:g} hours", body=body,
                               idempotency_key=f"webhook-failing-{endpoint.pk}-{endpoint.failing_since.timestamp():.0f}-{email}")
     return len(failing)

@@ -132,3 +132,6 @@ class WebhookAttempt(models.Model):
         verbose_name = _("webhook attempt")
         verbose_name_plural = _("webhook attempts")
         ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"#{self.pk}"

@@ -54,6 +54,9 @@ from tests.sharing.conftest import bearer, engage, make_affiliate, recipient_pur
 from tests.transfers.conftest import acquirer_recipient
 from transfers.services import transfer_publish, transfer_record
 from transparency_log.checkpoints import checkpoint_publish
+from webhooks import events as webhook_events
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.secrets import secret_encrypt, secret_generate
 from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
@@ -170,6 +173,10 @@ def world(settings, tmp_path):
                                                   http_accept="*/*", locked_out=False)
     device = staff_totp_device_ensure(privacy)
     event = ConsentEvent.objects.filter(client=owner).order_by("pk").first()
+    # A webhook endpoint of affiliate A (made directly: its host need not resolve here) and a test event's delivery.
+    endpoint = WebhookEndpoint.objects.create(affiliate=ads, url="https://hooks.ads.example/fulfillmen",
+                                              events=["consent.withdrawn"], secret_encrypted=secret_encrypt(secret_generate()))
+    webhook_delivery = WebhookDelivery.objects.get(event=webhook_events.test_event_send(endpoint=endpoint))
     objects = {
         "auth.group": Group.objects.get(name="Legal").pk, "axes.accessattempt": attempt.pk, "axes.accesslog": access_log.pk,
         "axes.accessfailurelog": failure_log.pk, "accounts.client": owner.pk, "accounts.user": owner.user_id,
@@ -188,6 +195,7 @@ def world(settings, tmp_path):
         "transfers.businesstransfer": transfer_draft.pk,
         "breaches.breach": breach.pk,
         "processing.impactassessment": ImpactAssessment.objects.filter(recipient=ads).get().pk,
+        "webhooks.webhookendpoint": endpoint.pk, "webhooks.webhookdelivery": webhook_delivery.pk,
     }
     ids = dict(
         receipt=event.receipt_id, label=v1.label, address=address.pk, export=export.public_id, erasure=erasure.public_id,
@@ -418,6 +426,9 @@ ADMIN_MODELS = {
     # Impact assessments (issue #18.7): written by privacy officers, approved by another officer or Legal; the
     # world's assessment is approved, so it is read-only for everyone.
     "processing.impactassessment": {"privacy": "va", "legal": "v"},
+    # Webhooks (issue #19): partner managers (not a role of this matrix) work them; privacy officers and Legal read.
+    "webhooks.webhookendpoint": {"privacy": "v", "legal": "v"},
+    "webhooks.webhookdelivery": {"privacy": "v", "legal": "v"},
 }
 
 
@@ -507,6 +518,11 @@ ADMIN_CUSTOM = {
                                                       kwargs=lambda i: {OBJ: i["transfer_announced"]}),
     "admin:transfers_businesstransfer_handover_download": Row(staff_only(privacy=404, legal=404), kwargs=lambda i: {
         OBJ: i["transfer_announced"], "file_format": "csv"}),
+    # Rotating, testing, enabling, disabling, deleting an endpoint and redelivering: partner managers only.
+    "admin:webhooks_webhookendpoint_step": Row(staff_only(), kwargs=lambda i: {
+        OBJ: i["objects"]["webhooks.webhookendpoint"], "step_name": "rotate"}),
+    "admin:webhooks_webhookdelivery_redeliver": Row(staff_only(), method="POST",
+                                                    kwargs=lambda i: {OBJ: i["objects"]["webhooks.webhookdelivery"]}),
     "admin:accounts_client_email_change": Row(staff_only(privacy=200, support=200),
                                               kwargs=lambda i: {OBJ: i["objects"]["accounts.client"]}),
 }

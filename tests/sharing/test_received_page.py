@@ -103,9 +103,9 @@ def test_the_page_costs_the_same_queries_for_3_or_60_records(client, owner, ads,
     for n in range(3, 60):
         (share_promo if n % 2 else share_order)(ads if n % 2 else dropship, [owner], minutes_ago=n)
     assert queries_for_page() == few
-    # session, user, client, the count and the page of records (with their purposes), business transfers announced,
-    # the processors' summary
-    with django_assert_max_num_queries(7):
+    # session, user, client, the count and the page of records (with their purposes), what each recipient was told
+    # (withdrawal notices), business transfers announced, the processors' summary
+    with django_assert_max_num_queries(8):
         client.get(RECEIVED, {"page": 2})
 
 
