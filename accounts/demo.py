@@ -27,6 +27,7 @@ DEMO_STAFF = [
     ("legal@demo.test", ["Legal"]),
     ("legal2@demo.test", ["Legal"]),
     ("support@demo.test", ["Support agents"]),
+    ("partners@demo.test", ["Partner managers"]),  # webhook endpoints and their delivery log (issue #19)
 ]
 
 

@@ -47,3 +47,17 @@ def failing_endpoints_alert(*, now: datetime | None = None) -> int:
                               subject=f"Webhooks to {endpoint.affiliate.name} failing for {hours:g} hours", body=body,
                               idempotency_key=f"webhook-failing-{endpoint.pk}-{endpoint.failing_since.timestamp():.0f}-{email}")
     return len(failing)
+
+
+def endpoint_gone_alert(*, endpoint: WebhookEndpoint, now: datetime) -> None:
+    """The endpoint answered 410 Gone and was disabled: its deliveries wait, and the partner managers must find out
+    where the recipient now wants them (or enable it again). Called in the transaction that disables it."""
+    link = settings.SITE_URL + reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk])
+    affiliate = endpoint.affiliate
+    body = (f"The webhook endpoint of {affiliate.name} answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC and was disabled.\n\n"
+            f"URL: {endpoint.url}\n\nIts undelivered events wait and go out once it is enabled again (or the recipient "
+            f"adds a new endpoint and reads the withdrawal feed). Please contact {affiliate.contact_name} "
+            f"<{affiliate.contact_email}>.\n\nEndpoint: {link}\n")
+    for email in _managers():
+        message_queue(channel="email", kind="webhook-gone", to=email, subject=f"Webhooks to {affiliate.name} disabled: 410 Gone",
+                      body=body, idempotency_key=f"webhook-gone-{endpoint.pk}-{now.timestamp():.0f}-{email}")

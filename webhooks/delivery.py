@@ -241,6 +241,10 @@ def _health_update(endpoint: WebhookEndpoint, *, outcomes: list[Outcome], gone: 
         updates.update(enabled=False, disabled_reason=f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.")
     if updates:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**updates)
+    if gone and endpoint.enabled:
+        from .alerts import endpoint_gone_alert
+
+        endpoint_gone_alert(endpoint=endpoint, now=now)
 
 
 def stuck_after() -> timedelta:

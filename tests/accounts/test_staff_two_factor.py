@@ -148,7 +148,8 @@ def test_seed_demo_gives_each_demo_staff_login_a_device_and_prints_its_uri(capsy
     call_command("seed_demo", "--password", "demo-pass-123")
     out = capsys.readouterr().out
     devices = {d.user.email: d for d in TOTPDevice.objects.select_related("user")}
-    assert set(devices) == {"privacy@demo.test", "legal@demo.test", "legal2@demo.test", "support@demo.test"}
+    assert set(devices) == {"privacy@demo.test", "legal@demo.test", "legal2@demo.test", "support@demo.test",
+                            "partners@demo.test"}
     for device in devices.values():
         assert f"secret={totp_secret(device)}" in out and device.confirmed
     call_command("seed_demo", "--password", "demo-pass-123")

@@ -7,7 +7,7 @@ from accounts.models import Address, Client, IPObservation, User
 pytestmark = pytest.mark.django_db
 
 STAFF = {"privacy@demo.test": "Privacy officers", "legal@demo.test": "Legal", "legal2@demo.test": "Legal",
-         "support@demo.test": "Support agents"}
+         "support@demo.test": "Support agents", "partners@demo.test": "Partner managers"}
 
 
 def seed(*args):

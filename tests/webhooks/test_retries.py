@@ -57,7 +57,12 @@ def test_a_delivery_is_retried_for_three_days_then_given_up_and_can_be_redeliver
     assert endpoint.failures_in_row == 0 and endpoint.failing_since is None and endpoint.last_success_at
 
 
-def test_410_gone_disables_the_endpoint_and_keeps_what_was_not_delivered(receiver, told):
+def test_410_gone_disables_the_endpoint_keeps_what_was_not_delivered_and_tells_the_partner_managers(receiver, told):
+    from accounts.services import staff_user_ensure
+    from notify.models import OutboundMessage
+    from tests.conftest import PASSWORD
+
+    manager = staff_user_ensure(email="partners@example.com", password=PASSWORD, groups=["Partner managers"])
     affiliate, endpoint, _secret = recipient_with_endpoint(receiver.url)
     receiver.status = 410
     told(withdraw, client_held_by(affiliate), affiliate)
@@ -66,6 +71,8 @@ def test_410_gone_disables_the_endpoint_and_keeps_what_was_not_delivered(receive
     assert not endpoint.enabled and "410" in endpoint.disabled_reason
     assert len(receiver.received) == 1
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"pending"}
+    [alert] = OutboundMessage.objects.filter(kind="webhook-gone")
+    assert alert.to == manager.email and "410 Gone" in alert.subject and endpoint.url in alert.body
 
 
 def test_a_dead_endpoint_costs_one_attempt_per_batch_not_one_per_message(receiver, told, settings):
