@@ -25,15 +25,6 @@ from .helpers import client_held_by, recipient_with_endpoint, verified, withdraw
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def told(receiver, private_networks, django_capture_on_commit_callbacks):
-    """Run a change with its on-commit sends, as a committed transaction would."""
-    def run(change, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return change(*args, **kwargs)
-    return run
-
-
 def _email_corrected(client, new_email):
     client.email = new_email
     client.save(update_fields=["email"])

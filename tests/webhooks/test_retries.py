@@ -18,14 +18,6 @@ from .helpers import client_held_by, recipient_with_endpoint, verified, withdraw
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def told(receiver, private_networks, django_capture_on_commit_callbacks):
-    def run(change, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return change(*args, **kwargs)
-    return run
-
-
 def test_the_backoff_grows_from_seconds_to_ten_hours_with_jitter():
     for attempt, base in enumerate([5, 300, 1800, 7200, 18000, 36000, 36000, 36000], start=1):
         delays = {retry_delay(attempt).total_seconds() for _ in range(20)}
