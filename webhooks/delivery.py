@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -176,53 +177,105 @@ def _record(endpoint: WebhookEndpoint, outcomes: list[tuple[tuple, Outcome]], *,
     """The batch's outcomes in a few statements: the deliveries, their attempt log, the notices a 2xx
     acknowledges, the endpoint's health. Rows `released` were claimed but not tried: pending again, uncounted."""
     now = timezone.now()
-    rows, attempts, acknowledged = [], [], []
-    failures, gone, next_try = 0, False, None
+    written, acknowledged = [], []
+    gone, next_try = False, None
     for (delivery_id, tries, retry_until, _public_id, type, _payload, notice_id), outcome in outcomes:
-        row = WebhookDelivery(pk=delivery_id, last_status_code=outcome.status_code, last_latency_ms=outcome.latency_ms,
-                              last_error=outcome.error[:500], attempts=tries, claimed_at=None)
         if outcome.delivered:
-            row.status, row.delivered_at, row.next_attempt_at = Status.DELIVERED, now, now
-            failures = 0
+            written.append(Written(delivery_id, Status.DELIVERED, tries, now, outcome))
             if type in ACKNOWLEDGING and notice_id:
                 acknowledged.append(notice_id)
+            continue
+        gone = gone or outcome.status_code == 410
+        retry_at = now + retry_delay(tries)
+        if retry_at > retry_until and not gone:
+            written.append(Written(delivery_id, Status.FAILED, tries, now, outcome))
         else:
-            failures += 1
-            gone = gone or outcome.status_code == 410
-            retry_at = now + retry_delay(tries)
-            if retry_at > retry_until and not gone:
-                row.status, row.next_attempt_at = Status.FAILED, now
-            else:
-                row.status, row.next_attempt_at = Status.PENDING, retry_at
-                next_try = row.next_attempt_at
-        rows.append(row)
-        attempts.append(WebhookAttempt(delivery_id=delivery_id, at=now, status_code=outcome.status_code,
-                                       latency_ms=outcome.latency_ms, error=outcome.error[:500],
-                                       response_excerpt=outcome.excerpt[:1024]))
+            written.append(Written(delivery_id, Status.PENDING, tries, retry_at, outcome))
+            next_try = retry_at
     for delivery_id, tries, *_rest in released:
-        rows.append(WebhookDelivery(pk=delivery_id, status=Status.PENDING, attempts=tries - 1, claimed_at=None,
-                                    next_attempt_at=next_try or now, last_status_code=None, last_latency_ms=None,
-                                    last_error="", delivered_at=None))
+        written.append(Written(delivery_id, Status.PENDING, tries - 1, next_try or now, None))
     with transaction.atomic():
-        delivered = [r for r in rows if r.status == Status.DELIVERED]
-        others = [r for r in rows if r.status != Status.DELIVERED]
-        if delivered:
-            WebhookDelivery.objects.bulk_update(delivered, ["status", "attempts", "claimed_at", "next_attempt_at",
-                                                            "delivered_at", "last_status_code", "last_latency_ms",
-                                                            "last_error"], batch_size=1000)
-        if others:
-            # Released rows keep their last outcome: only what changed is written.
-            tried = [r for r in others if r.pk not in {x[0] for x in released}]
-            if tried:
-                WebhookDelivery.objects.bulk_update(tried, ["status", "attempts", "claimed_at", "next_attempt_at",
-                                                            "last_status_code", "last_latency_ms", "last_error"])
-            untried = [r for r in others if r.pk in {x[0] for x in released}]
-            if untried:
-                WebhookDelivery.objects.bulk_update(untried, ["status", "attempts", "claimed_at", "next_attempt_at"])
-        WebhookAttempt.objects.bulk_create(attempts, batch_size=1000)
+        (outcomes_write_postgresql if connection.vendor == "postgresql" else outcomes_write_orm)(written, now=now)
         if acknowledged:  # GDPR Art. 19: the recipient confirmed it was told (the withdrawal feed's acknowledgement)
             WithdrawalNotice.objects.filter(pk__in=acknowledged, acknowledged_at__isnull=True).update(acknowledged_at=now)
         _health_update(endpoint, outcomes=[o for _r, o in outcomes], gone=gone, now=now)
+
+
+class Written(NamedTuple):
+    """What a claimed delivery becomes: its status, attempts and next attempt; `outcome` None when it was released
+    untried (its last outcome, and its attempt log, stay as they were)."""
+
+    id: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    outcome: Outcome | None
+
+
+# One statement for a whole batch: every delivery's new state and, for those tried, a row of the attempt log, in
+# the order they were sent. Only what changed is written: a released row keeps its last outcome and delivered_at.
+_OUTCOMES_SQL = """
+WITH v AS (
+  SELECT * FROM unnest(%(ids)s::bigint[], %(statuses)s::varchar[], %(attempts)s::smallint[],
+                       %(next)s::timestamptz[], %(tried)s::boolean[], %(codes)s::smallint[], %(latencies)s::integer[],
+                       %(errors)s::varchar[], %(excerpts)s::varchar[]) WITH ORDINALITY
+       AS v(id, status, attempts, next_attempt_at, tried, code, latency, error, excerpt, n)
+), written AS (
+  UPDATE webhooks_webhookdelivery d SET status = v.status, attempts = v.attempts, claimed_at = NULL,
+         next_attempt_at = v.next_attempt_at,
+         delivered_at = CASE WHEN v.status = 'delivered' THEN %(now)s ELSE d.delivered_at END,
+         last_status_code = CASE WHEN v.tried THEN v.code ELSE d.last_status_code END,
+         last_latency_ms = CASE WHEN v.tried THEN v.latency ELSE d.last_latency_ms END,
+         last_error = CASE WHEN v.tried THEN v.error ELSE d.last_error END
+  FROM v WHERE d.id = v.id
+)
+INSERT INTO webhooks_webhookattempt (delivery_id, at, status_code, latency_ms, error, response_excerpt)
+SELECT id, %(now)s, code, latency, error, excerpt FROM v WHERE tried ORDER BY n
+"""
+
+
+def outcomes_write_postgresql(written: list[Written], *, now: datetime) -> None:
+    if not written:
+        return
+    tried = [w.outcome is not None for w in written]
+    with connection.cursor() as cursor:
+        cursor.execute(_OUTCOMES_SQL, {
+            "ids": [w.id for w in written], "statuses": [w.status for w in written],
+            "attempts": [w.attempts for w in written], "next": [w.next_attempt_at for w in written], "tried": tried,
+            "codes": [w.outcome.status_code if w.outcome else None for w in written],
+            "latencies": [w.outcome.latency_ms if w.outcome else None for w in written],
+            "errors": [w.outcome.error[:500] if w.outcome else "" for w in written],
+            "excerpts": [w.outcome.excerpt[:1024] if w.outcome else "" for w in written], "now": now})
+
+
+def outcomes_write_orm(written: list[Written], *, now: datetime) -> None:
+    """The same through the ORM (SQLite, the quick start): a few bulk updates and the attempt log."""
+    delivered, tried, untried, attempts = [], [], [], []
+    for w in written:
+        row = WebhookDelivery(pk=w.id, status=w.status, attempts=w.attempts, claimed_at=None,
+                              next_attempt_at=w.next_attempt_at)
+        if w.outcome is None:
+            untried.append(row)
+            continue
+        row.last_status_code, row.last_latency_ms = w.outcome.status_code, w.outcome.latency_ms
+        row.last_error = w.outcome.error[:500]
+        if w.status == Status.DELIVERED:
+            row.delivered_at = now
+            delivered.append(row)
+        else:
+            tried.append(row)
+        attempts.append(WebhookAttempt(delivery_id=w.id, at=now, status_code=w.outcome.status_code,
+                                       latency_ms=w.outcome.latency_ms, error=w.outcome.error[:500],
+                                       response_excerpt=w.outcome.excerpt[:1024]))
+    common = ["status", "attempts", "claimed_at", "next_attempt_at"]
+    outcome = ["last_status_code", "last_latency_ms", "last_error"]
+    if delivered:
+        WebhookDelivery.objects.bulk_update(delivered, [*common, "delivered_at", *outcome], batch_size=1000)
+    if tried:
+        WebhookDelivery.objects.bulk_update(tried, [*common, *outcome], batch_size=1000)
+    if untried:
+        WebhookDelivery.objects.bulk_update(untried, common, batch_size=1000)
+    WebhookAttempt.objects.bulk_create(attempts, batch_size=1000)
 
 
 def _health_update(endpoint: WebhookEndpoint, *, outcomes: list[Outcome], gone: bool, now: datetime) -> None:
