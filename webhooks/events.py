@@ -13,13 +13,15 @@ Payloads carry only what the recipient's agreement lets it see:
 A disclosure to an authority is never a withdrawal notice nor a consent event, so it never becomes an event.
 """
 
+import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -78,35 +80,139 @@ def drafts_publish(drafts: list[Draft], *, endpoints: dict[int, list[WebhookEndp
     at = at or timezone.now()
     if endpoints is None:
         endpoints = _endpoints_by_affiliate({d.affiliate_id for d in drafts})
-    events, rows = [], []
+    events, targets = [], []
     for draft in drafts:
-        targets = [e for e in endpoints.get(draft.affiliate_id, []) if draft.type in e.events or draft.type == EventType.TEST]
-        if not targets:
+        subscribed = [e.pk for e in endpoints.get(draft.affiliate_id, [])
+                      if draft.type in e.events or draft.type == EventType.TEST]
+        if not subscribed:
             continue
-        event = WebhookEvent(public_id=draft.public_id, affiliate_id=draft.affiliate_id, type=draft.type,
-                             payload=payload(type=draft.type, data=draft.data, at=at), notice_id=draft.notice_id,
-                             client_id=draft.client_id, created_at=at)
-        events.append(event)
-        rows.append((event, targets))
+        events.append(WebhookEvent(public_id=draft.public_id, affiliate_id=draft.affiliate_id, type=draft.type,
+                                   payload=payload(type=draft.type, data=draft.data, at=at), notice_id=draft.notice_id,
+                                   client_id=draft.client_id, created_at=at))
+        targets.append(subscribed)
     if not events:
         return []
-    WebhookEvent.objects.bulk_create(events, batch_size=2000)
     until = at + retry_window()
-    deliveries = [WebhookDelivery(event=event, endpoint_id=target.pk, next_attempt_at=at, created_at=at, retry_until=until)
-                  for event, targets in rows for target in targets]
-    WebhookDelivery.objects.bulk_create(deliveries, batch_size=2000)
-    endpoint_ids = sorted({d.endpoint_id for d in deliveries})
-
-    transaction.on_commit(lambda: endpoints_kick(endpoint_ids), robust=True)
+    (outbox_write_postgresql if connection.vendor == "postgresql" else outbox_write_orm)(events, targets, at=at, until=until)
+    _kick_after_commit({endpoint_id for subscribed in targets for endpoint_id in subscribed})
     return events
+
+
+_gathered = threading.local()  # per thread, so per database connection: the endpoints to queue at the next commit
+
+
+def _kick_after_commit(endpoint_ids: set[int]) -> None:
+    """Queue the endpoints once the transaction commits. Many calls in one transaction (a withdrawal from twenty
+    recipients is twenty) cost one round of queueing: the first of their callbacks takes every endpoint gathered so
+    far, the others find none left. The gathering starts afresh whenever Django starts a new list of commit
+    callbacks (after a commit or a rollback), so nothing of a rolled-back transaction is queued later; an endpoint
+    of a savepoint rolled back meanwhile may be queued for nothing (its run finds no rows and ends)."""
+    if getattr(_gathered, "callbacks", None) is not connection.run_on_commit:
+        _gathered.callbacks, _gathered.ids = connection.run_on_commit, set()
+    ids = _gathered.ids
+    ids.update(endpoint_ids)
+    transaction.on_commit(lambda: _kick_gathered(ids), robust=True)
+
+
+def _kick_gathered(ids: set[int]) -> None:
+    taken = sorted(ids)
+    ids.clear()
+    if taken:
+        endpoints_kick(taken)
+
+
+def outbox_write_orm(events: list[WebhookEvent], targets: list[list[int]], *, at: datetime, until: datetime) -> None:
+    WebhookEvent.objects.bulk_create(events, batch_size=2000)
+    WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(event=event, endpoint_id=endpoint_id, next_attempt_at=at, created_at=at, retry_until=until)
+        for event, subscribed in zip(events, targets, strict=True) for endpoint_id in subscribed], batch_size=2000)
+
+
+# The events and their delivery rows in one statement, in the order given (ids follow it, as bulk_create's do).
+_OUTBOX_SQL = """
+WITH event AS (
+  INSERT INTO webhooks_webhookevent (public_id, affiliate_id, type, payload, notice_id, client_id, created_at)
+  SELECT public_id, affiliate_id, type, payload, notice_id, client_id, %(at)s
+  FROM unnest(%(public_ids)s::uuid[], %(affiliates)s::bigint[], %(types)s::varchar[], %(payloads)s::jsonb[],
+              %(notices)s::bigint[], %(clients)s::bigint[]) WITH ORDINALITY
+       AS e(public_id, affiliate_id, type, payload, notice_id, client_id, n)
+  ORDER BY n
+  RETURNING id, public_id
+), delivery AS (
+  INSERT INTO webhooks_webhookdelivery (event_id, endpoint_id, status, attempts, next_attempt_at, last_error,
+                                        retry_until, created_at)
+  SELECT event.id, t.endpoint_id, 'pending', 0, %(at)s, '', %(until)s, %(at)s
+  FROM unnest(%(target_events)s::uuid[], %(target_endpoints)s::bigint[]) WITH ORDINALITY AS t(public_id, endpoint_id, n)
+  JOIN event ON event.public_id = t.public_id
+  ORDER BY t.n
+)
+SELECT id, public_id FROM event
+"""
+
+
+def outbox_write_postgresql(events: list[WebhookEvent], targets: list[list[int]], *, at: datetime,
+                             until: datetime) -> None:
+    pairs = [(event.public_id, endpoint_id) for event, subscribed in zip(events, targets, strict=True)
+             for endpoint_id in subscribed]
+    with connection.cursor() as cursor:
+        cursor.execute(_OUTBOX_SQL, {
+            "public_ids": [e.public_id for e in events], "affiliates": [e.affiliate_id for e in events],
+            "types": [e.type for e in events], "payloads": [json.dumps(e.payload) for e in events],
+            "notices": [e.notice_id for e in events], "clients": [e.client_id for e in events],
+            "target_events": [p[0] for p in pairs], "target_endpoints": [p[1] for p in pairs], "at": at, "until": until})
+        ids = {public_id: pk for pk, public_id in cursor.fetchall()}
+    for event in events:
+        event.pk = ids[event.public_id]
+        event._state.adding, event._state.db = False, connection.alias
+
+
+NOTICE_COLUMNS = ["id", "public_id", "affiliate_id", "client_id", "client__public_id", "purpose__code", "reason", "fields",
+                  "occurred_at"]
+# The notices, each with every enabled endpoint of its recipient (if active), in one read: a withdrawal from many
+# recipients calls this once per recipient, in the withdrawal's transaction.
+_NOTICES_SQL = """
+SELECT n.id, n.public_id, n.affiliate_id, n.client_id, c.public_id, p.code, n.reason, n.fields::text, n.occurred_at,
+       e.id, e.events::text
+FROM sharing_withdrawalnotice n
+JOIN accounts_client c ON c.id = n.client_id
+JOIN consent_purpose p ON p.id = n.purpose_id
+LEFT JOIN (webhooks_webhookendpoint e JOIN sharing_affiliate a ON a.id = e.affiliate_id AND a.active)
+  ON e.affiliate_id = n.affiliate_id AND e.enabled AND e.deleted_at IS NULL
+WHERE n.id = ANY(%s)
+ORDER BY n.id, e.created_at, e.id
+"""
+
+
+def _notices_and_endpoints(notice_ids: list[int]) -> tuple[list[dict], dict[int, list[WebhookEndpoint]]]:
+    """The notices (as `values()` of NOTICE_COLUMNS, by id) and the endpoints of their recipients, by recipient."""
+    if connection.vendor == "postgresql":
+        return notices_and_endpoints_postgresql(notice_ids)
+    return notices_and_endpoints_orm(notice_ids)
+
+
+def notices_and_endpoints_orm(notice_ids: list[int]) -> tuple[list[dict], dict[int, list[WebhookEndpoint]]]:
+    endpoints = _endpoints_by_affiliate(WithdrawalNotice.objects.filter(pk__in=notice_ids).values("affiliate_id"))
+    return list(WithdrawalNotice.objects.filter(pk__in=notice_ids).values(*NOTICE_COLUMNS).order_by("id")), endpoints
+
+
+def notices_and_endpoints_postgresql(notice_ids: list[int]) -> tuple[list[dict], dict[int, list[WebhookEndpoint]]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_NOTICES_SQL, [list(notice_ids)])
+        rows = cursor.fetchall()
+    notices, endpoints, seen = {}, {}, set()
+    for *notice, endpoint_id, events in rows:
+        if notice[0] not in notices:
+            notices[notice[0]] = dict(zip(NOTICE_COLUMNS, notice, strict=True)) | {"fields": json.loads(notice[7])}
+        if endpoint_id is not None and endpoint_id not in seen:
+            seen.add(endpoint_id)
+            endpoints.setdefault(notice[2], []).append(
+                WebhookEndpoint(pk=endpoint_id, affiliate_id=notice[2], events=json.loads(events)))
+    return list(notices.values()), endpoints
 
 
 def events_for_notices(notice_ids: list[int]) -> None:
     """The hook sharing calls with the withdrawal notices it just wrote (sharing/notice_hooks.py)."""
-    endpoints = _endpoints_by_affiliate(WithdrawalNotice.objects.filter(pk__in=notice_ids).values("affiliate_id"))
-    notices = list(WithdrawalNotice.objects.filter(pk__in=notice_ids)
-               .values("id", "public_id", "affiliate_id", "client_id", "client__public_id", "purpose__code", "reason",
-                       "fields", "occurred_at").order_by("id"))
+    notices, endpoints = _notices_and_endpoints(notice_ids)
     erased = [n["client_id"] for n in notices if n["reason"] == WithdrawalNotice.Reason.ERASURE]
     if not endpoints:
         _corrected_values_wipe(set(erased))
