@@ -13,7 +13,6 @@ import logging
 import random
 import time
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,7 +23,8 @@ from django.utils import timezone
 from sharing.models import WithdrawalNotice
 
 from .destinations import DestinationRefused, destination_resolve
-from .models import ACKNOWLEDGING, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .models import ACKNOWLEDGING, WebhookDelivery, WebhookEndpoint
+from .outbox import Written, outcomes_write
 from .secrets import secret_decrypt, signature_header
 from .transport import Outcome, post
 
@@ -195,87 +195,10 @@ def _record(endpoint: WebhookEndpoint, outcomes: list[tuple[tuple, Outcome]], *,
     for delivery_id, tries, *_rest in released:
         written.append(Written(delivery_id, Status.PENDING, tries - 1, next_try or now, None))
     with transaction.atomic():
-        (outcomes_write_postgresql if connection.vendor == "postgresql" else outcomes_write_orm)(written, now=now)
+        outcomes_write(written, now=now)
         if acknowledged:  # GDPR Art. 19: the recipient confirmed it was told (the withdrawal feed's acknowledgement)
             WithdrawalNotice.objects.filter(pk__in=acknowledged, acknowledged_at__isnull=True).update(acknowledged_at=now)
         _health_update(endpoint, outcomes=[o for _r, o in outcomes], gone=gone, now=now)
-
-
-class Written(NamedTuple):
-    """What a claimed delivery becomes: its status, attempts and next attempt; `outcome` None when it was released
-    untried (its last outcome, and its attempt log, stay as they were)."""
-
-    id: int
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    outcome: Outcome | None
-
-
-# One statement for a whole batch: every delivery's new state and, for those tried, a row of the attempt log, in
-# the order they were sent. Only what changed is written: a released row keeps its last outcome and delivered_at.
-_OUTCOMES_SQL = """
-WITH v AS (
-  SELECT * FROM unnest(%(ids)s::bigint[], %(statuses)s::varchar[], %(attempts)s::smallint[],
-                       %(next)s::timestamptz[], %(tried)s::boolean[], %(codes)s::smallint[], %(latencies)s::integer[],
-                       %(errors)s::varchar[], %(excerpts)s::varchar[]) WITH ORDINALITY
-       AS v(id, status, attempts, next_attempt_at, tried, code, latency, error, excerpt, n)
-), written AS (
-  UPDATE webhooks_webhookdelivery d SET status = v.status, attempts = v.attempts, claimed_at = NULL,
-         next_attempt_at = v.next_attempt_at,
-         delivered_at = CASE WHEN v.status = 'delivered' THEN %(now)s ELSE d.delivered_at END,
-         last_status_code = CASE WHEN v.tried THEN v.code ELSE d.last_status_code END,
-         last_latency_ms = CASE WHEN v.tried THEN v.latency ELSE d.last_latency_ms END,
-         last_error = CASE WHEN v.tried THEN v.error ELSE d.last_error END
-  FROM v WHERE d.id = v.id
-)
-INSERT INTO webhooks_webhookattempt (delivery_id, at, status_code, latency_ms, error, response_excerpt)
-SELECT id, %(now)s, code, latency, error, excerpt FROM v WHERE tried ORDER BY n
-"""
-
-
-def outcomes_write_postgresql(written: list[Written], *, now: datetime) -> None:
-    if not written:
-        return
-    tried = [w.outcome is not None for w in written]
-    with connection.cursor() as cursor:
-        cursor.execute(_OUTCOMES_SQL, {
-            "ids": [w.id for w in written], "statuses": [w.status for w in written],
-            "attempts": [w.attempts for w in written], "next": [w.next_attempt_at for w in written], "tried": tried,
-            "codes": [w.outcome.status_code if w.outcome else None for w in written],
-            "latencies": [w.outcome.latency_ms if w.outcome else None for w in written],
-            "errors": [w.outcome.error[:500] if w.outcome else "" for w in written],
-            "excerpts": [w.outcome.excerpt[:1024] if w.outcome else "" for w in written], "now": now})
-
-
-def outcomes_write_orm(written: list[Written], *, now: datetime) -> None:
-    """The same through the ORM (SQLite, the quick start): a few bulk updates and the attempt log."""
-    delivered, tried, untried, attempts = [], [], [], []
-    for w in written:
-        row = WebhookDelivery(pk=w.id, status=w.status, attempts=w.attempts, claimed_at=None,
-                              next_attempt_at=w.next_attempt_at)
-        if w.outcome is None:
-            untried.append(row)
-            continue
-        row.last_status_code, row.last_latency_ms = w.outcome.status_code, w.outcome.latency_ms
-        row.last_error = w.outcome.error[:500]
-        if w.status == Status.DELIVERED:
-            row.delivered_at = now
-            delivered.append(row)
-        else:
-            tried.append(row)
-        attempts.append(WebhookAttempt(delivery_id=w.id, at=now, status_code=w.outcome.status_code,
-                                       latency_ms=w.outcome.latency_ms, error=w.outcome.error[:500],
-                                       response_excerpt=w.outcome.excerpt[:1024]))
-    common = ["status", "attempts", "claimed_at", "next_attempt_at"]
-    outcome = ["last_status_code", "last_latency_ms", "last_error"]
-    if delivered:
-        WebhookDelivery.objects.bulk_update(delivered, [*common, "delivered_at", *outcome], batch_size=1000)
-    if tried:
-        WebhookDelivery.objects.bulk_update(tried, [*common, *outcome], batch_size=1000)
-    if untried:
-        WebhookDelivery.objects.bulk_update(untried, common, batch_size=1000)
-    WebhookAttempt.objects.bulk_create(attempts, batch_size=1000)
 
 
 def _health_update(endpoint: WebhookEndpoint, *, outcomes: list[Outcome], gone: bool, now: datetime) -> None:

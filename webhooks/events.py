@@ -13,7 +13,6 @@ Payloads carry only what the recipient's agreement lets it see:
 A disclosure to an authority is never a withdrawal notice nor a consent event, so it never becomes an event.
 """
 
-import json
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -31,7 +30,8 @@ from sharing.selectors import agreement_in_force, clients_for_affiliate
 from sharing.services import sharing_records_write
 
 from .delivery import endpoints_kick, retry_window
-from .models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import EventType, WebhookEndpoint, WebhookEvent
+from .outbox import endpoints_by_affiliate, notices_and_endpoints, outbox_write
 
 PAYLOAD_VERSION = 1
 NOTICE_EVENT = {
@@ -65,21 +65,13 @@ def payload(*, type: str, data: dict, at: datetime) -> dict:
     return {"type": type, "timestamp": _iso(at), "version": PAYLOAD_VERSION, "data": data}
 
 
-def _endpoints_by_affiliate(affiliate_ids) -> dict[int, list[WebhookEndpoint]]:
-    found: dict[int, list[WebhookEndpoint]] = {}
-    for endpoint in WebhookEndpoint.objects.filter(affiliate_id__in=affiliate_ids, enabled=True, deleted_at__isnull=True,
-                                                   affiliate__active=True).only("id", "affiliate_id", "events"):
-        found.setdefault(endpoint.affiliate_id, []).append(endpoint)
-    return found
-
-
 def drafts_publish(drafts: list[Draft], *, endpoints: dict[int, list[WebhookEndpoint]] | None = None,
                    at: datetime | None = None) -> list[WebhookEvent]:
     """Write the events that have at least one subscribed endpoint, and their delivery rows, in the caller's
     transaction; queue the endpoints once it commits. Returns the events written."""
     at = at or timezone.now()
     if endpoints is None:
-        endpoints = _endpoints_by_affiliate({d.affiliate_id for d in drafts})
+        endpoints = endpoints_by_affiliate({d.affiliate_id for d in drafts})
     events, targets = [], []
     for draft in drafts:
         subscribed = [e.pk for e in endpoints.get(draft.affiliate_id, [])
@@ -93,7 +85,7 @@ def drafts_publish(drafts: list[Draft], *, endpoints: dict[int, list[WebhookEndp
     if not events:
         return []
     until = at + retry_window()
-    (outbox_write_postgresql if connection.vendor == "postgresql" else outbox_write_orm)(events, targets, at=at, until=until)
+    outbox_write(events, targets, at=at, until=until)
     _kick_after_commit({endpoint_id for subscribed in targets for endpoint_id in subscribed})
     return events
 
@@ -121,98 +113,9 @@ def _kick_gathered(ids: set[int]) -> None:
         endpoints_kick(taken)
 
 
-def outbox_write_orm(events: list[WebhookEvent], targets: list[list[int]], *, at: datetime, until: datetime) -> None:
-    WebhookEvent.objects.bulk_create(events, batch_size=2000)
-    WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(event=event, endpoint_id=endpoint_id, next_attempt_at=at, created_at=at, retry_until=until)
-        for event, subscribed in zip(events, targets, strict=True) for endpoint_id in subscribed], batch_size=2000)
-
-
-# The events and their delivery rows in one statement, in the order given (ids follow it, as bulk_create's do).
-_OUTBOX_SQL = """
-WITH event AS (
-  INSERT INTO webhooks_webhookevent (public_id, affiliate_id, type, payload, notice_id, client_id, created_at)
-  SELECT public_id, affiliate_id, type, payload, notice_id, client_id, %(at)s
-  FROM unnest(%(public_ids)s::uuid[], %(affiliates)s::bigint[], %(types)s::varchar[], %(payloads)s::jsonb[],
-              %(notices)s::bigint[], %(clients)s::bigint[]) WITH ORDINALITY
-       AS e(public_id, affiliate_id, type, payload, notice_id, client_id, n)
-  ORDER BY n
-  RETURNING id, public_id
-), delivery AS (
-  INSERT INTO webhooks_webhookdelivery (event_id, endpoint_id, status, attempts, next_attempt_at, last_error,
-                                        retry_until, created_at)
-  SELECT event.id, t.endpoint_id, 'pending', 0, %(at)s, '', %(until)s, %(at)s
-  FROM unnest(%(target_events)s::uuid[], %(target_endpoints)s::bigint[]) WITH ORDINALITY AS t(public_id, endpoint_id, n)
-  JOIN event ON event.public_id = t.public_id
-  ORDER BY t.n
-)
-SELECT id, public_id FROM event
-"""
-
-
-def outbox_write_postgresql(events: list[WebhookEvent], targets: list[list[int]], *, at: datetime,
-                             until: datetime) -> None:
-    pairs = [(event.public_id, endpoint_id) for event, subscribed in zip(events, targets, strict=True)
-             for endpoint_id in subscribed]
-    with connection.cursor() as cursor:
-        cursor.execute(_OUTBOX_SQL, {
-            "public_ids": [e.public_id for e in events], "affiliates": [e.affiliate_id for e in events],
-            "types": [e.type for e in events], "payloads": [json.dumps(e.payload) for e in events],
-            "notices": [e.notice_id for e in events], "clients": [e.client_id for e in events],
-            "target_events": [p[0] for p in pairs], "target_endpoints": [p[1] for p in pairs], "at": at, "until": until})
-        ids = {public_id: pk for pk, public_id in cursor.fetchall()}
-    for event in events:
-        event.pk = ids[event.public_id]
-        event._state.adding, event._state.db = False, connection.alias
-
-
-NOTICE_COLUMNS = ["id", "public_id", "affiliate_id", "client_id", "client__public_id", "purpose__code", "reason", "fields",
-                  "occurred_at"]
-# The notices, each with every enabled endpoint of its recipient (if active), in one read: a withdrawal from many
-# recipients calls this once per recipient, in the withdrawal's transaction.
-_NOTICES_SQL = """
-SELECT n.id, n.public_id, n.affiliate_id, n.client_id, c.public_id, p.code, n.reason, n.fields::text, n.occurred_at,
-       e.id, e.events::text
-FROM sharing_withdrawalnotice n
-JOIN accounts_client c ON c.id = n.client_id
-JOIN consent_purpose p ON p.id = n.purpose_id
-LEFT JOIN (webhooks_webhookendpoint e JOIN sharing_affiliate a ON a.id = e.affiliate_id AND a.active)
-  ON e.affiliate_id = n.affiliate_id AND e.enabled AND e.deleted_at IS NULL
-WHERE n.id = ANY(%s)
-ORDER BY n.id, e.created_at, e.id
-"""
-
-
-def _notices_and_endpoints(notice_ids: list[int]) -> tuple[list[dict], dict[int, list[WebhookEndpoint]]]:
-    """The notices (as `values()` of NOTICE_COLUMNS, by id) and the endpoints of their recipients, by recipient."""
-    if connection.vendor == "postgresql":
-        return notices_and_endpoints_postgresql(notice_ids)
-    return notices_and_endpoints_orm(notice_ids)
-
-
-def notices_and_endpoints_orm(notice_ids: list[int]) -> tuple[list[dict], dict[int, list[WebhookEndpoint]]]:
-    endpoints = _endpoints_by_affiliate(WithdrawalNotice.objects.filter(pk__in=notice_ids).values("affiliate_id"))
-    return list(WithdrawalNotice.objects.filter(pk__in=notice_ids).values(*NOTICE_COLUMNS).order_by("id")), endpoints
-
-
-def notices_and_endpoints_postgresql(notice_ids: list[int]) -> tuple[list[dict], dict[int, list[WebhookEndpoint]]]:
-    with connection.cursor() as cursor:
-        cursor.execute(_NOTICES_SQL, [list(notice_ids)])
-        rows = cursor.fetchall()
-    notices, endpoints, seen = {}, {}, set()
-    for *notice, endpoint_id, events in rows:
-        if notice[0] not in notices:
-            notices[notice[0]] = dict(zip(NOTICE_COLUMNS, notice, strict=True)) | {"fields": json.loads(notice[7])}
-        if endpoint_id is not None and endpoint_id not in seen:
-            seen.add(endpoint_id)
-            endpoints.setdefault(notice[2], []).append(
-                WebhookEndpoint(pk=endpoint_id, affiliate_id=notice[2], events=json.loads(events)))
-    return list(notices.values()), endpoints
-
-
 def events_for_notices(notice_ids: list[int]) -> None:
     """The hook sharing calls with the withdrawal notices it just wrote (sharing/notice_hooks.py)."""
-    notices, endpoints = _notices_and_endpoints(notice_ids)
+    notices, endpoints = notices_and_endpoints(notice_ids)
     erased = [n["client_id"] for n in notices if n["reason"] == WithdrawalNotice.Reason.ERASURE]
     if not endpoints:
         _corrected_values_wipe(set(erased))
@@ -302,7 +205,7 @@ def events_for_agreement(*, agreement: SharingAgreement, change: str) -> None:
 def events_for_policy(sender=None, *, version, at: datetime, **kwargs) -> None:
     """`policy.amended` to every recipient with an endpoint subscribed: the version, when it takes effect, where to
     read it. One event per recipient (each signed with its own endpoints' secrets)."""
-    endpoints = _endpoints_by_affiliate(WebhookEndpoint.objects.filter(enabled=True, deleted_at__isnull=True)
+    endpoints = endpoints_by_affiliate(WebhookEndpoint.objects.filter(enabled=True, deleted_at__isnull=True)
                                         .values("affiliate_id"))
     data = {"version": version.label, "material": version.is_material, "published_at": _iso(version.published_at),
             "effective_at": _iso(version.effective_at),

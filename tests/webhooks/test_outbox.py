@@ -16,16 +16,14 @@ from sharing.models import Affiliate, WithdrawalNotice
 from sharing.services import sharing_records_write
 from tests.conftest import make_client
 from tests.sharing.conftest import recipient_purpose
-from webhooks.events import (
-    Draft,
-    events_for_notices,
+from webhooks.events import Draft, events_for_notices, payload
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.outbox import (
     notices_and_endpoints_orm,
     notices_and_endpoints_postgresql,
     outbox_write_orm,
     outbox_write_postgresql,
-    payload,
 )
-from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.services import endpoint_change, endpoint_create, endpoint_delete
 
 from .helpers import ALL_EVENTS, client_held_by, recipient_with_endpoint

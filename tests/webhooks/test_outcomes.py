@@ -1,4 +1,4 @@
-"""A batch's outcomes are written in one statement on PostgreSQL (webhooks/delivery.py); the ORM path of the SQLite
+"""A batch's outcomes are written in one statement on PostgreSQL (webhooks/outbox.py); the ORM path of the SQLite
 quick start must write exactly the same rows, and a batch cut short must leave the untried rows as they were."""
 
 from datetime import timedelta
@@ -7,15 +7,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks.delivery import (
-    Written,
-    _claim,
-    endpoint_deliver,
-    outcomes_write_orm,
-    outcomes_write_postgresql,
-)
+from webhooks.delivery import _claim, endpoint_deliver
 from webhooks.events import test_event_send as send_test_event
 from webhooks.models import WebhookAttempt, WebhookDelivery
+from webhooks.outbox import Written, outcomes_write_orm, outcomes_write_postgresql
 from webhooks.transport import Outcome
 
 from .helpers import recipient_with_endpoint
