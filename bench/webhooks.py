@@ -14,6 +14,7 @@ recipient (sharing records). Then, measured separately:
   first mark), and SQL statements per delivery, every statement of the worker processes (bench.workers).
 - the floor: raw, pre-signed POSTs with urllib3 to the same receivers, from one process and from two (the worker's
   concurrency), before the writes and again after the sending; the ratio is ours / floor.
+Autovacuum is off on the benchmark machine: `Autoanalyze` does its ANALYZE meanwhile, and once before the sending.
 Target (issue #19): >= 2,000 deliveries/s and < 1 statement per delivery.
 """
 
@@ -73,6 +74,7 @@ def run(quick: bool) -> list[dict]:
                fanout_statements_per_delivery=round(writes["fanout_statements"] / deliveries, 3),
                fanout_seconds_share=round(writes["fanout_seconds"] / max(writes["writer_seconds"], 1e-9), 3),
                ledger_events=writes["ledger_events"], notices=writes["notices"], errors=writes["errors"],
+               tables_analyzed_meanwhile=writes["analyzed"],
                error_samples=writes["error_samples"], **common),
     ]
 
@@ -183,12 +185,14 @@ def _writer(number, client_ids, purpose_id, barrier, results):
     connection.close()
 
 
-def _collect(processes, results) -> list[dict]:
-    """Each child process's result; a process that dies without one stops the benchmark (its error is on stderr)."""
+def _collect(processes, results, tick=lambda: None) -> list[dict]:
+    """Each child process's result; a process that dies without one stops the benchmark (its error is on stderr).
+    `tick` runs every second meanwhile."""
     import queue
 
     outcomes = []
     while len(outcomes) < len(processes):
+        tick()
         try:
             outcomes.append(results.get(timeout=1))
         except queue.Empty:
@@ -203,6 +207,38 @@ def _collect(processes, results) -> list[dict]:
 
 def _say(message: str) -> None:
     print(f"[webhooks bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Autoanalyze:
+    """What autovacuum would do, here where it is off (`autovacuum = off` on this machine): ANALYZE every table
+    changed by more than its default threshold (50 rows + 10 %), every PERIOD seconds (autovacuum's naptime is 60 s
+    by default). Without it the tables the withdrawals fill stay "empty" to the planner, and the foreign-key checks
+    at each commit (cached plans) scan them whole: the writes slow down with the square of the rows."""
+
+    PERIOD = 10.0
+    CHANGED = ("SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+               "WHERE s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0) ORDER BY s.relname")
+
+    def __init__(self):
+        import psycopg
+
+        self.conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+        self.last, self.runs = time.monotonic(), 0
+
+    def tick(self) -> None:
+        if time.monotonic() - self.last >= self.PERIOD:
+            self.now()
+
+    def now(self) -> None:
+        from psycopg import sql
+
+        for (table,) in self.conn.execute(self.CHANGED).fetchall():
+            self.conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+            self.runs += 1
+        self.last = time.monotonic()
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _writes(*, purpose_id: int, writers: int) -> dict:
@@ -223,8 +259,10 @@ def _writes(*, purpose_id: int, writers: int) -> dict:
                  for n in range(writers)]
     for process in processes:
         process.start()
-    outcomes = _collect(processes, results)
-    return {"seconds": max(o["ended"] for o in outcomes) - min(o["started"] for o in outcomes),
+    analyzer = Autoanalyze()
+    outcomes = _collect(processes, results, tick=analyzer.tick)
+    analyzer.close()
+    return {"analyzed": analyzer.runs, "seconds": max(o["ended"] for o in outcomes) - min(o["started"] for o in outcomes),
             "writer_seconds": sum(o["ended"] - o["started"] for o in outcomes),
             "statements": sum(o["statements"] for o in outcomes),
             "fanout_statements": sum(o["fanout_statements"] for o in outcomes),
@@ -357,6 +395,9 @@ def _child(args: dict) -> dict:
         assert not WebhookDelivery.objects.exclude(status="pending").exists()
         before_rx = _control(control, "GET", "/counts")
         connection.close()
+        analyzer = Autoanalyze()  # what autovacuum would have done by now, after 20 rows per client
+        analyzer.now()
+        analyzer.close()
 
         postgres = BackendCpu(connection.settings_dict["NAME"])
         busy_before, rx_cpu_before = machine_cpu(), _process_cpu(receiver.pid)
