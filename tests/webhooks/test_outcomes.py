@@ -89,3 +89,14 @@ def test_a_batch_stopped_by_a_failing_endpoint_releases_the_rest_untried(receive
         assert (row.status, row.attempts, row.last_status_code, row.claimed_at) == ("pending", 0, None, None)
         assert row.next_attempt_at == tried.next_attempt_at
     assert WebhookAttempt.objects.filter(delivery__endpoint=endpoint).count() == 3
+
+
+def test_an_answer_with_nul_bytes_is_recorded_like_any_other(receiver, private_networks):
+    _affiliate, endpoint, _secret = recipient_with_endpoint(receiver.url)
+    event = send_test_event(endpoint=endpoint)
+    receiver.body = b"ok\x00\x00 from a hostile recipient"
+
+    assert endpoint_deliver(endpoint_id=endpoint.pk)["delivered"] == 1
+    attempt = WebhookAttempt.objects.get(delivery__event=event)
+    assert attempt.response_excerpt == "ok\ufffd\ufffd from a hostile recipient"
+    assert WebhookDelivery.objects.get(event=event).status == "delivered"
