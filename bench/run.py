@@ -16,7 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ["affiliate_sync", "fanout", "consent_writes", "portal_pages", "consent_log"]
+BENCHMARKS = ["affiliate_sync", "fanout", "consent_writes", "portal_pages", "consent_log", "webhooks"]
 RESULTS = Path(__file__).with_name("results.json")
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,7 +23,8 @@ from django.utils import timezone
 from sharing.models import WithdrawalNotice
 
 from .destinations import DestinationRefused, destination_resolve
-from .models import ACKNOWLEDGING, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .models import ACKNOWLEDGING, WebhookDelivery, WebhookEndpoint
+from .outbox import Written, outcomes_write
 from .secrets import secret_decrypt, signature_header
 from .transport import Outcome, post
 
@@ -176,50 +177,25 @@ def _record(endpoint: WebhookEndpoint, outcomes: list[tuple[tuple, Outcome]], *,
     """The batch's outcomes in a few statements: the deliveries, their attempt log, the notices a 2xx
     acknowledges, the endpoint's health. Rows `released` were claimed but not tried: pending again, uncounted."""
     now = timezone.now()
-    rows, attempts, acknowledged = [], [], []
-    failures, gone, next_try = 0, False, None
+    written, acknowledged = [], []
+    gone, next_try = False, None
     for (delivery_id, tries, retry_until, _public_id, type, _payload, notice_id), outcome in outcomes:
-        row = WebhookDelivery(pk=delivery_id, last_status_code=outcome.status_code, last_latency_ms=outcome.latency_ms,
-                              last_error=outcome.error[:500], attempts=tries, claimed_at=None)
         if outcome.delivered:
-            row.status, row.delivered_at, row.next_attempt_at = Status.DELIVERED, now, now
-            failures = 0
+            written.append(Written(delivery_id, Status.DELIVERED, tries, now, outcome))
             if type in ACKNOWLEDGING and notice_id:
                 acknowledged.append(notice_id)
+            continue
+        gone = gone or outcome.status_code == 410
+        retry_at = now + retry_delay(tries)
+        if retry_at > retry_until and not gone:
+            written.append(Written(delivery_id, Status.FAILED, tries, now, outcome))
         else:
-            failures += 1
-            gone = gone or outcome.status_code == 410
-            retry_at = now + retry_delay(tries)
-            if retry_at > retry_until and not gone:
-                row.status, row.next_attempt_at = Status.FAILED, now
-            else:
-                row.status, row.next_attempt_at = Status.PENDING, retry_at
-                next_try = row.next_attempt_at
-        rows.append(row)
-        attempts.append(WebhookAttempt(delivery_id=delivery_id, at=now, status_code=outcome.status_code,
-                                       latency_ms=outcome.latency_ms, error=outcome.error[:500],
-                                       response_excerpt=outcome.excerpt[:1024]))
+            written.append(Written(delivery_id, Status.PENDING, tries, retry_at, outcome))
+            next_try = retry_at
     for delivery_id, tries, *_rest in released:
-        rows.append(WebhookDelivery(pk=delivery_id, status=Status.PENDING, attempts=tries - 1, claimed_at=None,
-                                    next_attempt_at=next_try or now, last_status_code=None, last_latency_ms=None,
-                                    last_error="", delivered_at=None))
+        written.append(Written(delivery_id, Status.PENDING, tries - 1, next_try or now, None))
     with transaction.atomic():
-        delivered = [r for r in rows if r.status == Status.DELIVERED]
-        others = [r for r in rows if r.status != Status.DELIVERED]
-        if delivered:
-            WebhookDelivery.objects.bulk_update(delivered, ["status", "attempts", "claimed_at", "next_attempt_at",
-                                                            "delivered_at", "last_status_code", "last_latency_ms",
-                                                            "last_error"], batch_size=1000)
-        if others:
-            # Released rows keep their last outcome: only what changed is written.
-            tried = [r for r in others if r.pk not in {x[0] for x in released}]
-            if tried:
-                WebhookDelivery.objects.bulk_update(tried, ["status", "attempts", "claimed_at", "next_attempt_at",
-                                                            "last_status_code", "last_latency_ms", "last_error"])
-            untried = [r for r in others if r.pk in {x[0] for x in released}]
-            if untried:
-                WebhookDelivery.objects.bulk_update(untried, ["status", "attempts", "claimed_at", "next_attempt_at"])
-        WebhookAttempt.objects.bulk_create(attempts, batch_size=1000)
+        outcomes_write(written, now=now)
         if acknowledged:  # GDPR Art. 19: the recipient confirmed it was told (the withdrawal feed's acknowledgement)
             WithdrawalNotice.objects.filter(pk__in=acknowledged, acknowledged_at__isnull=True).update(acknowledged_at=now)
         _health_update(endpoint, outcomes=[o for _r, o in outcomes], gone=gone, now=now)

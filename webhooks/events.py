@@ -13,13 +13,14 @@ Payloads carry only what the recipient's agreement lets it see:
 A disclosure to an authority is never a withdrawal notice nor a consent event, so it never becomes an event.
 """
 
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +30,8 @@ from sharing.selectors import agreement_in_force, clients_for_affiliate
 from sharing.services import sharing_records_write
 
 from .delivery import endpoints_kick, retry_window
-from .models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import EventType, WebhookEndpoint, WebhookEvent
+from .outbox import endpoints_by_affiliate, notices_and_endpoints, outbox_write
 
 PAYLOAD_VERSION = 1
 NOTICE_EVENT = {
@@ -63,50 +65,57 @@ def payload(*, type: str, data: dict, at: datetime) -> dict:
     return {"type": type, "timestamp": _iso(at), "version": PAYLOAD_VERSION, "data": data}
 
 
-def _endpoints_by_affiliate(affiliate_ids) -> dict[int, list[WebhookEndpoint]]:
-    found: dict[int, list[WebhookEndpoint]] = {}
-    for endpoint in WebhookEndpoint.objects.filter(affiliate_id__in=affiliate_ids, enabled=True, deleted_at__isnull=True,
-                                                   affiliate__active=True).only("id", "affiliate_id", "events"):
-        found.setdefault(endpoint.affiliate_id, []).append(endpoint)
-    return found
-
-
 def drafts_publish(drafts: list[Draft], *, endpoints: dict[int, list[WebhookEndpoint]] | None = None,
                    at: datetime | None = None) -> list[WebhookEvent]:
     """Write the events that have at least one subscribed endpoint, and their delivery rows, in the caller's
     transaction; queue the endpoints once it commits. Returns the events written."""
     at = at or timezone.now()
     if endpoints is None:
-        endpoints = _endpoints_by_affiliate({d.affiliate_id for d in drafts})
-    events, rows = [], []
+        endpoints = endpoints_by_affiliate({d.affiliate_id for d in drafts})
+    events, targets = [], []
     for draft in drafts:
-        targets = [e for e in endpoints.get(draft.affiliate_id, []) if draft.type in e.events or draft.type == EventType.TEST]
-        if not targets:
+        subscribed = [e.pk for e in endpoints.get(draft.affiliate_id, [])
+                      if draft.type in e.events or draft.type == EventType.TEST]
+        if not subscribed:
             continue
-        event = WebhookEvent(public_id=draft.public_id, affiliate_id=draft.affiliate_id, type=draft.type,
-                             payload=payload(type=draft.type, data=draft.data, at=at), notice_id=draft.notice_id,
-                             client_id=draft.client_id, created_at=at)
-        events.append(event)
-        rows.append((event, targets))
+        events.append(WebhookEvent(public_id=draft.public_id, affiliate_id=draft.affiliate_id, type=draft.type,
+                                   payload=payload(type=draft.type, data=draft.data, at=at), notice_id=draft.notice_id,
+                                   client_id=draft.client_id, created_at=at))
+        targets.append(subscribed)
     if not events:
         return []
-    WebhookEvent.objects.bulk_create(events, batch_size=2000)
     until = at + retry_window()
-    deliveries = [WebhookDelivery(event=event, endpoint_id=target.pk, next_attempt_at=at, created_at=at, retry_until=until)
-                  for event, targets in rows for target in targets]
-    WebhookDelivery.objects.bulk_create(deliveries, batch_size=2000)
-    endpoint_ids = sorted({d.endpoint_id for d in deliveries})
-
-    transaction.on_commit(lambda: endpoints_kick(endpoint_ids), robust=True)
+    outbox_write(events, targets, at=at, until=until)
+    _kick_after_commit({endpoint_id for subscribed in targets for endpoint_id in subscribed})
     return events
+
+
+_gathered = threading.local()  # per thread, so per database connection: the endpoints to queue at the next commit
+
+
+def _kick_after_commit(endpoint_ids: set[int]) -> None:
+    """Queue the endpoints once the transaction commits. Many calls in one transaction (a withdrawal from twenty
+    recipients is twenty) cost one round of queueing: the first of their callbacks takes every endpoint gathered so
+    far, the others find none left. The gathering starts afresh whenever Django starts a new list of commit
+    callbacks (after a commit or a rollback), so nothing of a rolled-back transaction is queued later; an endpoint
+    of a savepoint rolled back meanwhile may be queued for nothing (its run finds no rows and ends)."""
+    if getattr(_gathered, "callbacks", None) is not connection.run_on_commit:
+        _gathered.callbacks, _gathered.ids = connection.run_on_commit, set()
+    ids = _gathered.ids
+    ids.update(endpoint_ids)
+    transaction.on_commit(lambda: _kick_gathered(ids), robust=True)
+
+
+def _kick_gathered(ids: set[int]) -> None:
+    taken = sorted(ids)
+    ids.clear()
+    if taken:
+        endpoints_kick(taken)
 
 
 def events_for_notices(notice_ids: list[int]) -> None:
     """The hook sharing calls with the withdrawal notices it just wrote (sharing/notice_hooks.py)."""
-    endpoints = _endpoints_by_affiliate(WithdrawalNotice.objects.filter(pk__in=notice_ids).values("affiliate_id"))
-    notices = list(WithdrawalNotice.objects.filter(pk__in=notice_ids)
-               .values("id", "public_id", "affiliate_id", "client_id", "client__public_id", "purpose__code", "reason",
-                       "fields", "occurred_at").order_by("id"))
+    notices, endpoints = notices_and_endpoints(notice_ids)
     erased = [n["client_id"] for n in notices if n["reason"] == WithdrawalNotice.Reason.ERASURE]
     if not endpoints:
         _corrected_values_wipe(set(erased))
@@ -196,7 +205,7 @@ def events_for_agreement(*, agreement: SharingAgreement, change: str) -> None:
 def events_for_policy(sender=None, *, version, at: datetime, **kwargs) -> None:
     """`policy.amended` to every recipient with an endpoint subscribed: the version, when it takes effect, where to
     read it. One event per recipient (each signed with its own endpoints' secrets)."""
-    endpoints = _endpoints_by_affiliate(WebhookEndpoint.objects.filter(enabled=True, deleted_at__isnull=True)
+    endpoints = endpoints_by_affiliate(WebhookEndpoint.objects.filter(enabled=True, deleted_at__isnull=True)
                                         .values("affiliate_id"))
     data = {"version": version.label, "material": version.is_material, "published_at": _iso(version.published_at),
             "effective_at": _iso(version.effective_at),

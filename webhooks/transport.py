@@ -75,7 +75,8 @@ def post(destination: Destination, *, body: bytes, headers: dict[str, str]) -> O
         response.close()
         return Outcome(response.status, int((time.monotonic() - started) * 1000), error=_error(exc))
     latency = int((time.monotonic() - started) * 1000)
-    text = excerpt[:RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace")
+    # NUL cannot be stored in a PostgreSQL text column: a recipient answering one must not stop its batch's record.
+    text = excerpt[:RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "\ufffd")
     error = "" if 200 <= response.status < 300 else f"HTTP {response.status}"
     return Outcome(response.status, latency, error=error, excerpt=text)
 
