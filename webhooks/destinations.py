@@ -32,10 +32,31 @@ def _private_allowed() -> bool:
     return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_NETWORKS", False))
 
 
+# IPv6 ranges that carry an IPv4 address or are deprecated, refused whatever `is_global` says: IPv4-compatible
+# (::/96), SIIT (::ffff:0:0:0/96) and site-local (fec0::/10).
+_REFUSED_V6 = [ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "fec0::/10")]
+# NAT64 prefixes: the IPv4 address in the low 32 bits is where a NAT64 gateway would connect (169.254.169.254 too).
+_NAT64 = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48")]
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, 6to4, Teredo (server and client), NAT64."""
+    found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo is not None:
+        found += list(ip.teredo)
+    if any(ip in net for net in _NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
 def address_is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        embedded = _embedded_v4(ip)
+        if embedded:
+            return all(v4.is_global and not v4.is_multicast for v4 in embedded)
     return ip.is_global and not ip.is_multicast
 
 

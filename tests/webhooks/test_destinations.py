@@ -16,7 +16,18 @@ pytestmark = pytest.mark.django_db
 
 REFUSED = ["https://127.0.0.1/hooks", "https://10.0.0.1/hooks", "https://169.254.169.254/latest/meta-data/",
            "https://[::1]/hooks", "https://localhost/hooks", "https://192.168.1.20/hooks", "https://[::ffff:127.0.0.1]/",
-           "https://0.0.0.0/", "https://100.64.0.1/", "https://[fe80::1]/", "https://[fd00::1]/"]
+           "https://0.0.0.0/", "https://100.64.0.1/", "https://[fe80::1]/", "https://[fd00::1]/",
+           # IPv6 forms that lead to an internal IPv4 address: NAT64, 6to4, IPv4-compatible, SIIT; and site-local
+           "https://[64:ff9b::a9fe:a9fe]/", "https://[64:ff9b::7f00:1]/", "https://[2002:a9fe:a9fe::1]/",
+           "https://[2002:7f00:1::1]/", "https://[::127.0.0.1]/", "https://[::ffff:0:7f00:1]/", "https://[fec0::1]/",
+           "https://2130706433/", "https://0x7f000001/"]
+
+
+def test_an_ipv6_address_leading_to_a_public_ipv4_address_or_plainly_public_is_allowed():
+    from webhooks.destinations import address_is_public
+
+    assert address_is_public("64:ff9b::5db8:d70e") and address_is_public("2002:5db8:d70e::1")  # 93.184.215.14
+    assert address_is_public("2606:4700:4700::1111") and address_is_public("93.184.215.14")
 
 
 @pytest.mark.parametrize("url", REFUSED)
