@@ -1,16 +1,20 @@
 """The one door webhooks leave by: an HTTP POST over a kept-alive connection to the address destinations.py checked.
 
-No redirect is followed, every request times out after WEBHOOK_TIMEOUT_SECONDS (10 s), and at most
-RESPONSE_EXCERPT_BYTES of the answer are read (the rest is dropped with the connection), so a recipient can neither
-steer us elsewhere nor make us hold its answer.
+No redirect is followed, every request ends after WEBHOOK_TIMEOUT_SECONDS (10 s) as a whole — urllib3's timeouts
+bound each read, so a recipient trickling a byte at a time is cut off by a watchdog that shuts the socket down at the
+deadline — and at most RESPONSE_EXCERPT_BYTES of the answer are read (the rest is dropped with the connection), so a
+recipient can neither steer us elsewhere nor hold a worker.
 """
 
+import socket
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import urllib3
 from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .destinations import Destination
 
@@ -32,6 +36,63 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+class _Watchdog:
+    """One daemon thread per process (started on first use, so after a fork) that shuts down the socket of a request
+    still running at its deadline: the blocked read then fails, and the request is a failed attempt."""
+
+    TICK = 0.2
+
+    def __init__(self):
+        self._armed: dict[int, list] = {}  # thread id -> [deadline, connection, fired]
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def arm(self, seconds: float) -> None:
+        self._armed[threading.get_ident()] = [time.monotonic() + seconds, None, False]
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhook-watchdog", daemon=True)
+                self._thread.start()
+
+    def using(self, connection) -> None:
+        entry = self._armed.get(threading.get_ident())
+        if entry is not None:
+            entry[1] = connection
+
+    def disarm(self) -> bool:
+        """Whether the deadline cut the request off."""
+        entry = self._armed.pop(threading.get_ident(), None)
+        return bool(entry and entry[2])
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            for entry in list(self._armed.values()):
+                sock = getattr(entry[1], "sock", None)
+                if entry[0] <= now and not entry[2] and sock is not None:
+                    entry[2] = True
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:  # nosec B110  # already closed: the request ends by itself
+                        pass
+
+
+_WATCHDOG = _Watchdog()
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args, **kwargs):
+        _WATCHDOG.using(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args, **kwargs):
+        _WATCHDOG.using(self)
+        return super().request(*args, **kwargs)
+
+
 def _pool(destination: Destination) -> urllib3.HTTPConnectionPool:
     key = (destination.scheme, destination.address, destination.port, destination.host)
     pool = _POOLS.get(key)
@@ -43,8 +104,10 @@ def _pool(destination: Destination) -> urllib3.HTTPConnectionPool:
     if destination.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(**common, server_hostname=destination.host, assert_hostname=destination.host,
                                            cert_reqs="CERT_REQUIRED")
+        pool.ConnectionCls = _WatchedHTTPSConnection
     else:
         pool = urllib3.HTTPConnectionPool(**common)
+        pool.ConnectionCls = _WatchedHTTPConnection
     _POOLS[key] = pool
     while len(_POOLS) > MAX_POOLS:
         _POOLS.popitem(last=False)[1].close()
@@ -58,12 +121,24 @@ def _host_header(destination: Destination) -> str:
 
 
 def post(destination: Destination, *, body: bytes, headers: dict[str, str]) -> Outcome:
+    _WATCHDOG.arm(float(getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10)))
+    try:
+        outcome = _post(destination, body=body, headers=headers)
+    finally:
+        cut_off = _WATCHDOG.disarm()
+    if cut_off:
+        return Outcome(None, outcome.latency_ms, error="timed out (the whole request took longer than "
+                                                       f"{float(getattr(settings, 'WEBHOOK_TIMEOUT_SECONDS', 10)):g} s)")
+    return outcome
+
+
+def _post(destination: Destination, *, body: bytes, headers: dict[str, str]) -> Outcome:
     started = time.monotonic()
     headers = {"Host": _host_header(destination), "User-Agent": USER_AGENT, "Content-Type": "application/json", **headers}
     try:
         response = _pool(destination).urlopen("POST", destination.target, body=body, headers=headers, redirect=False,
                                               retries=False, preload_content=False, assert_same_host=False)
-    except urllib3.exceptions.HTTPError as exc:
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         return Outcome(None, int((time.monotonic() - started) * 1000), error=_error(exc))
     try:
         excerpt = response.read(RESPONSE_EXCERPT_BYTES + 1)
@@ -71,7 +146,7 @@ def post(destination: Destination, *, body: bytes, headers: dict[str, str]) -> O
             response.close()  # more than we read: drop the connection rather than read the rest
         else:
             response.release_conn()
-    except urllib3.exceptions.HTTPError as exc:
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         response.close()
         return Outcome(response.status, int((time.monotonic() - started) * 1000), error=_error(exc))
     latency = int((time.monotonic() - started) * 1000)

@@ -112,3 +112,44 @@ def test_during_a_rotation_both_secrets_sign_and_after_the_overlap_only_the_new_
     verified(after, new)
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(after.body, {k: after.headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")})
+
+
+def test_a_recipient_trickling_its_answer_a_byte_at_a_time_is_cut_off_at_the_timeout(settings):
+    """urllib3's timeout bounds each read; the whole request is bounded too (the watchdog), so a recipient sending a
+    byte just before each read would time out cannot hold a worker."""
+    import socket
+    import threading
+    import time
+
+    from webhooks.destinations import Destination
+    from webhooks.transport import post
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+                if stop.is_set():
+                    break
+                conn.sendall(bytes([byte]))
+                time.sleep(0.3)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    started = time.monotonic()
+    try:
+        outcome = post(Destination(scheme="http", host="127.0.0.1", port=server.getsockname()[1], target="/",
+                                   address="127.0.0.1"), body=b"{}", headers={})
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 2.5
+    assert not outcome.delivered and "timed out" in outcome.error
