@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -121,13 +122,42 @@ def _endpoint_level(outcome: Outcome) -> bool:
     return code is None or code < 200 or 300 <= code < 400 or code in (408, 429) or code >= 500
 
 
+LOCK_CLASS = 19019  # the advisory-lock namespace of webhook endpoints (PostgreSQL: two-int keys)
+
+
+@contextmanager
+def endpoint_lock(endpoint_id: int):
+    """One sender per endpoint at a time (PostgreSQL advisory lock, held by the session: it goes with a dead worker's
+    connection). Yields whether this process got it; on SQLite (the quick start, one process) always."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, endpoint_id])
+        got = cursor.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, endpoint_id])
+
+
 def endpoint_deliver(*, endpoint_id: int, budget_seconds: float | None = None) -> dict:
     """Send the endpoint's due deliveries, batch after batch, for at most `budget_seconds` (then queue itself again so
-    that other endpoints get their turn). Returns counts."""
+    that other endpoints get their turn). Only one sender per endpoint at a time: another finds it busy and leaves
+    (the busy one goes on while rows are due). Returns counts."""
     try:
         cache.delete(_kick_key(endpoint_id))  # a change committing from now on queues another run
     except Exception:  # nosec B110  # the key expires by itself
         pass
+    with endpoint_lock(endpoint_id) as mine:
+        if not mine:
+            return {"delivered": 0, "failed_attempts": 0, "gave_up": 0, "busy": True}
+        return _endpoint_deliver(endpoint_id=endpoint_id, budget_seconds=budget_seconds)
+
+
+def _endpoint_deliver(*, endpoint_id: int, budget_seconds: float | None) -> dict:
     budget = budget_seconds if budget_seconds is not None else float(getattr(settings, "WEBHOOK_BATCH_SECONDS", 30))
     started, counts = time.monotonic(), {"delivered": 0, "failed_attempts": 0, "gave_up": 0}
     while True:
@@ -138,7 +168,7 @@ def endpoint_deliver(*, endpoint_id: int, budget_seconds: float | None = None) -
         batch = _claim(endpoint_id, now=now, limit=BATCH_SIZE)
         if not batch:
             return counts
-        stop = _batch_send(endpoint, batch, counts)
+        stop = _batch_send(endpoint, batch, counts, deadline=started + budget)
         if stop:
             return counts
         if time.monotonic() - started > budget:
@@ -146,20 +176,25 @@ def endpoint_deliver(*, endpoint_id: int, budget_seconds: float | None = None) -
             return counts
 
 
-def _batch_send(endpoint: WebhookEndpoint, batch: list[tuple], counts: dict) -> bool:
-    """Send a claimed batch; True when the endpoint should not be tried further now."""
+def _batch_send(endpoint: WebhookEndpoint, batch: list[tuple], counts: dict, *, deadline: float | None = None) -> bool:
+    """Send a claimed batch; True when the endpoint should not be tried further now. Past `deadline` (a slow
+    recipient), the rest of the batch is released untried, so that other endpoints get their turn."""
     now = timezone.now()
-    secrets = secrets_in_force(endpoint, now=now)
     outcomes: list[tuple[tuple, Outcome]] = []
     try:
+        secrets = secrets_in_force(endpoint, now=now)  # ValueError: WEBHOOK_SECRET_KEY changed since it was stored
         destination = destination_resolve(endpoint.url)
-    except DestinationRefused as exc:
-        outcomes.append((batch[0], Outcome(None, 0, error=f"refused: {exc}"[:500])))
+    except (DestinationRefused, ValueError) as exc:
+        prefix = "refused" if isinstance(exc, DestinationRefused) else "not signed"
+        outcomes.append((batch[0], Outcome(None, 0, error=f"{prefix}: {exc}"[:500])))
         _record(endpoint, outcomes, released=batch[1:])
         counts["failed_attempts"] += 1
         return True
     stop, released = False, []
     for index, row in enumerate(batch):
+        if deadline is not None and index and time.monotonic() > deadline:
+            released = batch[index:]
+            break
         outcome = _send(destination, secrets, public_id=row[3], payload=row[5])
         outcomes.append((row, outcome))
         if outcome.delivered:
@@ -231,9 +266,14 @@ def deliveries_sweep(*, now: datetime | None = None) -> dict:
     """Put back what dead workers left `sending`, then queue every endpoint with due rows (retries that came due,
     rows whose transaction committed while the broker was down)."""
     now = now or timezone.now()
-    stuck = WebhookDelivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - stuck_after()).update(
-        status=Status.PENDING, claimed_at=None, next_attempt_at=now,
-        last_error="The worker stopped while sending; sent again with the same webhook-id.")
+    stuck = 0
+    stuck_rows = WebhookDelivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - stuck_after())
+    for endpoint_id in stuck_rows.values_list("endpoint_id", flat=True).distinct().order_by("endpoint_id"):
+        with endpoint_lock(endpoint_id) as free:  # held: its sender is alive (slow), and will record its rows
+            if free:
+                stuck += stuck_rows.filter(endpoint_id=endpoint_id).update(
+                    status=Status.PENDING, claimed_at=None, next_attempt_at=now,
+                    last_error="The worker stopped while sending; sent again with the same webhook-id.")
     due = list(WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now,
                                               endpoint__enabled=True, endpoint__deleted_at__isnull=True,
                                               endpoint__affiliate__active=True)

@@ -14,7 +14,7 @@ from sharing.models import Affiliate, SharingAgreement
 from .delivery import endpoints_kick, retry_window
 from .destinations import DestinationRefused, destination_resolve
 from .models import SUBSCRIBABLE, EventType, WebhookDelivery, WebhookEndpoint
-from .secrets import secret_encrypt, secret_generate
+from .secrets import secret_decrypt, secret_encrypt, secret_generate
 
 MAX_ENDPOINTS_PER_RECIPIENT = 10
 
@@ -79,8 +79,13 @@ def endpoint_rotate(*, endpoint: WebhookEndpoint) -> str:
     without losing a message. Returns the new secret (shown once)."""
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     secret = secret_generate()
-    locked.previous_secret_encrypted = locked.secret_encrypted
-    locked.previous_secret_until = timezone.now() + rotation_overlap()
+    try:
+        secret_decrypt(locked.secret_encrypted)
+        readable = True
+    except ValueError:  # stored under another WEBHOOK_SECRET_KEY: it cannot sign, so it is not kept for the overlap
+        readable = False
+    locked.previous_secret_encrypted = locked.secret_encrypted if readable else ""
+    locked.previous_secret_until = timezone.now() + rotation_overlap() if readable else None
     locked.secret_encrypted = secret_encrypt(secret)
     locked.save(update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_until"])
     endpoint.refresh_from_db()

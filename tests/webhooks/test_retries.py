@@ -153,3 +153,47 @@ def test_a_recipient_trickling_its_answer_a_byte_at_a_time_is_cut_off_at_the_tim
         server.close()
     assert time.monotonic() - started < 2.5
     assert not outcome.delivered and "timed out" in outcome.error
+
+
+def test_a_secret_unreadable_after_the_key_changed_is_a_failed_attempt_and_rotating_replaces_it(receiver, told, settings):
+    affiliate, endpoint, _old = recipient_with_endpoint(receiver.url)
+    settings.WEBHOOK_SECRET_KEY = "another-key-than-the-one-the-secret-was-stored-with"
+    told(withdraw, client_held_by(affiliate), affiliate)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "pending" and "not signed" in delivery.last_error and receiver.received == []
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is not None  # the outage counts, and alerts in time
+    new = endpoint_rotate(endpoint=endpoint)
+    endpoint.refresh_from_db()
+    assert endpoint.previous_secret_encrypted == ""  # nothing unreadable kept for the overlap
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    deliveries_sweep()
+    [request] = receiver.received
+    verified(request, new)
+
+
+def test_one_sender_per_endpoint_and_a_live_senders_rows_are_not_swept_from_under_it(receiver, told, settings):
+    """Another process holding the endpoint (a slow sender, alive): a second sender leaves it, and the sweeper does
+    not hand its rows to anyone else (which would send them twice); once it is gone, its rows are sent again."""
+    import psycopg
+    from django.db import connection
+
+    from webhooks.delivery import LOCK_CLASS
+
+    affiliate, endpoint, secret = recipient_with_endpoint(receiver.url)
+    params = connection.get_connection_params()
+    other = psycopg.connect(host=params.get("host"), port=params.get("port"), user=params.get("user"),
+                            dbname=params["dbname"], autocommit=True)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_CLASS, endpoint.pk])
+        told(withdraw, client_held_by(affiliate), affiliate)
+        assert receiver.received == []  # the sender queued on commit found the endpoint busy
+        WebhookDelivery.objects.filter(endpoint=endpoint).update(status="sending",
+                                                                  claimed_at=timezone.now() - timedelta(hours=1))
+        assert deliveries_sweep()["stuck_requeued"] == 0
+    finally:
+        other.close()  # the slow sender's process dies: its lock goes with its connection
+    assert deliveries_sweep()["stuck_requeued"] == 1
+    deliveries_sweep()
+    [request] = receiver.received
+    verified(request, secret)
