@@ -1,6 +1,6 @@
 """What each recipient is told, and the outbox rows that will tell it (issue #19).
 
-Every event is written in the transaction of the change it reports, with one delivery row per enabled endpoint of
+Every event is written in the transaction of the change it reports, with one delivery row per endpoint (not deleted) of
 the recipient that subscribed to its type; sending starts once that transaction commits (webhooks/delivery.py).
 Payloads carry only what the recipient's agreement lets it see:
 
@@ -172,7 +172,6 @@ def events_for_consent_grant(*, client_id: int, purpose_id: int, at: datetime) -
     """`consent.granted` to the one recipient a per-recipient consent is for, where its agreement in force says it
     may know and the client may now be shared with it."""
     link = (RecipientConsent.objects.filter(consent_purpose_id=purpose_id, affiliate__active=True,
-                                            affiliate__webhook_endpoints__enabled=True,
                                             affiliate__webhook_endpoints__deleted_at__isnull=True)
             .select_related("affiliate", "purpose").first())
     if link is None:
@@ -205,7 +204,7 @@ def events_for_agreement(*, agreement: SharingAgreement, change: str) -> None:
 def events_for_policy(sender=None, *, version, at: datetime, **kwargs) -> None:
     """`policy.amended` to every recipient with an endpoint subscribed: the version, when it takes effect, where to
     read it. One event per recipient (each signed with its own endpoints' secrets)."""
-    endpoints = endpoints_by_affiliate(WebhookEndpoint.objects.filter(enabled=True, deleted_at__isnull=True)
+    endpoints = endpoints_by_affiliate(WebhookEndpoint.objects.filter(deleted_at__isnull=True)
                                         .values("affiliate_id"))
     data = {"version": version.label, "material": version.is_material, "published_at": _iso(version.published_at),
             "effective_at": _iso(version.effective_at),

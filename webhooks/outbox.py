@@ -21,7 +21,8 @@ from .transport import Outcome
 
 def endpoints_by_affiliate(affiliate_ids) -> dict[int, list[WebhookEndpoint]]:
     found: dict[int, list[WebhookEndpoint]] = {}
-    for endpoint in WebhookEndpoint.objects.filter(affiliate_id__in=affiliate_ids, enabled=True, deleted_at__isnull=True,
+    # Disabled endpoints too (not deleted ones): what happens while one is off waits for it, and goes once it is on.
+    for endpoint in WebhookEndpoint.objects.filter(affiliate_id__in=affiliate_ids, deleted_at__isnull=True,
                                                    affiliate__active=True).only("id", "affiliate_id", "events"):
         found.setdefault(endpoint.affiliate_id, []).append(endpoint)
     return found
@@ -29,7 +30,7 @@ def endpoints_by_affiliate(affiliate_ids) -> dict[int, list[WebhookEndpoint]]:
 
 NOTICE_COLUMNS = ["id", "public_id", "affiliate_id", "client_id", "client__public_id", "purpose__code", "reason", "fields",
                   "occurred_at"]
-# The notices, each with every enabled endpoint of its recipient (if active), in one read: a withdrawal from many
+# The notices, each with every endpoint of its recipient not deleted (if the recipient is active), in one read: a withdrawal from many
 # recipients calls this once per recipient, in the withdrawal's transaction.
 _NOTICES_SQL = """
 SELECT n.id, n.public_id, n.affiliate_id, n.client_id, c.public_id, p.code, n.reason, n.fields::text, n.occurred_at,
@@ -38,7 +39,7 @@ FROM sharing_withdrawalnotice n
 JOIN accounts_client c ON c.id = n.client_id
 JOIN consent_purpose p ON p.id = n.purpose_id
 LEFT JOIN (webhooks_webhookendpoint e JOIN sharing_affiliate a ON a.id = e.affiliate_id AND a.active)
-  ON e.affiliate_id = n.affiliate_id AND e.enabled AND e.deleted_at IS NULL
+  ON e.affiliate_id = n.affiliate_id AND e.deleted_at IS NULL
 WHERE n.id = ANY(%s)
 ORDER BY n.id, e.created_at, e.id
 """

@@ -109,13 +109,17 @@ def test_a_published_amendment_is_told_to_every_subscribed_recipient(receiver, t
     assert data["version"] == "9.0" and data["url"].endswith("/policy/versions/9.0/")
 
 
-def test_an_endpoint_not_subscribed_to_a_type_or_disabled_gets_nothing(receiver, told):
-    affiliate, endpoint, _secret = recipient_with_endpoint(receiver.url, events=["client.erased"])
+def test_an_endpoint_not_subscribed_gets_nothing_and_a_disabled_one_gets_what_waited_once_enabled(receiver, told):
+    affiliate, endpoint, secret = recipient_with_endpoint(receiver.url, events=["client.erased"])
     told(withdraw, client_held_by(affiliate), affiliate)
     assert receiver.received == [] and not WebhookDelivery.objects.exists()
     endpoint_change(endpoint=endpoint, events=["consent.withdrawn"], enabled=False)
-    told(withdraw, client_held_by(affiliate), affiliate)
-    assert receiver.received == [] and not WebhookDelivery.objects.exists()
+    client = client_held_by(affiliate)
+    told(withdraw, client, affiliate)
+    assert receiver.received == [] and WebhookDelivery.objects.get().status == "pending"
+    told(endpoint_change, endpoint=endpoint, enabled=True)
+    [request] = receiver.received
+    assert verified(request, secret)["data"]["client_id"] == str(client.public_id)
 
 
 def test_another_recipients_endpoint_hears_nothing_of_a_client_it_never_received(receiver, told):

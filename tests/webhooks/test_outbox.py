@@ -37,12 +37,13 @@ class Rollback(Exception):
 
 @pytest.fixture
 def world(private_networks):
-    """Three recipients: one with two live endpoints (and a disabled and a deleted one), one inactive with an
-    endpoint, one outsider with an endpoint of its own; a notice for each of the first two, two for the outsider."""
+    """Three recipients: one with two live endpoints, a disabled one (its rows wait for it) and a deleted one, one
+    inactive with an endpoint, one outsider with an endpoint of its own; a notice for each of the first two, two for
+    the outsider."""
     ads, first, _ = recipient_with_endpoint("http://127.0.0.1:9/first", name="Ads Network")
     second, _ = endpoint_create(affiliate=ads, url="http://127.0.0.1:9/second", events=["consent.withdrawn"])
-    endpoint_change(endpoint=endpoint_create(affiliate=ads, url="http://127.0.0.1:9/off", events=ALL_EVENTS)[0],
-                    enabled=False)
+    off = endpoint_change(endpoint=endpoint_create(affiliate=ads, url="http://127.0.0.1:9/off", events=ALL_EVENTS)[0],
+                          enabled=False)
     endpoint_delete(endpoint=endpoint_create(affiliate=ads, url="http://127.0.0.1:9/gone", events=ALL_EVENTS)[0])
     dormant, _, _ = recipient_with_endpoint("http://127.0.0.1:9/dormant", name="Dormant Partner")
     Affiliate.objects.filter(pk=dormant.pk).update(active=False)
@@ -54,7 +55,7 @@ def world(private_networks):
                                                occurred_at=at)
                for a, reason, fields in [(ads, "consent-withdrawn", []), (dormant, "erasure", []),
                                          (outsider, "rectified", ["email"]), (outsider, "gpc", [])]]
-    return {"ads": ads, "outsider": outsider, "endpoints": [first, second, other], "notices": notices}
+    return {"ads": ads, "outsider": outsider, "endpoints": [first, second, other], "off": off, "notices": notices}
 
 
 def _shape(endpoints):
@@ -71,7 +72,9 @@ def test_the_notices_and_their_recipients_endpoints_are_read_alike_in_one_statem
     assert notices == orm_notices
     assert _shape(endpoints) == _shape(orm_endpoints)
     first, second, other = world["endpoints"]
-    assert _shape(endpoints) == {world["ads"].pk: [(first.pk, first.events), (second.pk, second.events)],
+    off = world["off"]
+    assert _shape(endpoints) == {world["ads"].pk: [(first.pk, first.events), (second.pk, second.events),
+                                                   (off.pk, off.events)],
                                  world["outsider"].pk: [(other.pk, other.events)]}  # never another recipient's
 
 
@@ -125,7 +128,7 @@ def test_a_withdrawal_notice_costs_two_statements_of_webhooks(world, django_capt
     first, second, _other = world["endpoints"]
     assert len(queries) == 2
     assert sorted(WebhookDelivery.objects.filter(event__notice=notice).values_list("endpoint_id", flat=True)) == sorted(
-        [first.pk, second.pk])
+        [first.pk, second.pk, world["off"].pk])
 
 
 def test_a_withdrawal_from_many_recipients_queues_their_endpoints_once_after_commit(private_networks, monkeypatch,
