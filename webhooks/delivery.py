@@ -24,7 +24,7 @@ from django.utils import timezone
 from sharing.models import WithdrawalNotice
 
 from .destinations import DestinationRefused, destination_resolve
-from .models import ACKNOWLEDGING, WebhookDelivery, WebhookEndpoint
+from .models import ACKNOWLEDGING, EventType, WebhookDelivery, WebhookEndpoint
 from .outbox import Written, outcomes_write
 from .secrets import secret_decrypt, signature_header
 from .transport import Outcome, post
@@ -195,7 +195,13 @@ def _batch_send(endpoint: WebhookEndpoint, batch: list[tuple], counts: dict, *, 
         if deadline is not None and index and time.monotonic() > deadline:
             released = batch[index:]
             break
-        outcome = _send(destination, secrets, public_id=row[3], payload=row[5])
+        payload = row[5]
+        if row[4] == EventType.CLIENT_RECTIFIED and "values" in payload.get("data", {}):
+            from .events import corrected_values_still_permitted, corrected_values_withhold  # events imports us
+        if row[4] == EventType.CLIENT_RECTIFIED and "values" in payload.get("data", {}) and not \
+                corrected_values_still_permitted(affiliate=endpoint.affiliate, data=payload["data"]):
+            payload = corrected_values_withhold(event_public_id=row[3], payload=payload)
+        outcome = _send(destination, secrets, public_id=row[3], payload=payload)
         outcomes.append((row, outcome))
         if outcome.delivered:
             counts["delivered"] += 1

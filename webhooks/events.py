@@ -158,6 +158,26 @@ def _corrected_values_add(draft: Draft, *, fields: list[str], endpoints) -> None
                           api_key=None, request_id=draft.public_id, at=timezone.now())
 
 
+def corrected_values_still_permitted(*, affiliate: Affiliate, data: dict) -> bool:
+    """Whether the corrected values an event carries may still go to `affiliate` now, as when they were added: its
+    agreement for the purpose in force and covering each field, the client still shareable with it (consent, transfer
+    mechanism, engagement). Asked again at every send: a withdrawal or an ended agreement may come between."""
+    agreement = agreement_in_force(affiliate=affiliate, purpose_code=data["purpose"])
+    if agreement is None or (affiliate.abroad and affiliate.transfer_mechanism == Affiliate.TransferMechanism.NONE):
+        return False
+    if any(key not in {VALUE_KEYS[f] for f in agreement.fields} for key in data.get("values", {})):
+        return False
+    return bool(clients_for_affiliate(affiliate=affiliate, agreement=agreement, public_id=uuid.UUID(data["client_id"]),
+                                      limit=1).client_ids)
+
+
+def corrected_values_withhold(*, event_public_id, payload: dict) -> dict:
+    """The payload without its corrected values, stored so: the log says what was sent."""
+    payload["data"].pop("values", None)
+    WebhookEvent.objects.filter(public_id=event_public_id).update(payload=payload)
+    return payload
+
+
 def _corrected_values_wipe(client_ids: set[int]) -> None:
     """An erased client's corrected values leave the events that carried them (the rest of the log stays)."""
     if not client_ids:

@@ -30,8 +30,8 @@ def endpoints_by_affiliate(affiliate_ids) -> dict[int, list[WebhookEndpoint]]:
 
 NOTICE_COLUMNS = ["id", "public_id", "affiliate_id", "client_id", "client__public_id", "purpose__code", "reason", "fields",
                   "occurred_at"]
-# The notices, each with every endpoint of its recipient not deleted (if the recipient is active), in one read: a withdrawal from many
-# recipients calls this once per recipient, in the withdrawal's transaction.
+# The notices, each with every endpoint of its recipient not deleted (if the recipient is active), in one read: a
+# withdrawal from many recipients calls this once per recipient, in the withdrawal's transaction.
 _NOTICES_SQL = """
 SELECT n.id, n.public_id, n.affiliate_id, n.client_id, c.public_id, p.code, n.reason, n.fields::text, n.occurred_at,
        e.id, e.events::text

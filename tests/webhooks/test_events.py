@@ -166,3 +166,23 @@ def test_a_processor_cannot_have_an_endpoint():
     processor = Affiliate.objects.filter(kind=Affiliate.Kind.PROCESSOR).first()
     with pytest.raises(ValidationError):
         endpoint_create(affiliate=processor, url="https://example.com/hooks", events=["client.erased"])
+
+
+def test_corrected_values_waiting_for_a_failing_endpoint_are_not_sent_once_the_client_withdrew(receiver, told):
+    """The values were allowed when the correction was made; by the time the endpoint answers again the client has
+    withdrawn: the correction still goes (the recipient must fix or delete its copy), its new values do not."""
+    affiliate, _endpoint, secret = recipient_with_endpoint(receiver.url)
+    client = client_held_by(affiliate, fields=("email",))
+    receiver.status = 503
+    told(_email_corrected, client, "corrected@example.com")
+    told(withdraw, client, affiliate)
+    receiver.status = 200
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    from webhooks.delivery import deliveries_sweep
+
+    deliveries_sweep()
+    delivered = [r for r in receiver.received if r.json["type"] == "client.rectified"][-1]
+    data = verified(delivered, secret)["data"]
+    assert data["fields"] == ["email"] and "values" not in data
+    assert "corrected@example.com" not in delivered.body.decode()
+    assert "values" not in WebhookEvent.objects.get(type="client.rectified").payload["data"]  # the log says so too
