@@ -100,7 +100,8 @@ class SecretRotated(serializers.Serializer):
     id = serializers.UUIDField()
     secret = serializers.CharField(help_text="The new `whsec_…` secret, shown only now; it signs from now on.")
     previous_secret_valid_until = serializers.DateTimeField(
-        help_text="Until then every message carries a signature with the old secret as well.")
+        allow_null=True, help_text="Until then every message carries a signature with the old secret as well (null: the "
+                                   "old secret could no longer be read, so it signs nothing more).")
 
 
 class TestEventSent(serializers.Serializer):
