@@ -136,20 +136,31 @@ def events_for_notices(notice_ids: list[int]) -> None:
     _corrected_values_wipe(set(erased))
 
 
+def _agreement_for_values(*, affiliate: Affiliate, purpose_code: str):
+    """The agreement in force under which corrected values may go to `affiliate` (None: none may; abroad without a
+    transfer mechanism, nothing goes)."""
+    agreement = agreement_in_force(affiliate=affiliate, purpose_code=purpose_code)
+    if agreement is None or (affiliate.abroad and affiliate.transfer_mechanism == Affiliate.TransferMechanism.NONE):
+        return None
+    return agreement
+
+
+def _shareable_page(*, affiliate: Affiliate, agreement, client_public_id: str):
+    """The client as the API would give it to `affiliate` now (consent, engagement), or no row."""
+    return clients_for_affiliate(affiliate=affiliate, agreement=agreement, public_id=uuid.UUID(client_public_id), limit=1)
+
+
 def _corrected_values_add(draft: Draft, *, fields: list[str], endpoints) -> None:
     """The corrected values of the fields the recipient's agreement in force covers, if the client may be shared
     with it now; what is included is recorded as shared, in this transaction (and only if an endpoint takes it)."""
     if not any(EventType.CLIENT_RECTIFIED in e.events for e in endpoints.get(draft.affiliate_id, [])):
         return
     affiliate = Affiliate.objects.get(pk=draft.affiliate_id)
-    agreement = agreement_in_force(affiliate=affiliate, purpose_code=draft.data["purpose"])
-    if agreement is None or (affiliate.abroad and affiliate.transfer_mechanism == Affiliate.TransferMechanism.NONE):
-        return
-    covered = [f for f in fields if f in agreement.fields]
+    agreement = _agreement_for_values(affiliate=affiliate, purpose_code=draft.data["purpose"])
+    covered = [f for f in fields if agreement is not None and f in agreement.fields]
     if not covered:
         return
-    page = clients_for_affiliate(affiliate=affiliate, agreement=agreement, public_id=uuid.UUID(draft.data["client_id"]),
-                                 limit=1)
+    page = _shareable_page(affiliate=affiliate, agreement=agreement, client_public_id=draft.data["client_id"])
     if not page.client_ids:
         return
     item = page.items[0]
@@ -162,13 +173,10 @@ def corrected_values_still_permitted(*, affiliate: Affiliate, data: dict) -> boo
     """Whether the corrected values an event carries may still go to `affiliate` now, as when they were added: its
     agreement for the purpose in force and covering each field, the client still shareable with it (consent, transfer
     mechanism, engagement). Asked again at every send: a withdrawal or an ended agreement may come between."""
-    agreement = agreement_in_force(affiliate=affiliate, purpose_code=data["purpose"])
-    if agreement is None or (affiliate.abroad and affiliate.transfer_mechanism == Affiliate.TransferMechanism.NONE):
+    agreement = _agreement_for_values(affiliate=affiliate, purpose_code=data["purpose"])
+    if agreement is None or any(key not in {VALUE_KEYS[f] for f in agreement.fields} for key in data.get("values", {})):
         return False
-    if any(key not in {VALUE_KEYS[f] for f in agreement.fields} for key in data.get("values", {})):
-        return False
-    return bool(clients_for_affiliate(affiliate=affiliate, agreement=agreement, public_id=uuid.UUID(data["client_id"]),
-                                      limit=1).client_ids)
+    return bool(_shareable_page(affiliate=affiliate, agreement=agreement, client_public_id=data["client_id"]).client_ids)
 
 
 def corrected_values_withhold(*, event_public_id, payload: dict) -> dict:
