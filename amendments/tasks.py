@@ -6,9 +6,6 @@ from django.conf import settings
 from .models import NoticeDelivery
 from .notices import notices_recover, notices_send
 
-PARALLEL_SENDERS = 2
-
-
 @shared_task(acks_late=True)
 def send_notices(version_id: int, kind: str = NoticeDelivery.Kind.NOTICE) -> dict:
     return notices_send(version_id=version_id, kind=kind)
@@ -16,7 +13,7 @@ def send_notices(version_id: int, kind: str = NoticeDelivery.Kind.NOTICE) -> dic
 
 def send_notices_soon(version_id: int, kind: str = NoticeDelivery.Kind.NOTICE) -> None:
     """Start as many senders as the workers can run side by side; each claims chunks until none is left."""
-    for _ in range(getattr(settings, "NOTICE_PARALLEL_SENDERS", PARALLEL_SENDERS)):
+    for _ in range(settings.NOTICE_PARALLEL_SENDERS):
         send_notices.delay(version_id, kind)
 
 

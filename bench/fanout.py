@@ -10,6 +10,11 @@ processes executed (counted by `bench.workers`) plus those of `policy_publish` i
 Also reported, per delivery: the worker processes' CPU, PostgreSQL's CPU (the benchmark database's backends) and
 the Redis server's CPU (the whole server: anything else using it at the time counts too).
 Target (issue #9): >= 5,000 deliveries/s and well under one statement per delivery.
+
+Scaling (issue #20): the same publication (a new version each time, to the same clients) sent by a worker of 1, 2 and
+4 pool processes, with as many senders (`NOTICE_PARALLEL_SENDERS`); order 1, 2, 4, 2, 1, medians. Workers on more
+machines are more pool processes on one broker and one database: the same senders claim the same chunks. Target: 2
+processes >= 1.7x one. This machine has 2 cores for the worker, PostgreSQL and Redis together, so 4 cannot do more.
 """
 
 import json
@@ -21,6 +26,8 @@ from bench.harness import record
 
 N_FULL = 100_000
 N_QUICK = 5_000
+SCALING = (1, 2, 4, 2, 1)
+TARGET_TWO_OVER_ONE = 1.7
 DATABASE = "fulfillmen_bench_fanout_b"
 
 
@@ -29,8 +36,11 @@ def run(quick: bool) -> list[dict]:
 
     n = N_QUICK if quick else N_FULL
     with bench_database(DATABASE) as url:
-        result = child_run("bench.fanout", database_url=url, args={"clients": n}, env={
-            "REDIS_URL": REDIS, "EMAIL_URL": "memorymail://", "SMS_URL": "memory:"})
+        env = {"REDIS_URL": REDIS, "EMAIL_URL": "memorymail://", "SMS_URL": "memory:"}
+        result = child_run("bench.fanout", database_url=url, args={"clients": n}, env=env)
+        scaling = [child_run("bench.fanout", database_url=url, args={"clients": n, "concurrency": k, "existing": True,
+                                                                     "label": f"bench-9.{i + 1}"},
+                             env={**env, "NOTICE_PARALLEL_SENDERS": str(k)}) for i, k in enumerate(SCALING)]
     deliveries, worker = result["deliveries"], result["worker"]
     common = {"clients": n, "channels": 2, "worker": "celery prefork, concurrency 2, Redis broker",
               "transports": "memorymail:// + memory:"}
@@ -44,11 +54,30 @@ def run(quick: bool) -> list[dict]:
                postgres_cpu_us_per_delivery=round(1e6 * result["postgres_cpu_seconds"] / deliveries, 1),
                redis_server_cpu_us_per_delivery=round(1e6 * result["redis_cpu_seconds"] / deliveries, 1),
                redis_commands_per_delivery=round(worker.get("redis_commands", 0) / deliveries, 3), **common),
+        *_scaling(scaling, n),
         record("fanout.queries_per_delivery", result["statements"] / deliveries, "queries/delivery", deliveries,
                target="< 1 (well under)", met=result["statements"] / deliveries < 1,
                statements=int(result["statements"]), publish_statements=result["publish_statements"],
                worker_counts=result["worker"], **common),
     ]
+
+
+def _scaling(runs: list[dict], n: int) -> list[dict]:
+    import statistics
+
+    rates = {}
+    for k, run_ in zip(SCALING, runs, strict=True):
+        assert run_["all_sent"], f"not every delivery was sent with {k} processes"
+        rates.setdefault(k, []).append(run_["deliveries"] / run_["seconds"])
+    median = {k: statistics.median(v) for k, v in rates.items()}
+    out = [record(f"fanout: {k} worker process{'es' if k > 1 else ''}", median[k], "deliveries/s", runs[0]["deliveries"],
+                  samples=[round(x, 1) for x in rates[k]], ratio=round(median[k] / median[1], 3),
+                  ratio_meaning="deliveries/s / one process's", clients=n, senders=k) for k in sorted(median)]
+    two = median[2] / median[1]
+    out.append(record("fanout scaling: 2 processes / 1", two, "x", runs[0]["deliveries"], ours=round(median[2], 1),
+                      theirs=round(median[1], 1), ratio=round(two, 3), target=f">= {TARGET_TWO_OVER_ONE}",
+                      met=two >= TARGET_TWO_OVER_ONE, order=list(SCALING)))
+    return out
 
 
 # --- the child process: Django set up against the benchmark database --------------------------------------------
@@ -66,12 +95,13 @@ def _child(args: dict) -> dict:
     from bench.workers import BackendCpu, CountingWorker, machine_cpu
 
     clients = args["clients"]
-    synthetic_clients_create(count=clients, seed=9)
+    if not args.get("existing"):
+        synthetic_clients_create(count=clients, seed=9)
     connection.close()
-    worker = CountingWorker(concurrency=2).start()
+    worker = CountingWorker(concurrency=args.get("concurrency", 2)).start()
     try:
-        version = policy_draft_save(label="bench-9.0", summary="Benchmark amendment.", body_en="Benchmark text.",
-                                    is_material=False)
+        version = policy_draft_save(label=args.get("label", "bench-9.0"), summary="Benchmark amendment.",
+                                    body_en="Benchmark text.", is_material=False)
         publish_statements = []
         postgres = BackendCpu(connection.settings_dict["NAME"])
         busy_before, redis_before = machine_cpu(), _redis_cpu()
@@ -88,7 +118,8 @@ def _child(args: dict) -> dict:
                 postgres.sample()
                 time.sleep(0.1)
         # Each sender claims once more, finds nothing and ends: wait for both to report their counts.
-        while worker.counts().get("tasks", 0) < 2 and time.monotonic() < deadline:
+        senders = int(os.environ.get("NOTICE_PARALLEL_SENDERS", "2"))
+        while worker.counts().get("tasks", 0) < senders and time.monotonic() < deadline:
             postgres.sample()
             time.sleep(0.1)
         postgres_seconds = postgres.seconds()

@@ -414,6 +414,11 @@ POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
 POLICY_MINOR_NOTICE_DAYS = env.int("POLICY_MINOR_NOTICE_DAYS", default=7)
 if POLICY_NOTICE_DAYS < 0 or POLICY_MINOR_NOTICE_DAYS < 0:
     raise ImproperlyConfigured("POLICY_NOTICE_DAYS and POLICY_MINOR_NOTICE_DAYS cannot be negative.")
+# How many sender tasks a publication starts (each claims chunks of deliveries until none is left): as many as the
+# worker processes that may send side by side, on every machine together (docs/performance.md, fan-out scaling).
+NOTICE_PARALLEL_SENDERS = env.int("NOTICE_PARALLEL_SENDERS", default=2)
+if NOTICE_PARALLEL_SENDERS < 1:
+    raise ImproperlyConfigured("NOTICE_PARALLEL_SENDERS must be at least 1.")
 TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)
 
 # The public consent log (issue #17): every ledger event is a leaf of one RFC 6962 Merkle tree; a signed checkpoint

@@ -14,6 +14,7 @@ from consent.bulk import consent_defaults_for_new_purpose_record
 from consent.impact_hooks import impact_assessment_require
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose, RecipientClass
 from consent.services import purpose_save
+from fulfillmen.db import prepared_cursor
 
 from .keys import WMS_KEY_PREFIX, key_generate
 from .models import Affiliate, ApiKey, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice, WmsKey
@@ -315,7 +316,7 @@ def withdrawal_notices_for_consent_event(*, event: ConsentEvent) -> int:
     reason = WithdrawalNotice.Reason.GPC if event.channel == "gpc" else WithdrawalNotice.Reason.CONSENT_WITHDRAWN
     values = {"client": event.client_id, "purpose": event.purpose_id, "reason": reason, "at": event.recorded_at,
               "processor": Affiliate.Kind.PROCESSOR}  # processors get no notices: their agreement binds them
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "INSERT INTO sharing_withdrawalnotice (public_id, affiliate_id, client_id, purpose_id, reason, fields, "
