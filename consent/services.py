@@ -12,13 +12,13 @@ from django.db.models.signals import post_save
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.db import prepared_cursor
 from accounts.jurisdictions import Jurisdiction
 from accounts.minors import AgeCheck, signup_age_check
 from accounts.models import Client, IPObservation, User
 from accounts.services import ip_observation_record
 from amendments.models import PolicyVersion
 from amendments.selectors import POLICY_IN_FORCE_SQL, policy_in_force
-from fulfillmen.db import prepared_cursor
 
 from . import ledger
 from .impact_hooks import impact_assessment_require

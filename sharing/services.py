@@ -10,11 +10,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.bulk import ids_reserve, rows_insert
+from accounts.db import prepared_cursor
 from consent.bulk import consent_defaults_for_new_purpose_record
 from consent.impact_hooks import impact_assessment_require
 from consent.models import ConsentEvent, ConsentState, DataCategory, LegalBasis, Purpose, RecipientClass
 from consent.services import purpose_save
-from fulfillmen.db import prepared_cursor
 
 from .keys import WMS_KEY_PREFIX, key_generate
 from .models import Affiliate, ApiKey, RecipientConsent, SharingAgreement, SharingRecord, WithdrawalNotice, WmsKey

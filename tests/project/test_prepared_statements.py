@@ -1,4 +1,4 @@
-"""The ledger's hot statements are prepared once per connection (fulfillmen.db.prepared_cursor, issue #20), and
+"""The ledger's hot statements are prepared once per connection (accounts.db.prepared_cursor, issue #20), and
 everything that watches Django's statements still sees them."""
 
 from datetime import UTC
@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.db import prepared_cursor
 from consent.models import Channel, ConsentAction, Purpose
 from consent.services import consent_record
-from fulfillmen.db import prepared_cursor
 from tests.conftest import make_client
 
 
