@@ -410,45 +410,27 @@ def _write_round(*, trigger: bool, clients, purposes, calls: int, seed: int) -> 
     """consent_writes' loop: WRITERS forked processes calling consent_record; events/s and the CPU per event of the
     writers and of PostgreSQL's backends, with the log trigger enabled or disabled."""
     import multiprocessing
-    import queue
-    import resource
 
     from django.db import connection
 
-    from bench.consent_writes import _writer
-    from bench.workers import BackendCpu
+    from bench.consent_writes import _measured, _writer
     from consent.models import ConsentEvent, ConsentState
 
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE consent_consentevent {'ENABLE' if trigger else 'DISABLE'} TRIGGER consent_event_enters_log")
     known = {(c, p): g for c, p, g in ConsentState.objects.values_list("client_id", "purpose_id", "granted")}
     before = ConsentEvent.objects.count()
+    database = connection.settings_dict["NAME"]
     connection.close()  # each forked writer opens its own connection
-    postgres, children = BackendCpu(connection.settings_dict["NAME"]), resource.getrusage(resource.RUSAGE_CHILDREN)
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(WRITERS), context.Queue()
     writers = [context.Process(target=_writer, args=(seed + n, clients, purposes, known, calls, barrier, results))
                for n in range(WRITERS)]
-    for writer in writers:
-        writer.start()
-    outcomes = []
-    while len(outcomes) < WRITERS:
-        postgres.sample()
-        try:
-            outcomes.append(results.get(timeout=0.1))
-        except queue.Empty:
-            if not any(writer.is_alive() for writer in writers) and results.empty():
-                raise RuntimeError("a writer died without a result") from None
-    postgres_seconds = postgres.seconds()
-    postgres.close()
-    for writer in writers:
-        writer.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    outcomes, counters = _measured(database, writers, results)
     events = ConsentEvent.objects.count() - before
-    seconds = max(o["ended"] for o in outcomes) - min(o["started"] for o in outcomes)
-    writers_seconds = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
-    return {"rate": events / seconds, "errors": sum(o["errors"] for o in outcomes),
-            "postgres_ms": 1000 * postgres_seconds / events, "writers_ms": 1000 * writers_seconds / events}
+    return {"rate": events / counters["seconds"], "errors": sum(o["errors"] for o in outcomes),
+            "postgres_ms": 1000 * counters["postgres_cpu_seconds"] / events,
+            "writers_ms": 1000 * counters["writers_cpu_seconds"] / events}
 
 
 def _writes(scale: dict) -> dict:

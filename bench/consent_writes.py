@@ -7,10 +7,11 @@ toggling the state it last knew (so nearly every call is a real change; a call t
 asked records nothing, as the portal promises, and is counted as a call but not as an event). Then
 `verify_ledger` runs over the whole ledger: its time and its outcome.
 
-The floor (issue #20): the same 8 writer processes, the same number of calls, each a plain one-row `INSERT` through
-psycopg in its own transaction (autocommit: one commit, one WAL flush, as each `consent_record` call has) into a
-scratch table shaped like the ledger's (`LIKE consent_consentevent`, its indexes, no foreign keys or triggers). The
-two loops alternate, REPS times each, and the medians are compared: our events/s as a share of the floor's rows/s.
+Two floors (issue #20), the same 8 writer processes and number of calls, each call its own transaction (autocommit:
+one commit, one WAL flush, as each `consent_record` call has), into scratch tables shaped like the ledger's (`LIKE`,
+their indexes, no foreign keys or triggers): "insert", one plain one-row INSERT through psycopg; "rows", one prepared
+statement writing the rows a consent write writes (event, personal values, state, chain head, pending leaf). The
+three loops alternate, REPS times each, and the medians are compared: our events/s as a share of each floor's.
 
 Targets: >= 1,000 ledger events/s (issue #9) and >= 50 % of the floor (issue #20), every chain intact.
 """

@@ -86,6 +86,7 @@ def _child(args: dict) -> dict:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
@@ -117,9 +118,8 @@ def _child(args: dict) -> dict:
             for _ in range(5):
                 postgres.sample()
                 time.sleep(0.1)
-        # Each sender claims once more, finds nothing and ends: wait for both to report their counts.
-        senders = int(os.environ.get("NOTICE_PARALLEL_SENDERS", "2"))
-        while worker.counts().get("tasks", 0) < senders and time.monotonic() < deadline:
+        # Each sender claims once more, finds nothing and ends: wait for all of them to report their counts.
+        while worker.counts().get("tasks", 0) < settings.NOTICE_PARALLEL_SENDERS and time.monotonic() < deadline:
             postgres.sample()
             time.sleep(0.1)
         postgres_seconds = postgres.seconds()
