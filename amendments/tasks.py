@@ -6,6 +6,7 @@ from django.conf import settings
 from .models import NoticeDelivery
 from .notices import notices_recover, notices_send
 
+
 @shared_task(acks_late=True)
 def send_notices(version_id: int, kind: str = NoticeDelivery.Kind.NOTICE) -> dict:
     return notices_send(version_id=version_id, kind=kind)
