@@ -1,13 +1,15 @@
 """The baseline of the affiliate sync: the API a Django developer writes first. Bench only, never in the product.
 
 A DRF ModelViewSet with a ModelSerializer, page-number pagination (COUNT + OFFSET per page), the consent checked
-per row and one SharingRecord.objects.create per row (autocommit: one INSERT and one commit per client), and the
-IP addresses fetched per row by a SerializerMethodField. It uses the product's API-key authentication so that both
-sides pay the same for it.
+per row (the affiliate's per-recipient purpose and, abroad, the separate-consent rule for PIPL clients: the same
+clients as the product API) and one SharingRecord.objects.create per row (autocommit: one INSERT and one commit per
+client), and the IP addresses fetched per row by a SerializerMethodField. It uses the product's API-key
+authentication so that both sides pay the same for it.
 """
 
 import uuid
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
@@ -15,7 +17,7 @@ from rest_framework.pagination import PageNumberPagination
 from accounts.models import Client, IPObservation
 from consent.models import ConsentState, Purpose
 from sharing.authentication import ApiKeyAuthentication
-from sharing.models import SharingAgreement, SharingRecord
+from sharing.models import RecipientConsent, SharingAgreement, SharingRecord
 
 
 class NaiveClientSerializer(serializers.ModelSerializer):
@@ -50,13 +52,18 @@ class NaiveClientViewSet(viewsets.ModelViewSet):
         agreement = SharingAgreement.objects.filter(affiliate=affiliate, purpose=purpose).first()
         if agreement is None:
             raise exceptions.PermissionDenied()
+        consent_purpose = RecipientConsent.objects.get(affiliate=affiliate, purpose=purpose).consent_purpose
         request_id = uuid.uuid4()
         page = self.paginate_queryset(self.get_queryset())
         permitted = []
         for client in page:
-            if ConsentState.objects.filter(client=client, purpose=purpose, granted=True).exists():
+            state = ConsentState.objects.filter(client=client, purpose=consent_purpose, granted=True).select_related(
+                "last_event").first()
+            separate = affiliate.abroad and client.jurisdiction in settings.TRANSFER_CONSENT_JURISDICTIONS
+            if state is not None and not (separate and state.last_event.channel == "signup"):
                 SharingRecord.objects.create(client=client, affiliate=affiliate, recipient_name=affiliate.name,
                                              recipient_country=affiliate.country, purpose=purpose, fields=agreement.fields,
-                                             shared_at=timezone.now(), api_key=request.user.api_key, request_id=request_id)
+                                             shared_at=timezone.now(), api_key=request.user.api_key, request_id=request_id,
+                                             transfer_mechanism=affiliate.transfer_mechanism if affiliate.abroad else "")
                 permitted.append(client)
         return self.get_paginated_response(self.get_serializer(permitted, many=True).data)
