@@ -43,6 +43,7 @@ from pathlib import Path
 
 from bench.harness import ROOT, child_json, compare, database_drop, database_recreate, django_env, gunicorn, migrate, record
 
+# "events" is what 4 sign-up defaults and 0-3 changes of mind (mean 1, CHANGES) a client give, not a knob of its own.
 FULL = {"clients": 1_000_000, "records": 20_000_000, "events": 5_000_000}
 PROBES = {"1": 1, "1k": 1_000, "100k": 100_000}  # label: sharing records
 PROBE_CHANGES = {"1": 0, "1k": 100, "100k": 1_000}  # changes of mind after the sign-up defaults
