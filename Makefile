@@ -12,7 +12,7 @@ RUN_ENV := DEBUG=true
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fulfillmen
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test check bench screenshots services migrate lock clean
+.PHONY: install run test check bench bench-history screenshots services migrate lock clean
 
 install: $(STAMP)
 
@@ -53,6 +53,11 @@ screenshots: install services
 # bench/results.json. BENCH_ARGS="--quick" for small N, "--only affiliate_sync" for one of them.
 bench: install services
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# The long-history benchmark alone (issue #20): 1M clients, 20M sharing records, 5M ledger events built by COPY, then
+# pages, export, verify_ledger, affiliate sync and bytes on disk. BENCH_HISTORY_SCALE=0.01 for 1 % of that.
+bench-history: install services
+	$(if $(BENCH_HISTORY_SCALE),BENCH_HISTORY_SCALE=$(BENCH_HISTORY_SCALE)) $(PY) -m bench.run --only history $(BENCH_ARGS)
 
 # Re-resolve the pinned versions after changing pyproject.toml.
 lock:

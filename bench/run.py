@@ -1,4 +1,5 @@
 """`make bench` / `python -m bench.run [--quick] [--only NAME]`: run the benchmarks, print a table, write results.json.
+`make bench-history` / `--only history`: the long-history benchmark, which `make bench` leaves out (see DEFAULT).
 
 Each benchmark module has `run(quick: bool) -> list[dict]` (dicts made by bench.harness). With --only, the
 other benchmarks' earlier results in results.json are kept, so the file always holds the latest of each.
@@ -16,7 +17,10 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ["affiliate_sync", "fanout", "consent_writes", "portal_pages", "consent_log", "webhooks"]
+BENCHMARKS = ["affiliate_sync", "fanout", "consent_writes", "portal_pages", "consent_log", "webhooks", "history"]
+# What `make bench` runs without --only: the long-history benchmark (issue #20, goal 4) is left out until its full
+# size has been timed on a quiet machine; `make bench-history` runs it (bench/README.md).
+DEFAULT = [name for name in BENCHMARKS if name != "history"]
 RESULTS = Path(__file__).with_name("results.json")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +72,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller N, fewer repetitions (a smoke run)")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable)")
     args = parser.parse_args(argv)
-    names = args.only or BENCHMARKS
+    names = args.only or DEFAULT
     benchmarks = {}
     failed = False
     for name in names:

@@ -15,6 +15,8 @@ import io
 import json
 import logging
 import tempfile
+import time
+import uuid
 import zipfile
 from datetime import date, datetime, timedelta
 
@@ -60,20 +62,19 @@ def _plain(value):
     return value
 
 
-def export_document(*, client: Client, generated_at: datetime) -> dict:
-    """data.json: every category, empty ones too (an empty list says "nothing held", a missing key would say nothing)."""
-    purposes = purposes_by_code()
-    categories = {}
-    for category in CATEGORIES:
-        rows = [{key: _plain(value) for key, value in row.items()} for row in category.all_rows(client)]
-        categories[category.code] = {
-            "title": str(category.title), "purpose": str(category.purpose),
-            "uses": [{"code": code, "title": purposes[code].title} for code in category.purpose_codes if code in purposes],
-            "legal_basis": category.legal_basis, "legal_basis_label": str(category.legal_basis_label),
-            "retention": str(category.retention), "not_included": str(category.note),
-            "columns": {key: str(label) for key, label in category.columns},
-            "csv": f"{category.code}.csv", "count": len(rows), "rows": rows,
-        }
+def _category_head(category, purposes: dict, count: int) -> dict:
+    """A category as data.json describes it, without its rows (they come last: "rows")."""
+    return {
+        "title": str(category.title), "purpose": str(category.purpose),
+        "uses": [{"code": code, "title": purposes[code].title} for code in category.purpose_codes if code in purposes],
+        "legal_basis": category.legal_basis, "legal_basis_label": str(category.legal_basis_label),
+        "retention": str(category.retention), "not_included": str(category.note),
+        "columns": {key: str(label) for key, label in category.columns},
+        "csv": f"{category.code}.csv", "count": count,
+    }
+
+
+def _document(*, client: Client, generated_at: datetime, categories: dict) -> dict:
     controller = settings.PII_CONTROLLER
     return {
         "format": FORMAT, "client_id": str(client.public_id), "generated_at": _plain(generated_at),
@@ -86,6 +87,22 @@ def export_document(*, client: Client, generated_at: datetime) -> dict:
     }
 
 
+def _plain_rows(category, client: Client):
+    return ({key: _plain(value) for key, value in row.items()} for row in category.all_rows(client))
+
+
+def export_document(*, client: Client, generated_at: datetime) -> dict:
+    """data.json as one dict, every row in memory (for a look at it in code and tests; the archive streams the same
+    document, byte for byte). Every category, empty ones too (an empty list says "nothing held", a missing key would
+    say nothing)."""
+    purposes = purposes_by_code()
+    categories = {}
+    for category in CATEGORIES:
+        rows = list(_plain_rows(category, client))
+        categories[category.code] = {**_category_head(category, purposes, len(rows)), "rows": rows}
+    return _document(client=client, generated_at=generated_at, categories=categories)
+
+
 def _csv_text(value) -> str:
     if value is None:
         return ""
@@ -94,16 +111,6 @@ def _csv_text(value) -> str:
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
     return spreadsheet_text(str(value))
-
-
-def _csv(category: dict) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(category["columns"].values())
-    keys = list(category["columns"])
-    for row in category["rows"]:
-        writer.writerow([_csv_text(row.get(key)) for key in keys])
-    return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read Chinese text correctly
 
 
 def _readme(document: dict) -> str:
@@ -123,15 +130,89 @@ def _readme(document: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+# data.json is `json.dumps(document, indent=2)`: a row of category C sits at depth 4 (document > "categories" > C >
+# "rows" > row), so it is indented by 8 spaces and the list closes at 6.
+_ROW_INDENT = " " * 8
+_ROWS_CLOSE = "\n" + " " * 6 + "]"
+_CHUNK = 1 << 16
+
+
+def _row_json(row: dict) -> str:
+    return json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).replace("\n", "\n" + _ROW_INDENT)
+
+
+def _spool(client: Client, purposes: dict, json_spool, csv_spool) -> dict:
+    """Read every category once, row by row: each row's JSON (as it sits in data.json) into `json_spool`, its CSV line
+    into `csv_spool` (both binary temporary files, UTF-8). Returns each category's head with its count and where its
+    rows lie in the two spools."""
+    heads = {}
+    for category in CATEGORIES:
+        keys = [key for key, _label in category.columns]
+        json_start, csv_start, count = json_spool.tell(), csv_spool.tell(), 0
+        line = io.StringIO()
+        writer = csv.writer(line)
+        for row in _plain_rows(category, client):
+            json_spool.write(((",\n" if count else "") + _ROW_INDENT + _row_json(row)).encode())
+            writer.writerow([_csv_text(row.get(key)) for key in keys])
+            csv_spool.write(line.getvalue().encode())
+            line.seek(0)
+            line.truncate()
+            count += 1
+        heads[category.code] = (_category_head(category, purposes, count),
+                                (json_start, json_spool.tell()), (csv_start, csv_spool.tell()))
+    return heads
+
+
+def _copy_range(source, start: int, end: int, target) -> None:
+    source.seek(start)
+    left = end - start
+    while left > 0:
+        chunk = source.read(min(_CHUNK, left))
+        target.write(chunk)
+        left -= len(chunk)
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+    """The entry as `ZipFile.writestr` makes it (date, compression, permissions), for a member written in pieces."""
+    info = zipfile.ZipInfo(filename=name, date_time=time.localtime(time.time())[:6])
+    info.compress_type, info._compresslevel = archive.compression, archive.compresslevel
+    info.external_attr = 0o600 << 16
+    return info
+
+
 def export_archive(*, client: Client, generated_at: datetime):
-    """The ZIP in a temporary file (closed by the caller)."""
-    document = export_document(client=client, generated_at=generated_at)
+    """The ZIP in a temporary file (closed by the caller), built with constant memory whatever the history's length:
+    each category is read once, in chunks (`Category.all_rows`), its rows spooled to two temporary files as data.json
+    and the CSV hold them, then each member is streamed into the ZIP. The members are byte for byte what
+    `export_document` would give, serialised at once (tests/rights/test_export_streamed.py)."""
+    purposes = purposes_by_code()
     handle = tempfile.TemporaryFile()
-    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("data.json", json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
-        for category in document["categories"].values():
-            archive.writestr(category["csv"], _csv(category))
-        archive.writestr("README.txt", _readme(document))
+    with tempfile.TemporaryFile() as json_spool, tempfile.TemporaryFile() as csv_spool:
+        heads = _spool(client, purposes, json_spool, csv_spool)
+        marker = f"rows-{uuid.uuid4().hex}"  # stands for each category's rows in the document, then cut out
+        categories = {code: {**head, "rows": f"{marker}:{code}"} for code, (head, _json, _csv) in heads.items()}
+        document = _document(client=client, generated_at=generated_at, categories=categories)
+        text = json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+        size = len(text) + sum(end - start for _head, (start, end), _csv in heads.values())
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            with archive.open(_member(archive, "data.json"), "w", force_zip64=size > zipfile.ZIP64_LIMIT // 2) as out:
+                for code, (head, (start, end), _csv) in heads.items():
+                    before, text = text.split(json.dumps(f"{marker}:{code}"), 1)
+                    out.write(before.encode())
+                    if head["count"]:
+                        out.write(b"[\n")
+                        _copy_range(json_spool, start, end, out)
+                        out.write(_ROWS_CLOSE.encode())
+                    else:
+                        out.write(b"[]")
+                out.write(text.encode())
+            for head, _json, (start, end) in heads.values():
+                with archive.open(_member(archive, head["csv"]), "w", force_zip64=end - start > zipfile.ZIP64_LIMIT // 2) as out:
+                    header = io.StringIO()
+                    csv.writer(header).writerow(head["columns"].values())
+                    out.write(header.getvalue().encode("utf-8-sig"))  # the BOM lets spreadsheets read Chinese text
+                    _copy_range(csv_spool, start, end, out)
+            archive.writestr("README.txt", _readme(document))
     handle.seek(0)
     return handle
 
