@@ -156,7 +156,9 @@ if DATABASE_REPLICA_URL:
     _replica_options["options"] = f"{_replica_options.get('options', '')} -c default_transaction_read_only=on".strip()
     DATABASES["replica"] = {**_replica, "ATOMIC_REQUESTS": False, "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
                             "CONN_HEALTH_CHECKS": True,
-                            "TEST": {"MIRROR": "default"}}  # the test suite's replica is its database (tests/dbrouting/)
+                            # Under a test runner, the test database itself (no second, empty one). The project's suite
+                            # never sets DATABASE_REPLICA_URL (pyproject.toml); tests/dbrouting/ makes its own replica.
+                            "TEST": {"MIRROR": "default"}}
     DATABASE_ROUTERS = ["fulfillmen.db_router.ReplicaRouter"]
     # Inside authentication: it pins the session of the client who wrote.
     MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,

@@ -60,3 +60,19 @@ def test_history_and_who_received_read_what_they_may_from_the_replica(client, ow
     assert marked_purpose.title_en + REPLICA_MARK in history.content.decode()  # the events' purposes, from the replica
     response, on_replica, _ = replica_statements(client, reverse("sharing:received"))
     assert response.status_code == 200 and on_replica >= 1
+
+
+def test_a_page_whose_request_wrote_before_the_view_reads_that_write_from_the_primary(client, owner, marked_purpose):
+    """A Global Privacy Control signal is honoured by middleware before the view: the same page shows it."""
+    from consent.models import Channel, ConsentEvent
+    from consent.services import consent_record
+    from tests.sharing.conftest import make_affiliate, recipient_purpose
+
+    sharing = recipient_purpose(make_affiliate("Ads Network"))
+    consent_record(client=owner, purpose=sharing, action=ConsentAction.GRANT, channel=Channel.PORTAL)
+    login(client, owner.user)
+    response = client.get(reverse("consent:choices"), HTTP_SEC_GPC="1")
+    assert ConsentEvent.objects.filter(client=owner, purpose=sharing, channel=Channel.GPC).exists()
+    assert shown_from(response, marked_purpose) == "primary"
+    assert response.context["gpc_honoured"]
+    assert shown_from(client.get(reverse("consent:choices")), marked_purpose) == "primary"  # and pinned after it
