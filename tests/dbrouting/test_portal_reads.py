@@ -7,6 +7,8 @@ primary's ("… (replica copy)"): a page that shows that title was read from the
 import time
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from consent.models import ConsentAction
@@ -24,8 +26,10 @@ def test_your_choices_are_read_from_the_replica_for_a_logged_in_client(client, o
 def test_a_client_who_just_changed_a_choice_reads_the_primary_until_the_pin_ends(client, owner, marked_purpose, settings):
     settings.DATABASE_REPLICA_PIN_SECONDS = 1.0
     login(client, owner.user)
-    response = client.post(reverse("consent:change", args=[marked_purpose.code]), {"action": ConsentAction.GRANT},
-                           follow=True)
+    with CaptureQueriesContext(connections["replica"]) as on_replica:
+        response = client.post(reverse("consent:change", args=[marked_purpose.code]), {"action": ConsentAction.GRANT},
+                               follow=True)
+    assert len(on_replica) == 0  # the ledger append, and the page after it, on the primary
     assert shown_from(response, marked_purpose) == "primary"  # the page after the POST shows the write
     assert "was given at" in response.content.decode()
     assert shown_from(client.get(reverse("consent:choices")), marked_purpose) == "primary"
@@ -76,3 +80,15 @@ def test_a_page_whose_request_wrote_before_the_view_reads_that_write_from_the_pr
     assert shown_from(response, marked_purpose) == "primary"
     assert response.context["gpc_honoured"]
     assert shown_from(client.get(reverse("consent:choices")), marked_purpose) == "primary"  # and pinned after it
+
+
+def test_a_statement_that_would_bring_in_a_table_outside_the_allowlist_sends_the_page_to_the_primary(
+        client, owner, marked_purpose, monkeypatch, caplog):
+    """"Your choices" asks which purposes a business transfer offers this client in a subquery; were the transfer
+    tables not allowed, that one statement must not reach the replica: the page is answered from the primary."""
+    from fulfillmen import db_router
+
+    monkeypatch.setattr(db_router, "_tables", db_router.replica_tables() - {"transfers_transfersubject"})
+    login(client, owner.user)
+    assert shown_from(client.get(reverse("consent:choices")), marked_purpose) == "primary"
+    assert "not for the replica: transfers_transfersubject" in caplog.text
