@@ -83,8 +83,12 @@ def replica_database(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def replica_routing(settings, replica_database):
-    """The router and the pin middleware as settings install them with DATABASE_REPLICA_URL."""
+def replica_routing(request, settings):
+    """The router and the pin middleware as settings install them with DATABASE_REPLICA_URL (for database tests)."""
+    if request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    request.getfixturevalue("replica_database")
     settings.DATABASE_ROUTERS = ["fulfillmen.db_router.ReplicaRouter"]
     middleware = list(settings.MIDDLEWARE)
     middleware.insert(middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1, PIN_MIDDLEWARE)
