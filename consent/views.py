@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from accounts.ip import request_ip
 from accounts.jurisdictions import storage_location_label
 from accounts.models import Client
+from accounts.replica import replica_reads
 from accounts.selectors import client_of_user
 
 from .log_hooks import consent_log
@@ -150,6 +151,7 @@ def client_required(view):
     return wrapper
 
 
+@replica_reads
 @client_required
 def choices(request, client):
     return render(request, "consent/choices.html", {
@@ -196,6 +198,7 @@ def choice_change(request, client, code):
     return redirect("consent:choices")
 
 
+@replica_reads
 @client_required
 def history(request, client):
     """The client's ledger, newest first, each event with its place in the public consent log (one query for all)."""

@@ -130,6 +130,40 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A PostgreSQL read replica (issue #20; docs/architecture.md, "Read replica"): only the reads of a few marked portal
+# pages may go there (fulfillmen/db_router.py); writes, ledger appends, the admin, the API and all else stay on the
+# primary. Without DATABASE_REPLICA_URL there is no `replica` alias and nothing changes.
+DATABASE_REPLICA_URL = secret("DATABASE_REPLICA_URL", default="")
+# After a client's write their session reads from the primary for this long, so they always see their own writes.
+DATABASE_REPLICA_PIN_SECONDS = env.float("DATABASE_REPLICA_PIN_SECONDS", default=10.0)
+# A standby further behind than this is not read; its health is asked again after CHECK (healthy) or RETRY (not).
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1.0)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=30.0)
+if DATABASE_REPLICA_URL:
+    if DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS > DATABASE_REPLICA_PIN_SECONDS:
+        # Once the pin ends, the replica must already hold the client's write: at most MAX_LAG behind, checked
+        # CHECK seconds ago.
+        raise ImproperlyConfigured("DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS must not exceed "
+                                   "DATABASE_REPLICA_PIN_SECONDS, or a client could miss their own write.")
+    _replica = environ.Env.db_url_config(DATABASE_REPLICA_URL)
+    if _replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a PostgreSQL URL (postgres://…).")
+    _replica_options = _replica.setdefault("OPTIONS", {})
+    # A replica that does not answer is given up quickly (the page then reads from the primary), and this
+    # connection never writes, even to a server that would let it.
+    _replica_options.setdefault("connect_timeout", env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2))
+    _replica_options["options"] = f"{_replica_options.get('options', '')} -c default_transaction_read_only=on".strip()
+    DATABASES["replica"] = {**_replica, "ATOMIC_REQUESTS": False, "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+                            "CONN_HEALTH_CHECKS": True,
+                            # Under a test runner, the test database itself (no second, empty one). The project's suite
+                            # never sets DATABASE_REPLICA_URL (pyproject.toml); tests/dbrouting/ makes its own replica.
+                            "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["fulfillmen.db_router.ReplicaRouter"]
+    # Inside authentication: it pins the session of the client who wrote.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "fulfillmen.db_router.ReplicaPinMiddleware")
+
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out email/IP before any password is checked.

@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from accounts.replica import replica_reads
 from accounts.selectors import client_of_user
 from consent.policy_answers import POLICY_ACCEPTANCE, material_versions_pending, pending_material_version
 from consent.views import choices_for, gpc_note_due
@@ -20,6 +21,7 @@ def _pending_policy(client):
     return pending_material_version(client=client) if material_versions_pending().exists() else None
 
 
+@replica_reads
 @login_required
 def dashboard(request):
     client = client_of_user(user=request.user)

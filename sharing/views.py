@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.jurisdictions import country_label, is_abroad, storage_location_label
 from accounts.models import Client
+from accounts.replica import replica_reads
 from consent.models import DataCategory, Purpose
 from consent.views import client_required
 
@@ -201,6 +202,7 @@ def processor_uses(*, client: Client) -> list[ProcessorUse]:
     return uses
 
 
+@replica_reads
 @client_required
 def received(request, client):
     page = Paginator(sharing_rows_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
