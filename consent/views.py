@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,9 +20,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.ip import request_ip
 from accounts.jurisdictions import storage_location_label
+from accounts.keyset import keyset_page
 from accounts.models import Client
 from accounts.selectors import client_of_user
 
+from .history_page import history_rows, history_rows_render
 from .log_hooks import consent_log
 from .middleware import request_has_gpc
 from .models import Channel, ConsentAction, DataCategory, LegalBasis, Purpose, RecipientClass
@@ -196,15 +197,39 @@ def choice_change(request, client, code):
     return redirect("consent:choices")
 
 
+def _sequence_parse(text: str) -> tuple[int]:
+    sequence = int(text)
+    if not 0 <= sequence < 2**62:
+        raise ValueError("not a position in a chain")
+    return (sequence,)
+
+
 @client_required
 def history(request, client):
-    """The client's ledger, newest first, each event with its place in the public consent log (one query for all)."""
-    page = Paginator(consent_history(client=client), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    events, log = list(page.object_list), consent_log()
-    places = log.places(events)
-    return render(request, "consent/history.html", {
-        "client": client, "page": page, "rows": [(event, places[event.pk]) for event in events],
-        "checkpoint_minutes": log.checkpoint_minutes()})
+    """The client's ledger, newest first, each event with its place in the public consent log (one query for all).
+    The first page is kept rendered while nothing on it changed (consent/history_page.py)."""
+    older, newer = request.GET.get("older"), request.GET.get("newer")
+
+    def rows_html() -> str:
+        page = keyset_page(consent_history(client=client), fields=("sequence",), key=lambda e: (e.sequence,),
+                           size=HISTORY_PAGE_SIZE, older=older, newer=newer, parse=_sequence_parse,
+                           write=lambda values: str(values[0]))
+        log = consent_log()
+        places = log.places(page.rows)
+        return history_rows_render({"page": page, "rows": [(event, places[event.pk]) for event in page.rows],
+                                    "checkpoint_minutes": log.checkpoint_minutes(),
+                                    "label": _("Pages of your consent history")})
+
+    first = not _cursor_valid(older) and not _cursor_valid(newer)
+    html = history_rows(client=client, render=rows_html, first_page=first)
+    return render(request, "consent/history.html", {"client": client, "rows_html": html})
+
+
+def _cursor_valid(text) -> bool:
+    try:
+        return bool(text) and bool(_sequence_parse(text))
+    except ValueError:
+        return False
 
 
 @never_cache

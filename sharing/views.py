@@ -4,13 +4,13 @@ fields and when (GDPR Art. 15(1)(c), PIPL Art. 45; the disclosure ledger of REQU
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
 from django.utils.translation import gettext_lazy
 
 from accounts.jurisdictions import country_label, is_abroad, storage_location_label
+from accounts.keyset import keyset_page, moment_parse, moment_text
 from accounts.models import Client
 from consent.models import DataCategory, Purpose
 from consent.views import client_required
@@ -18,7 +18,7 @@ from consent.views import client_required
 from .announcements import received_page_announcements
 from .models import SharingRecord, WithdrawalNotice, transfer_mechanism_label
 from .processors import processor_summary_of_client
-from .selectors import notices_of_client, sharing_rows_of_client, sharing_summary_of_client
+from .selectors import SUMMARY_COUNT_CAP, notices_of_client, sharing_rows_of_client, sharing_summary_of_client
 
 RECORDS_PAGE_SIZE = 50
 
@@ -162,10 +162,15 @@ def groups_told(groups: list[RecipientGroup], *, client: Client) -> list[Recipie
 
 @dataclass(frozen=True)
 class ReceivedSummary:
-    """What the dashboard card shows: how many records, and the latest one."""
+    """What the dashboard card shows: how many records (counted up to SUMMARY_COUNT_CAP + 1), and the latest one."""
 
     count: int
     last: SharingRecord | None
+
+    @property
+    def more_than(self) -> int | None:
+        """The cap, when there are more records than it (the card then says "more than 1,000 times")."""
+        return SUMMARY_COUNT_CAP if self.count > SUMMARY_COUNT_CAP else None
 
     @property
     def last_country_name(self) -> str:
@@ -201,11 +206,26 @@ def processor_uses(*, client: Client) -> list[ProcessorUse]:
     return uses
 
 
+def _record_position_text(values) -> str:
+    shared_at, record_id = values
+    return f"{moment_text(shared_at)}.{record_id}"
+
+
+def _record_position_parse(text: str) -> tuple:
+    moment, _, record_id = text.partition(".")
+    if not record_id.isdigit() or len(record_id) > 19:
+        raise ValueError("not a record's position")
+    return moment_parse(moment), int(record_id)
+
+
 @client_required
 def received(request, client):
-    page = Paginator(sharing_rows_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(sharing_rows_of_client(client=client), fields=("shared_at", "id"),
+                       key=lambda row: (row["shared_at"], row["id"]), size=RECORDS_PAGE_SIZE,
+                       older=request.GET.get("older"), newer=request.GET.get("newer"),
+                       parse=_record_position_parse, write=_record_position_text)
     return render(request, "sharing/received.html", {
-        "client": client, "page": page, "groups": groups_told(recipient_groups(page.object_list), client=client),
+        "client": client, "page": page, "groups": groups_told(recipient_groups(page.rows), client=client),
         "announcements": received_page_announcements(client=client),
         "storage_location": storage_location_label(),
         "processors": processor_uses(client=client),

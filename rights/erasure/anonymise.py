@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Address, Client, EmailChangeRequest, IPObservation, User
 from amendments.models import NoticeDelivery
+from consent.history_page import history_fragments_forget
 from consent.models import ConsentEventPersonalData
 from notify.models import OutboundMessage
 from sharing.services import withdrawal_notices_for_erasure
@@ -256,6 +257,7 @@ def client_anonymise(*, client: Client, final_message: OutboundMessage, at) -> t
     IPObservation.objects.filter(client=client).delete()
     _email_changes_wipe(client)
     _login_disable(client)
+    history_fragments_forget(client=client)  # the consent history's first page, kept rendered in the cache
     Client.objects.filter(pk=client.pk).update(full_name=ERASED_NAME, email=erased_email(client), phone="", region="",
                                                erased_at=at, updated_at=at)
     return notices, files
