@@ -50,7 +50,7 @@ def history_version(*, client: Client) -> tuple | None:
             "WHERE client_id = %s ORDER BY sequence DESC LIMIT 1) e ON true",
             [client.pk])
         row = cursor.fetchone()
-    return (*row, settings.TIME_ZONE, _templates_digest())
+    return (*row, settings.TIME_ZONE, consent_log().checkpoint_minutes(), _templates_digest())
 
 
 def history_rows(*, client: Client, render, first_page: bool) -> SafeString:
@@ -67,7 +67,13 @@ def history_rows_render(context: dict) -> str:
 
 
 def history_fragments_forget(*, client: Client) -> None:
-    """Erasure: the client's kept history pages go now, and again once the erasure commits (a request served in
-    between could have kept one again)."""
-    fragments_forget(name=FRAGMENT, owner_id=client.pk)
-    transaction.on_commit(lambda: fragments_forget(name=FRAGMENT, owner_id=client.pk))
+    """Erasure: the client's kept history pages and choices lists go now, and again once the erasure commits (a
+    request served in between could have kept one again)."""
+    from .choices_page import FRAGMENT as CHOICES
+
+    def forget():
+        for name in (FRAGMENT, CHOICES):
+            fragments_forget(name=name, owner_id=client.pk)
+
+    forget()
+    transaction.on_commit(forget)

@@ -24,6 +24,7 @@ from accounts.keyset import keyset_page
 from accounts.models import Client
 from accounts.selectors import client_of_user
 
+from .choices_page import choice_list
 from .history_page import history_rows, history_rows_render
 from .log_hooks import consent_log
 from .middleware import request_has_gpc
@@ -153,9 +154,11 @@ def client_required(view):
 
 @client_required
 def choices(request, client):
+    storage_location = storage_location_label()
     return render(request, "consent/choices.html", {
-        "client": client, "choices": choices_for(client=client), "gpc_honoured": gpc_note_due(request, client=client),
-        "storage_location": storage_location_label(),
+        "client": client, "gpc_honoured": gpc_note_due(request, client=client), "storage_location": storage_location,
+        "choice_list": choice_list(request=request, client=client, choices=choices_for(client=client),
+                                   storage_location=storage_location),
     })
 
 

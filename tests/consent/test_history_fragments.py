@@ -162,3 +162,73 @@ def test_older_pages_are_never_kept_and_still_show_the_oldest_events(client, own
     older = client.get(HISTORY, {"older": str(ConsentEvent.objects.filter(client=owner).order_by("-sequence")[24].sequence)})
     oldest = ConsentEvent.objects.get(client=owner, sequence=1)
     assert receipt_url(oldest) in older.content.decode() and receipt_url(oldest) not in first.content.decode()
+
+
+# "Your choices": the list is kept rendered while the data it shows is the same
+
+CHOICES = reverse("consent:choices")
+
+
+def choices_main(browser):
+    page = browser.get(CHOICES).content.decode()
+    return page[page.index("<main"):page.index("</main>")]
+
+
+def test_a_changed_consent_shows_at_once_on_the_choices_list(client, owner):
+    client.force_login(owner.user)
+    before = choices_main(client)
+    change(owner)
+    after = choices_main(client)
+    assert after != before
+    granted = ConsentState.objects.get(client=owner, purpose=promo()).granted
+    assert ("Give consent: " + promo().title_en in after) is (not granted)
+
+
+def test_a_recipient_renamed_shows_at_once_on_the_choices_list(client, owner):
+    from sharing.models import Affiliate
+    from tests.sharing.conftest import make_affiliate
+
+    affiliate = make_affiliate("Ads Network")
+    client.force_login(owner.user)
+    assert "Ads Network" in choices_main(client)
+    Affiliate.objects.filter(pk=affiliate.pk).update(name="Ads Network Renamed Ltd")
+    assert "Ads Network Renamed Ltd" in choices_main(client)
+
+
+def test_the_kept_choices_list_carries_each_responses_working_csrf_token(db, owner):
+    from django.test import Client as Browser
+
+    browser = Browser(enforce_csrf_checks=True)
+    browser.force_login(owner.user)
+    browser.get(CHOICES)
+    page = browser.get(CHOICES).content.decode()
+    action = reverse("consent:change", args=[promo().code])
+    form = page[page.index(f'action="{action}"'):]
+    token = form.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    granted = ConsentState.objects.get(client=owner, purpose=promo()).granted
+    response = browser.post(action, {"csrfmiddlewaretoken": token, "action": "withdraw" if granted else "grant"})
+    assert response.status_code == 302
+    assert ConsentState.objects.get(client=owner, purpose=promo()).granted is (not granted)
+
+
+def test_another_client_never_gets_the_kept_choices_list(client, owner):
+    other = make_client("other@example.com", country="US", region="US-CA", phone="+14155552672")
+    change(owner)  # the owner withdraws; the other client keeps the opt-out default (granted)
+    client.force_login(owner.user)
+    mine = choices_main(client)
+    client.force_login(other.user)
+    theirs = choices_main(client)
+    assert "Give consent: " + promo().title_en in mine and "Give consent: " + promo().title_en not in theirs
+    assert "Withdraw consent: " + promo().title_en in theirs
+
+
+def test_an_erasure_forgets_the_choices_list_too(client, owner, django_capture_on_commit_callbacks):
+    from consent.choices_page import FRAGMENT as CHOICES_FRAGMENT
+
+    client.force_login(owner.user)
+    choices_main(client)
+    key = fragment_key(name=CHOICES_FRAGMENT, owner_id=owner.pk, language="en")
+    assert cache.get(key) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        history_fragments_forget(client=owner)
+    assert cache.get(key) is None
