@@ -118,10 +118,13 @@ def _label(choices, value) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
-def choices_for(*, client: Client) -> list[Choice]:
-    """Every purpose, each per-recipient purpose under its parent with who its recipient is (two queries in all)."""
+def choices_for(*, client: Client, with_recipients: bool = True) -> list[Choice]:
+    """Every purpose, each per-recipient purpose under its parent with who its recipient is (two queries in all).
+
+    `with_recipients=False` (the dashboard, which shows only each top-level purpose's own state): the children
+    carry no recipient, and the second query is not made."""
     rows = purposes_with_state(client=client)
-    recipients = recipients_for([p.pk for p, __ in rows if p.parent_id])
+    recipients = recipients_for([p.pk for p, __ in rows if p.parent_id]) if with_recipients else {}
     children: dict[int, list[Choice]] = {}
     for purpose, state in rows:
         if purpose.parent_id:

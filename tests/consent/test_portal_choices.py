@@ -327,9 +327,25 @@ def test_dashboard_costs_the_same_queries_for_3_or_60_events(client):
     few_queries = queries_for(client, reverse("portal:dashboard"))
     client.force_login(many.user)
     assert queries_for(client, reverse("portal:dashboard")) == few_queries
-    # session, user, client, addresses, IP addresses, purposes with states, whether a material change is pending,
-    # the newest sharing record with the count of all, the business transfers announced to the client
+    # session, user, client, addresses, IP addresses, purposes with states (not who each per-recipient purpose's
+    # recipient is: the dashboard does not show it), whether a material change is pending, the newest sharing
+    # record with the count of all, the business transfers announced to the client
     assert few_queries <= 9
+
+
+def test_dashboard_does_not_read_the_recipients_of_per_recipient_purposes(client, californian):
+    from tests.sharing.conftest import make_affiliate
+
+    make_affiliate("Ads Network")  # a per-recipient consent purpose under promotional sharing
+    client.force_login(californian.user)
+    client.get(reverse("portal:dashboard"))
+    with CaptureQueriesContext(connection) as dashboard:
+        page = client.get(reverse("portal:dashboard")).content.decode()
+    assert not [q for q in dashboard.captured_queries if "sharing_recipientconsent" in q["sql"]]
+    assert promo().title_en in page and "Granted" in page
+    with CaptureQueriesContext(connection) as choices:
+        assert "Ads Network" in client.get(CHOICES).content.decode()
+    assert [q for q in choices.captured_queries if "sharing_recipientconsent" in q["sql"]]
 
 
 def test_dashboard_shows_the_consent_purposes_and_links_to_the_choices(client, californian):
