@@ -18,6 +18,7 @@ from consent.views import client_required
 from .announcements import received_page_announcements
 from .models import SharingRecord, WithdrawalNotice, transfer_mechanism_label
 from .processors import processor_summary_of_client
+from .received_page import received_body
 from .selectors import SUMMARY_COUNT_CAP, notices_of_client, sharing_rows_of_client, sharing_summary_of_client
 
 RECORDS_PAGE_SIZE = 50
@@ -224,9 +225,11 @@ def received(request, client):
                        key=lambda row: (row["shared_at"], row["id"]), size=RECORDS_PAGE_SIZE,
                        older=request.GET.get("older"), newer=request.GET.get("newer"),
                        parse=_record_position_parse, write=_record_position_text)
-    return render(request, "sharing/received.html", {
-        "client": client, "page": page, "groups": groups_told(recipient_groups(page.rows), client=client),
+    context = {
+        "page": page, "groups": groups_told(recipient_groups(page.rows), client=client),
         "announcements": received_page_announcements(client=client),
         "storage_location": storage_location_label(),
         "processors": processor_uses(client=client),
-    })
+    }
+    return render(request, "sharing/received.html", {"client": client, **context,
+                                                     "body": received_body(client=client, context=context)})

@@ -132,19 +132,24 @@ def test_forgetting_deletes_the_page_in_every_language(client, owner, django_cap
 def test_an_erasure_deletes_the_kept_pages(client, owner, django_capture_on_commit_callbacks):
     import time_machine
 
+    from consent.choices_page import FRAGMENT as CHOICES_FRAGMENT
     from rights.erasure import erasure_request, scheduled_erasure_of
     from rights.tasks import perform_due_erasures
+    from sharing.received_page import FRAGMENT as RECEIVED_FRAGMENT
 
     change(owner)
     client.force_login(owner.user)
     visit(client)
-    key = fragment_key(name=FRAGMENT, owner_id=owner.pk, language="en")
-    assert cache.get(key) is not None
+    client.get(reverse("consent:choices"))
+    client.get(reverse("sharing:received"))
+    keys = [fragment_key(name=name, owner_id=owner.pk, language="en")
+            for name in (FRAGMENT, CHOICES_FRAGMENT, RECEIVED_FRAGMENT)]
+    assert all(cache.get(key) is not None for key in keys)
     erasure_request(client=owner, actor=owner.user)
     with time_machine.travel(scheduled_erasure_of(client=owner).scheduled_for + timedelta(minutes=5)):
         with django_capture_on_commit_callbacks(execute=True):
             assert perform_due_erasures.delay().get() == 1
-    assert cache.get(key) is None
+    assert all(cache.get(key) is None for key in keys)
 
 
 def test_nothing_is_kept_when_the_setting_is_zero(client, owner, settings):

@@ -288,3 +288,68 @@ def test_withheld_records_never_push_the_dashboard_past_the_cap(client, owner, a
     page = client.get(reverse("portal:dashboard")).content.decode()
     assert "Your data was sent outside Fulfillmen 1000 times." in page and "more than" not in page
     assert "Shenzhen" not in page
+
+
+# The page's body is kept rendered while the data it shows is the same (sharing/received_page.py)
+
+def _kept(owner):
+    from django.core.cache import cache
+
+    from accounts.page_fragments import fragment_key
+    from sharing.received_page import FRAGMENT
+
+    return cache.get(fragment_key(name=FRAGMENT, owner_id=owner.pk, language="en"))
+
+
+def _main(response) -> str:
+    page = response.content.decode()
+    return page[page.index("<main"):page.index("</main>")]
+
+
+def test_the_kept_body_shows_a_new_record_at_once(client, owner, ads, dropship):
+    share_promo(ads, [owner], days_ago=1)
+    client.force_login(owner.user)
+    first = _main(client.get(RECEIVED))
+    assert _kept(owner) is not None and _main(client.get(RECEIVED)) == first
+    share_order(dropship, [owner])
+    assert "Dropship Partner" in _main(client.get(RECEIVED))
+
+
+def test_a_withheld_record_leaves_the_kept_body_untouched_and_shows_once_released(client, owner, ads):
+    import time_machine
+
+    share_promo(ads, [owner], days_ago=1)
+    client.force_login(owner.user)
+    before = _main(client.get(RECEIVED))
+    kept = _kept(owner)
+    until = timezone.localdate() + timedelta(days=30)
+    sharing_records_write_to_recipient(recipient_name="Shenzhen Public Security Bureau", recipient_country="CN",
+                                       purpose=Purpose.objects.get(code="legal-obligation"), fields=["name"],
+                                       client_ids=[owner.pk], request_id=uuid.uuid4(), at=timezone.now(),
+                                       withheld_until=until)
+    assert _main(client.get(RECEIVED)) == before and _kept(owner) == kept  # not even rendered again
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        client.force_login(owner.user)
+        assert "Shenzhen Public Security Bureau" in _main(client.get(RECEIVED))
+
+
+def test_another_client_never_gets_the_kept_body(client, owner, outsider, ads):
+    broker = make_affiliate("Owner Only Broker", country="SG")
+    share_promo(broker, [owner])
+    share_promo(ads, [outsider])
+    client.force_login(owner.user)
+    assert "Owner Only Broker" in _main(client.get(RECEIVED))
+    client.force_login(outsider.user)
+    assert "Owner Only Broker" not in _main(client.get(RECEIVED))
+
+
+def test_an_erasure_forgets_the_kept_body(client, owner, ads, django_capture_on_commit_callbacks):
+    from sharing.received_page import received_fragments_forget
+
+    share_promo(ads, [owner])
+    client.force_login(owner.user)
+    client.get(RECEIVED)
+    assert _kept(owner) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        received_fragments_forget(client=owner)
+    assert _kept(owner) is None
