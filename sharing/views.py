@@ -7,6 +7,7 @@ from datetime import datetime
 from django.shortcuts import render
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy
 
 from accounts.jurisdictions import country_label, is_abroad, storage_location_label
@@ -146,12 +147,15 @@ def _told(notice: dict, date_format: str) -> Told:
     return Told(text, local.isoformat(), acknowledged)
 
 
-def groups_told(groups: list[RecipientGroup], *, client: Client) -> list[RecipientGroup]:
+def groups_told(groups: list[RecipientGroup], *, client: Client, notices: list[dict] | None = None) -> list[RecipientGroup]:
     """Each recipient's newest notice of each kind about this client, for the purpose of its group, newest first:
-    one query for the page, and none when only authorities are on it."""
+    one query for the page, and none when only authorities are on it (`notices`: read already, for the page's
+    affiliates)."""
     by_group = {(g.affiliate_id, g.purpose.pk): g for g in groups if g.affiliate_id is not None}
     seen, date_format = set(), get_format("DATE_FORMAT")
-    for notice in notices_of_client(client=client, affiliate_ids=[a for a, _p in by_group]):
+    if notices is None:
+        notices = notices_of_client(client=client, affiliate_ids=[a for a, _p in by_group])
+    for notice in notices:
         group = by_group.get((notice["affiliate_id"], notice["purpose_id"]))
         kind = (notice["affiliate_id"], notice["purpose_id"], NOTICE_KIND.get(notice["reason"]))
         if group is None or kind in seen:
@@ -196,9 +200,10 @@ class ProcessorUse:
     last: datetime
 
 
-def processor_uses(*, client: Client) -> list[ProcessorUse]:
+def processor_uses(*, client: Client, rows: list[dict] | None = None) -> list[ProcessorUse]:
+    """`rows`: `processor_summary_of_client`'s, when read already."""
     uses = []
-    for row in processor_summary_of_client(client=client):
+    for row in processor_summary_of_client(client=client) if rows is None else rows:
         purpose = Purpose(pk=row["purpose_id"], code=row["purpose__code"], title_en=row["purpose__title_en"],
                           title_zh_hans=row["purpose__title_zh_hans"])
         uses.append(ProcessorUse(row["recipient_name"], _country_name(row["recipient_country"]), purpose,
@@ -225,11 +230,14 @@ def received(request, client):
                        key=lambda row: (row["shared_at"], row["id"]), size=RECORDS_PAGE_SIZE,
                        older=request.GET.get("older"), newer=request.GET.get("newer"),
                        parse=_record_position_parse, write=_record_position_text)
+    # The page's data as read (the version of the kept body); formatted for reading only when it is rendered.
+    notices = notices_of_client(client=client, affiliate_ids=[row["affiliate_id"] for row in page.rows])
+    processors = processor_summary_of_client(client=client)
     context = {
-        "page": page, "groups": groups_told(recipient_groups(page.rows), client=client),
-        "announcements": received_page_announcements(client=client),
+        "page": page, "announcements": received_page_announcements(client=client),
         "storage_location": storage_location_label(),
-        "processors": processor_uses(client=client),
+        "groups": SimpleLazyObject(lambda: groups_told(recipient_groups(page.rows), client=client, notices=notices)),
+        "processors": SimpleLazyObject(lambda: processor_uses(client=client, rows=processors)),
     }
-    return render(request, "sharing/received.html", {"client": client, **context,
-                                                     "body": received_body(client=client, context=context)})
+    body = received_body(client=client, context=context, read=(page.rows, notices, processors))
+    return render(request, "sharing/received.html", {"client": client, **context, "body": body})
