@@ -12,6 +12,7 @@ sat idle in `ClientRead` nearly all the time under this load, so the workers' ow
 """
 
 import json
+import os
 import socket
 import statistics
 import threading
@@ -33,7 +34,8 @@ EVENTS = 1_000
 RECORDS = 5_000
 USERS = 20
 PROCESSES = 4
-PAGES = {"dashboard": "/portal/", "your choices": "/portal/choices/", "who received your data": "/portal/received/"}
+PAGES = {"dashboard": "/portal/", "your choices": "/portal/choices/", "who received your data": "/portal/received/",
+         "history": "/portal/choices/history/", "export request": "/portal/data/export/", "erasure": "/portal/data/erase/"}
 TRIVIAL = "/bench/trivial/"
 TARGET_P95_MS = 100.0
 TARGET_SHARE = 0.40
@@ -41,7 +43,8 @@ TARGET_SHARE = 0.40
 
 def run(quick: bool) -> list[dict]:
     seconds, reps = (3.0, 2) if quick else (10.0, 3)
-    name = "fulfillmen_bench_portal"
+    # BENCH_DATABASE_SUFFIX: engineers sharing one PostgreSQL each name their own bench database.
+    name = "fulfillmen_bench_portal" + os.environ.get("BENCH_DATABASE_SUFFIX", "")
     url = database_recreate(name)
     try:
         env = django_env(url)
@@ -175,6 +178,7 @@ def _build() -> dict:
     from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
+    from accounts.demo import demo_people_ensure
     from accounts.services import client_register
     from consent.models import Channel, ConsentAction, ConsentEvent, Purpose
     from consent.services import consent_record
@@ -190,7 +194,11 @@ def _build() -> dict:
             for action in (ConsentAction.WITHDRAW, ConsentAction.GRANT):
                 consent_record(client=client, purpose=purpose, action=action, channel=Channel.PORTAL)
     events = ConsentEvent.objects.filter(client=client).count()
-    demo_affiliates_ensure()
+    from processing.demo import demo_assessments_ensure
+
+    demo_people_ensure(password="bench-password-0123")
+    # An agreement needs an approved impact assessment of its recipient first (PIPL Art. 55), as seed_demo does it.
+    demo_affiliates_ensure(before_agreements=lambda made: demo_assessments_ensure(recipients=made))
     agreements = list(SharingAgreement.objects.select_related("affiliate", "purpose"))
     now = timezone.now()
     for i in range(RECORDS // 50):

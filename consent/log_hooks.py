@@ -15,6 +15,9 @@ class ConsentLogHooks:
     places: Callable  # (events) -> {event id: place}: index and first checkpoint covering it, or pending
     receipt_email_paragraph: Callable  # () -> str, in the active language
     checkpoint_minutes: Callable  # () -> int | None: how long a new event waits for a checkpoint (None: no schedule)
+    # (SQL expression of an event id) -> an SQL expression whose value changes whenever `places` would give another
+    # answer for any event of that event's client up to it: the history page's cached rows compare it (PostgreSQL)
+    version_sql: Callable | None = None
 
 
 _registered: list[ConsentLogHooks] = []

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,10 +20,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.ip import request_ip
 from accounts.jurisdictions import storage_location_label
+from accounts.keyset import keyset_page
 from accounts.models import Client
 from accounts.replica import replica_reads
 from accounts.selectors import client_of_user
 
+from .choices_page import choice_list
+from .history_page import history_rows, history_rows_render
 from .log_hooks import consent_log
 from .middleware import request_has_gpc
 from .models import Channel, ConsentAction, DataCategory, LegalBasis, Purpose, RecipientClass
@@ -117,10 +119,13 @@ def _label(choices, value) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
-def choices_for(*, client: Client) -> list[Choice]:
-    """Every purpose, each per-recipient purpose under its parent with who its recipient is (two queries in all)."""
+def choices_for(*, client: Client, with_recipients: bool = True) -> list[Choice]:
+    """Every purpose, each per-recipient purpose under its parent with who its recipient is (two queries in all).
+
+    `with_recipients=False` (the dashboard, which shows only each top-level purpose's own state): the children
+    carry no recipient, and the second query is not made."""
     rows = purposes_with_state(client=client)
-    recipients = recipients_for([p.pk for p, __ in rows if p.parent_id])
+    recipients = recipients_for([p.pk for p, __ in rows if p.parent_id]) if with_recipients else {}
     children: dict[int, list[Choice]] = {}
     for purpose, state in rows:
         if purpose.parent_id:
@@ -154,9 +159,11 @@ def client_required(view):
 @replica_reads
 @client_required
 def choices(request, client):
+    storage_location = storage_location_label()
     return render(request, "consent/choices.html", {
-        "client": client, "choices": choices_for(client=client), "gpc_honoured": gpc_note_due(request, client=client),
-        "storage_location": storage_location_label(),
+        "client": client, "gpc_honoured": gpc_note_due(request, client=client), "storage_location": storage_location,
+        "choice_list": choice_list(request=request, client=client, choices=choices_for(client=client),
+                                   storage_location=storage_location),
     })
 
 
@@ -198,16 +205,40 @@ def choice_change(request, client, code):
     return redirect("consent:choices")
 
 
+def _sequence_parse(text: str) -> tuple[int]:
+    sequence = int(text)
+    if not 0 <= sequence < 2**62:
+        raise ValueError("not a position in a chain")
+    return (sequence,)
+
+
 @replica_reads
 @client_required
 def history(request, client):
-    """The client's ledger, newest first, each event with its place in the public consent log (one query for all)."""
-    page = Paginator(consent_history(client=client), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    events, log = list(page.object_list), consent_log()
-    places = log.places(events)
-    return render(request, "consent/history.html", {
-        "client": client, "page": page, "rows": [(event, places[event.pk]) for event in events],
-        "checkpoint_minutes": log.checkpoint_minutes()})
+    """The client's ledger, newest first, each event with its place in the public consent log (one query for all).
+    The first page is kept rendered while nothing on it changed (consent/history_page.py)."""
+    older, newer = request.GET.get("older"), request.GET.get("newer")
+
+    def rows_html() -> str:
+        page = keyset_page(consent_history(client=client), fields=("sequence",), key=lambda e: (e.sequence,),
+                           size=HISTORY_PAGE_SIZE, older=older, newer=newer, parse=_sequence_parse,
+                           write=lambda values: str(values[0]))
+        log = consent_log()
+        places = log.places(page.rows)
+        return history_rows_render({"page": page, "rows": [(event, places[event.pk]) for event in page.rows],
+                                    "checkpoint_minutes": log.checkpoint_minutes(),
+                                    "label": _("Pages of your consent history")})
+
+    first = not _cursor_valid(older) and not _cursor_valid(newer)
+    html = history_rows(client=client, render=rows_html, first_page=first)
+    return render(request, "consent/history.html", {"client": client, "rows_html": html})
+
+
+def _cursor_valid(text) -> bool:
+    try:
+        return bool(text) and bool(_sequence_parse(text))
+    except ValueError:
+        return False
 
 
 @never_cache

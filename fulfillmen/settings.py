@@ -180,6 +180,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "home"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
+# Sessions in the database (default: `db`), or `cached_db`: read from the shared cache (CACHE_URL) and written
+# through to the database, so a portal page does not read its session row (docs/performance.md).
+SESSION_STORE = env.str("SESSION_STORE", default="db")
+if SESSION_STORE not in ("db", "cached_db"):
+    raise ImproperlyConfigured("SESSION_STORE must be db or cached_db")
+SESSION_ENGINE = f"django.contrib.sessions.backends.{SESSION_STORE}"
+# How long a rendered first page of the consent history may sit unused in the cache (0: never kept). It is shown
+# only while nothing on it changed (consent/history_page.py), so this bounds memory, not staleness.
+PORTAL_FRAGMENT_SECONDS = env.int("PORTAL_FRAGMENT_SECONDS", default=3600)
 
 # Brute-force protection on log-in (django-axes): 5 failures for one email from one address
 # lock that pair out for an hour; the log-in page says so.

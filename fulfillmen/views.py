@@ -34,7 +34,8 @@ def dashboard(request):
         "addresses": list(client.addresses.all()),
         "observations": list(client.ip_observations.all()),
         # Answers to policy changes are asked for in the notice box below, not among the consent toggles.
-        "consent_choices": [c for c in choices_for(client=client)
+        # Top-level purposes only, each with its own state: who each child purpose's recipient is is not shown here.
+        "consent_choices": [c for c in choices_for(client=client, with_recipients=False)
                             if c.rests_on_consent and c.purpose.code != POLICY_ACCEPTANCE],
         "pending_policy": _pending_policy(client),
         "gpc_honoured": gpc_note_due(request, client=client),

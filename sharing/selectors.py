@@ -5,7 +5,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models import IntegerField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.jurisdictions import country_label
@@ -175,15 +176,23 @@ def sharing_records_of_client(*, client: Client) -> QuerySet[SharingRecord]:
             .select_related("purpose").order_by("-shared_at", "-id"))
 
 
-def sharing_summary_of_client(*, client: Client) -> SharingRecord | None:
-    """The client's newest visible record carrying `total`, the count of all of them, in one statement.
+SUMMARY_COUNT_CAP = 1_000
 
-    The count is an uncorrelated scalar subquery (evaluated once, an index scan of the client's rows) rather
-    than a window over the whole set, which made PostgreSQL build and sort every row to return one.
+
+def sharing_summary_of_client(*, client: Client) -> SharingRecord | None:
+    """The client's newest visible record carrying `total`, the count of them up to SUMMARY_COUNT_CAP + 1, in one
+    statement.
+
+    The count is an uncorrelated scalar subquery (evaluated once, an index scan of the client's newest rows) that
+    stops after SUMMARY_COUNT_CAP + 1 rows, so a client with 100,000 records costs what one with 1,001 does (the
+    dashboard says "more than 1,000"); the subquery is the ORM's own query of the visible records, so it hides
+    exactly what the list hides.
     """
     visible = sharing_records_of_client(client=client)
-    total = visible.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
-    return visible.annotate(total=Subquery(total, output_field=IntegerField())).first()
+    sql, params = visible.order_by().values("id")[: SUMMARY_COUNT_CAP + 1].query.sql_with_params()
+    # The SQL is the ORM's own, compiled from the queryset above; its values stay parameters.
+    total = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS capped", params, output_field=IntegerField())  # nosec B611 B608
+    return visible.annotate(total=total).first()
 
 
 def sharing_rows_of_client(*, client: Client) -> QuerySet:
@@ -192,7 +201,7 @@ def sharing_rows_of_client(*, client: Client) -> QuerySet:
     the page lists them apart, summed up (`sharing.processors.processor_summary_of_client`)."""
     third_parties = Q(affiliate__isnull=True) | ~Q(affiliate__kind=Affiliate.Kind.PROCESSOR)
     return sharing_records_of_client(client=client).filter(third_parties).values(
-        "affiliate_id", "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
+        "id", "affiliate_id", "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
         "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")
 
 

@@ -4,13 +4,14 @@ fields and when (GDPR Art. 15(1)(c), PIPL Art. 45; the disclosure ledger of REQU
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy
 
 from accounts.jurisdictions import country_label, is_abroad, storage_location_label
+from accounts.keyset import keyset_page, moment_parse, moment_text
 from accounts.models import Client
 from accounts.replica import replica_reads
 from consent.models import DataCategory, Purpose
@@ -19,7 +20,8 @@ from consent.views import client_required
 from .announcements import received_page_announcements
 from .models import SharingRecord, WithdrawalNotice, transfer_mechanism_label
 from .processors import processor_summary_of_client
-from .selectors import notices_of_client, sharing_rows_of_client, sharing_summary_of_client
+from .received_page import received_body
+from .selectors import SUMMARY_COUNT_CAP, notices_of_client, sharing_rows_of_client, sharing_summary_of_client
 
 RECORDS_PAGE_SIZE = 50
 
@@ -146,12 +148,15 @@ def _told(notice: dict, date_format: str) -> Told:
     return Told(text, local.isoformat(), acknowledged)
 
 
-def groups_told(groups: list[RecipientGroup], *, client: Client) -> list[RecipientGroup]:
+def groups_told(groups: list[RecipientGroup], *, client: Client, notices: list[dict] | None = None) -> list[RecipientGroup]:
     """Each recipient's newest notice of each kind about this client, for the purpose of its group, newest first:
-    one query for the page, and none when only authorities are on it."""
+    one query for the page, and none when only authorities are on it (`notices`: read already, for the page's
+    affiliates)."""
     by_group = {(g.affiliate_id, g.purpose.pk): g for g in groups if g.affiliate_id is not None}
     seen, date_format = set(), get_format("DATE_FORMAT")
-    for notice in notices_of_client(client=client, affiliate_ids=[a for a, _p in by_group]):
+    if notices is None:
+        notices = notices_of_client(client=client, affiliate_ids=[a for a, _p in by_group])
+    for notice in notices:
         group = by_group.get((notice["affiliate_id"], notice["purpose_id"]))
         kind = (notice["affiliate_id"], notice["purpose_id"], NOTICE_KIND.get(notice["reason"]))
         if group is None or kind in seen:
@@ -163,10 +168,15 @@ def groups_told(groups: list[RecipientGroup], *, client: Client) -> list[Recipie
 
 @dataclass(frozen=True)
 class ReceivedSummary:
-    """What the dashboard card shows: how many records, and the latest one."""
+    """What the dashboard card shows: how many records (counted up to SUMMARY_COUNT_CAP + 1), and the latest one."""
 
     count: int
     last: SharingRecord | None
+
+    @property
+    def more_than(self) -> int | None:
+        """The cap, when there are more records than it (the card then says "more than 1,000 times")."""
+        return SUMMARY_COUNT_CAP if self.count > SUMMARY_COUNT_CAP else None
 
     @property
     def last_country_name(self) -> str:
@@ -191,9 +201,10 @@ class ProcessorUse:
     last: datetime
 
 
-def processor_uses(*, client: Client) -> list[ProcessorUse]:
+def processor_uses(*, client: Client, rows: list[dict] | None = None) -> list[ProcessorUse]:
+    """`rows`: `processor_summary_of_client`'s, when read already."""
     uses = []
-    for row in processor_summary_of_client(client=client):
+    for row in processor_summary_of_client(client=client) if rows is None else rows:
         purpose = Purpose(pk=row["purpose_id"], code=row["purpose__code"], title_en=row["purpose__title_en"],
                           title_zh_hans=row["purpose__title_zh_hans"])
         uses.append(ProcessorUse(row["recipient_name"], _country_name(row["recipient_country"]), purpose,
@@ -202,13 +213,33 @@ def processor_uses(*, client: Client) -> list[ProcessorUse]:
     return uses
 
 
+def _record_position_text(values) -> str:
+    shared_at, record_id = values
+    return f"{moment_text(shared_at)}.{record_id}"
+
+
+def _record_position_parse(text: str) -> tuple:
+    moment, _, record_id = text.partition(".")
+    if not record_id.isdigit() or len(record_id) > 19:
+        raise ValueError("not a record's position")
+    return moment_parse(moment), int(record_id)
+
+
 @replica_reads
 @client_required
 def received(request, client):
-    page = Paginator(sharing_rows_of_client(client=client), RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "sharing/received.html", {
-        "client": client, "page": page, "groups": groups_told(recipient_groups(page.object_list), client=client),
-        "announcements": received_page_announcements(client=client),
+    page = keyset_page(sharing_rows_of_client(client=client), fields=("shared_at", "id"),
+                       key=lambda row: (row["shared_at"], row["id"]), size=RECORDS_PAGE_SIZE,
+                       older=request.GET.get("older"), newer=request.GET.get("newer"),
+                       parse=_record_position_parse, write=_record_position_text)
+    # The page's data as read (the version of the kept body); formatted for reading only when it is rendered.
+    notices = notices_of_client(client=client, affiliate_ids=[row["affiliate_id"] for row in page.rows])
+    processors = processor_summary_of_client(client=client)
+    context = {
+        "page": page, "announcements": received_page_announcements(client=client),
         "storage_location": storage_location_label(),
-        "processors": processor_uses(client=client),
-    })
+        "groups": SimpleLazyObject(lambda: groups_told(recipient_groups(page.rows), client=client, notices=notices)),
+        "processors": SimpleLazyObject(lambda: processor_uses(client=client, rows=processors)),
+    }
+    body = received_body(client=client, context=context, read=(page.rows, notices, processors))
+    return render(request, "sharing/received.html", {"client": client, **context, "body": body})

@@ -70,6 +70,22 @@ def event_in_log(event: ConsentEvent) -> EventInLog:
     return EventInLog(index, None if index is None else first_checkpoint_covering(index))
 
 
+def places_version_sql(event_id_sql: str) -> str:
+    """An SQL expression that changes whenever `events_in_log` would answer differently for the event `event_id_sql`
+    (a client's newest) or any earlier event of its client: that event's index and first covering checkpoint, and,
+    while no checkpoint covers it yet, the newest checkpoint and the newest index (leaves are sequenced in ledger
+    order, and a checkpoint that covers an index covers every lower one, so nothing earlier can change after).
+    `event_id_sql` is an expression of our own SQL, never a value from a request."""
+    return (  # constant SQL around the caller's own expression
+        "(SELECT concat_ws(':', l.index, c.size, "  # nosec B608
+        "CASE WHEN c.size IS NULL THEN (SELECT max(tree_size) FROM transparency_log_signedcheckpoint) END, "
+        "CASE WHEN c.size IS NULL THEN (SELECT max(index) FROM transparency_log_logleaf) END) "
+        f"FROM (SELECT {event_id_sql} AS id) h LEFT JOIN transparency_log_logleaf l ON l.event_id = h.id "
+        "LEFT JOIN LATERAL (SELECT min(tree_size) AS size FROM transparency_log_signedcheckpoint "
+        "WHERE tree_size > l.index) c ON true)"
+    )
+
+
 def events_in_log(events) -> dict[int, EventInLog]:
     """event id -> its place in the log, for a page of events in one query."""
     first_size = SignedCheckpoint.objects.filter(tree_size__gt=OuterRef("index")).order_by("tree_size").values("tree_size")

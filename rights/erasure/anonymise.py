@@ -25,8 +25,10 @@ from django.utils import timezone
 
 from accounts.models import Address, Client, EmailChangeRequest, IPObservation, User
 from amendments.models import NoticeDelivery
+from consent.history_page import history_fragments_forget
 from consent.models import ConsentEventPersonalData
 from notify.models import OutboundMessage
+from sharing.received_page import received_fragments_forget
 from sharing.services import withdrawal_notices_for_erasure
 
 from ..models import DataExport, DataSubjectRequest, LegalHold, RequestMessage
@@ -256,6 +258,9 @@ def client_anonymise(*, client: Client, final_message: OutboundMessage, at) -> t
     IPObservation.objects.filter(client=client).delete()
     _email_changes_wipe(client)
     _login_disable(client)
+    # The pages kept rendered in the cache: the consent history's first page, "Your choices", "Who received".
+    history_fragments_forget(client=client)
+    received_fragments_forget(client=client)
     Client.objects.filter(pk=client.pk).update(full_name=ERASED_NAME, email=erased_email(client), phone="", region="",
                                                erased_at=at, updated_at=at)
     return notices, files

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -37,6 +38,12 @@ def receipt_url(event):
 def californian(db):
     """A client under the opt-out model: both consent purposes start granted."""
     return make_client("ca@example.com", country="US", region="US-CA", phone="+14155552671", full_name="Cali Client")
+
+
+def link_of(response, direction: str) -> str | None:
+    """The cursor of the page's Newer (`newer`) or Older (`older`) link, None without one."""
+    found = re.search(rf'href="\?{direction}=([^"]+)"', response.content.decode())
+    return found and found.group(1)
 
 
 def toggle_promotional_sharing(client, times):
@@ -226,12 +233,45 @@ def test_history_shows_the_policy_version_label(client, californian):
 def test_history_is_paginated_by_25(client, californian):
     toggle_promotional_sharing(californian, 28)  # 30 events with the two sign-up defaults
     client.force_login(californian.user)
-    first = client.get(HISTORY).content.decode()
-    second = client.get(HISTORY, {"page": 2}).content.decode()
+    first = client.get(HISTORY)
+    second = client.get(HISTORY, {"older": link_of(first, "older")})
+    first, second = first.content.decode(), second.content.decode()
     assert first.count("Download receipt") == 25 and second.count("Download receipt") == 5
-    assert "Page 1 of 2" in first and "Page 2 of 2" in second
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert 'rel="prev"' in second and 'rel="next"' not in second
     oldest = ConsentEvent.objects.get(client=californian, sequence=1)
     assert receipt_url(oldest) in second and receipt_url(oldest) not in first
+
+
+def test_history_newer_link_leads_back_to_the_same_first_page(client, californian):
+    toggle_promotional_sharing(californian, 28)
+    client.force_login(californian.user)
+    first = client.get(HISTORY)
+    second = client.get(HISTORY, {"older": link_of(first, "older")})
+    back = client.get(HISTORY, {"newer": link_of(second, "newer")})
+    assert back.content.decode().count("Download receipt") == 25
+    assert [r for r in re.findall(r"receipts/([0-9a-f-]+)\.json", back.content.decode())] == \
+        [r for r in re.findall(r"receipts/([0-9a-f-]+)\.json", first.content.decode())]
+    assert link_of(back, "newer") is None
+
+
+def test_history_pages_show_only_the_clients_own_events(client, californian):
+    other = make_client("other@example.com", country="US", region="US-CA", phone="+14155552679")
+    toggle_promotional_sharing(other, 30)
+    toggle_promotional_sharing(californian, 28)
+    client.force_login(californian.user)
+    first = client.get(HISTORY)
+    second = client.get(HISTORY, {"older": link_of(first, "older")})
+    shown = {r for page in (first, second) for r in re.findall(r"receipts/([0-9a-f-]+)\.json", page.content.decode())}
+    assert shown == {str(e.receipt_id) for e in ConsentEvent.objects.filter(client=californian)}
+
+
+@pytest.mark.parametrize("query", [{"older": "x"}, {"older": "-4"}, {"newer": "9" * 30}, {"older": ""}, {"newer": "1e3"}])
+def test_history_with_a_bad_cursor_shows_the_first_page(client, californian, query):
+    toggle_promotional_sharing(californian, 28)
+    client.force_login(californian.user)
+    response = client.get(HISTORY, query)
+    assert response.status_code == 200 and response.content.decode().count("Download receipt") == 25
 
 
 def test_client_downloads_their_own_receipt_as_a_json_attachment(client, californian):
@@ -271,9 +311,11 @@ def test_history_page_costs_the_same_queries_for_3_or_60_events(client, django_a
     few_queries = queries_for(client, HISTORY)
     client.force_login(many.user)
     assert queries_for(client, HISTORY) == few_queries
-    # session, user, client, count, one page of events with purposes and policy versions, their places in the public log
-    with django_assert_max_num_queries(6):
-        client.get(HISTORY, {"page": 2})
+    # session, user, client, one page of events with purposes and policy versions (nothing counted), their places
+    # in the public log
+    older = link_of(client.get(HISTORY), "older")
+    with django_assert_max_num_queries(5):
+        client.get(HISTORY, {"older": older})
 
 
 def test_dashboard_costs_the_same_queries_for_3_or_60_events(client):
@@ -285,9 +327,25 @@ def test_dashboard_costs_the_same_queries_for_3_or_60_events(client):
     few_queries = queries_for(client, reverse("portal:dashboard"))
     client.force_login(many.user)
     assert queries_for(client, reverse("portal:dashboard")) == few_queries
-    # session, user, client, addresses, IP addresses, purposes with states, whether a material change is pending,
-    # the newest sharing record with the count of all, the business transfers announced to the client
+    # session, user, client, addresses, IP addresses, purposes with states (not who each per-recipient purpose's
+    # recipient is: the dashboard does not show it), whether a material change is pending, the newest sharing
+    # record with the count of all, the business transfers announced to the client
     assert few_queries <= 9
+
+
+def test_dashboard_does_not_read_the_recipients_of_per_recipient_purposes(client, californian):
+    from tests.sharing.conftest import make_affiliate
+
+    make_affiliate("Ads Network")  # a per-recipient consent purpose under promotional sharing
+    client.force_login(californian.user)
+    client.get(reverse("portal:dashboard"))
+    with CaptureQueriesContext(connection) as dashboard:
+        page = client.get(reverse("portal:dashboard")).content.decode()
+    assert not [q for q in dashboard.captured_queries if "sharing_recipientconsent" in q["sql"]]
+    assert promo().title_en in page and "Granted" in page
+    with CaptureQueriesContext(connection) as choices:
+        assert "Ads Network" in client.get(CHOICES).content.decode()
+    assert [q for q in choices.captured_queries if "sharing_recipientconsent" in q["sql"]]
 
 
 def test_dashboard_shows_the_consent_purposes_and_links_to_the_choices(client, californian):

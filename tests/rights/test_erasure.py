@@ -400,3 +400,34 @@ def test_an_erased_client_gets_no_policy_notice_or_reminder(client, person, outs
     notices_create(version=version)
     assert set(NoticeDelivery.objects.values_list("client_id", flat=True)) == {outsider.pk}
     assert list(clients_without_answer(version=version)) == [outsider]
+
+
+def test_with_cached_sessions_the_erasure_ends_the_cached_copy_too(client, person, settings,
+                                                                    django_capture_on_commit_callbacks):
+    """SESSION_STORE=cached_db: the session is read from the cache; erasure deletes it there as in the database."""
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import cache
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    log_in(client)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get(reverse("portal:dashboard")).status_code == 200
+    assert cache.get(KEY_PREFIX + key) is not None  # the page read its session from the cache
+    ask_for_erasure(client)
+    erasure = scheduled_erasure_of(client=person)
+    with time_machine.travel(erasure.scheduled_for + timedelta(minutes=5)):
+        run_beat_task(django_capture_on_commit_callbacks)
+    assert cache.get(KEY_PREFIX + key) is None and not Session.objects.filter(session_key=key).exists()
+    assert client.get(reverse("portal:dashboard")).status_code == 302
+
+
+def test_with_cached_sessions_logging_out_ends_the_cached_copy(client, person, settings):
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import cache
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    log_in(client)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client.get(reverse("portal:dashboard"))
+    client.post(reverse("logout"))
+    assert cache.get(KEY_PREFIX + key) is None and not Session.objects.filter(session_key=key).exists()

@@ -1,0 +1,85 @@
+"""Keyset pagination for the portal's long lists ("Who received your data", the consent history): Newer / Older
+links that carry the position of the last row shown, never a page number, so a page costs one indexed read of
+`size + 1` rows however long the list is, and nothing is ever counted. A row added while the client reads shows on
+the first page without moving any other row between pages.
+
+The position is a tuple of the ordering's values (newest first: descending), written into the link as text; a
+cursor that does not parse gives the first page, as if there were none."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Q, QuerySet
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of rows, newest first, and the cursors of the pages on either side (None: there is none)."""
+
+    rows: list
+    newer: str | None
+    older: str | None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.newer is not None or self.older is not None
+
+
+def moment_text(value: datetime) -> str:
+    """A timestamp as whole microseconds since the epoch: exact (a second's rows stay apart) and short."""
+    delta = value - EPOCH
+    return str((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+
+
+def moment_parse(text: str) -> datetime:
+    micros = int(text)
+    if not -(10**17) < micros < 10**17:
+        raise ValueError("out of range")
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def _after(fields: tuple[str, ...], values: tuple, *, older: bool) -> Q:
+    """Rows strictly past `values` in the order `fields` descending (older) or ascending (newer)."""
+    op = "lt" if older else "gt"
+    condition = Q()
+    for i, name in enumerate(fields):
+        step = Q(**{f"{f}": v for f, v in zip(fields[:i], values[:i], strict=True)}, **{f"{name}__{op}": values[i]})
+        condition |= step
+    return condition
+
+
+def keyset_page(queryset: QuerySet, *, fields: tuple[str, ...], key, size: int, older: str | None = None,
+                newer: str | None = None, parse, write) -> KeysetPage:
+    """The page of `queryset` (any order: this one orders it by `fields`, newest first) after `older` or before
+    `newer`. `key(row)` gives a row's values of `fields`; `parse(text)` reads a cursor back into them (raising
+    ValueError for a bad one), `write(values)` writes them."""
+    descending = [f"-{f}" for f in fields]
+    position = None
+    going_older = True
+    for text, towards_older in ((older, True), (newer, False)):
+        if text:
+            try:
+                position = parse(text)
+            except (ValueError, TypeError, OverflowError):
+                position = None
+            else:
+                going_older = towards_older
+                break
+    if position is None:
+        rows = list(queryset.order_by(*descending)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return KeysetPage(rows, newer=None, older=write(key(rows[-1])) if more else None)
+    if going_older:
+        rows = list(queryset.filter(_after(fields, position, older=True)).order_by(*descending)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return KeysetPage(rows, newer=write(key(rows[0])) if rows else write(position),
+                          older=write(key(rows[-1])) if more else None)
+    rows = list(queryset.filter(_after(fields, position, older=False)).order_by(*fields)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size][::-1]
+    return KeysetPage(rows, newer=write(key(rows[0])) if more else None,
+                      older=write(key(rows[-1])) if rows else write(position))
