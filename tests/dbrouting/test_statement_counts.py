@@ -36,7 +36,9 @@ def busy_client(owner):
 
 def test_the_replica_takes_statements_off_the_primary_and_adds_none(client, busy_client, settings, replica_rows):
     """The same statements, some moved: on the primary with the replica, plus those on the replica less its one
-    health check, make the primary's count without it (printed: docs/performance.md has the table)."""
+    health check, make the primary's count without it (printed: docs/performance.md has the table). The history's
+    kept first page is off, or the second pass would be answered from it and compare nothing."""
+    settings.PORTAL_FRAGMENT_SECONDS = 0
     replica_rows.mirror()
     login(client, busy_client.user)
     counts = {}
