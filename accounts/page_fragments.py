@@ -8,10 +8,17 @@ limit only bounds how long an unused fragment sits in the cache. One key per own
 an owner is erased, `fragments_forget` deletes every one of them (only a first page is ever kept).
 
 Only what the owner themselves may see goes into a fragment, and only what the version describes completely.
+The key also holds the release (a digest of the code and translations that format the fragments), so a deploy never
+serves HTML an older release rendered. The cache is an optimisation only: if it fails (Redis down), the page is
+rendered as without it, and a forget that fails is logged and done again when the erasure commits. A fragment
+rendered from rows a read replica gave is not kept: they could be older than the version, read on the primary.
 """
 
 import hashlib
+import logging
 from collections.abc import Callable
+from functools import cache as once
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,10 +26,28 @@ from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from accounts.replica import replica_used
+
+logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+# What formats a kept fragment besides its templates (which each version digests itself).
+RELEASE_SOURCES = ["accounts/page_fragments.py", "accounts/keyset.py", "consent/history_page.py", "consent/choices_page.py",
+                   "consent/views.py", "consent/history_rows.py", "sharing/received_page.py", "sharing/views.py",
+                   "locale/zh_Hans/LC_MESSAGES/django.mo"]
+
+
+@once
+def release() -> str:
+    digest = hashlib.sha256()
+    for name in RELEASE_SOURCES:
+        path = ROOT / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"") + b"\0")
+    return digest.hexdigest()[:16]
+
 
 def fragment_key(*, name: str, owner_id: int, language: str) -> str:
     owner = salted_hmac("accounts.page_fragments", f"{name}:{owner_id}").hexdigest()[:32]
-    return f"portal-fragment:{name}:{owner}:{language}"
+    return f"portal-fragment:{release()}:{name}:{owner}:{language}"
 
 
 def _seconds() -> int:
@@ -41,14 +66,29 @@ def fragment_get_or_render(*, name: str, owner_id: int, version: tuple, render: 
         return rendered(render())
     key = fragment_key(name=name, owner_id=owner_id, language=get_language() or settings.LANGUAGE_CODE)
     digest = hashlib.sha256(repr(version).encode()).hexdigest()
-    stored = cache.get(key)
+    try:
+        stored = cache.get(key)
+    except Exception:  # the cache is an optimisation: a page never fails with it (Redis down)
+        logger.warning("portal fragment cache unreadable; rendering %s without it", name, exc_info=True)
+        return rendered(render())
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == digest:
         return rendered(stored[1])
     html = str(render())
-    cache.set(key, (digest, html), seconds)
+    if replica_used():
+        return rendered(html)
+    try:
+        cache.set(key, (digest, html), seconds)
+    except Exception:
+        logger.warning("portal fragment cache unwritable; %s not kept", name, exc_info=True)
     return rendered(html)
 
 
-def fragments_forget(*, name: str, owner_id: int) -> None:
-    """Delete the owner's fragments `name` in every language (erasure)."""
-    cache.delete_many([fragment_key(name=name, owner_id=owner_id, language=code) for code, _label in settings.LANGUAGES])
+def fragments_forget(*, name: str, owner_id: int) -> bool:
+    """Delete the owner's fragments `name` in every language (erasure). False, logged, when the cache failed: the
+    caller does it again once its transaction commits (a fragment is keyed by a hash and holds no name or e-mail)."""
+    try:
+        cache.delete_many([fragment_key(name=name, owner_id=owner_id, language=code) for code, _label in settings.LANGUAGES])
+    except Exception:
+        logger.error("portal fragments %s of an erased client not deleted yet (cache unavailable)", name, exc_info=True)
+        return False
+    return True

@@ -6,9 +6,26 @@ higher floors register their hooks in lower ones): without it, or without `DATAB
 as any other, on the primary.
 """
 
+from contextvars import ContextVar
 from functools import wraps
 
 _runner = None
+_scope: ContextVar[object | None] = ContextVar("replica_scope", default=None)
+
+
+def replica_used() -> bool:
+    """Whether a read of the request being answered has come from the replica (so may be older than the primary)."""
+    scope = _scope.get()
+    return bool(scope is not None and getattr(scope, "used_replica", False))
+
+
+def replica_scope_enter(scope):
+    """For the runner: the scope (with its `used_replica`) of the call it makes; returns the token to exit with."""
+    return _scope.set(scope)
+
+
+def replica_scope_exit(token) -> None:
+    _scope.reset(token)
 
 
 def replica_runner_register(runner) -> None:

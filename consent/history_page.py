@@ -43,9 +43,9 @@ def history_version(*, client: Client) -> tuple | None:
         # version_sql: the log's own constant SQL around our constant "e.id"; the client's id is a parameter.
         cursor.execute(
             "SELECT e.id, e.sequence, " + version_sql("e.id") + ", "  # nosec B608
-            "(SELECT md5(string_agg(concat_ws(':', p.id, p.title_en, p.title_zh_hans), '|' ORDER BY p.id)) "
+            "(SELECT md5(string_agg(json_build_array(p.id, p.title_en, p.title_zh_hans)::text, '|' ORDER BY p.id)) "
             " FROM consent_purpose p), "
-            "(SELECT md5(string_agg(concat_ws(':', v.id, v.label), '|' ORDER BY v.id)) FROM amendments_policyversion v) "
+            "(SELECT md5(string_agg(json_build_array(v.id, v.label)::text, '|' ORDER BY v.id)) FROM amendments_policyversion v) "
             "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, sequence FROM consent_consentevent "
             "WHERE client_id = %s ORDER BY sequence DESC LIMIT 1) e ON true",
             [client.pk])

@@ -26,7 +26,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from accounts.replica import replica_runner_register
+from accounts.replica import replica_runner_register, replica_scope_enter, replica_scope_exit
 
 logger = logging.getLogger("fulfillmen.db_router")
 
@@ -224,7 +224,7 @@ def run_with_replica(request, call):
     if writes is None or writes.wrote or not replica_configured() or not _may_use_replica(request):
         return call()
     scope = _Scope(writes)
-    token = _scope.set(scope)
+    token, shared = _scope.set(scope), replica_scope_enter(scope)  # shared: kept fragments ask whether it read here
     try:
         with connections[REPLICA].execute_wrapper(_TableGuard()):
             try:
@@ -242,6 +242,7 @@ def run_with_replica(request, call):
         scope.off = True
         return call()  # nothing was written before the failed read (a write turns the replica off): safe to repeat
     finally:
+        replica_scope_exit(shared)
         _scope.reset(token)
 
 

@@ -334,6 +334,9 @@ CACHES = {
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+if SESSION_STORE == "cached_db" and not CACHE_URL:
+    # Each process would keep its own copies: a log-out or an erasure in one would leave valid copies in the others.
+    raise ImproperlyConfigured("SESSION_STORE=cached_db needs a shared cache: set REDIS_URL or CACHE_URL.")
 
 # Security headers. Production (DEBUG=false) passes `manage.py check --deploy --fail-level WARNING`.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -10,6 +10,7 @@ from django import template
 from django.core.signals import setting_changed
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.urls import get_script_prefix
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -39,7 +40,8 @@ def chrome(context, part: str) -> SafeString:
     staff = bool(authenticated and user.is_staff)
     current = _current(request) if request is not None else {}
     language = get_language()
-    key = (part, language, authenticated, staff, tuple(sorted(current.items())))
+    # The script prefix too: the links carry it, and one request's SCRIPT_NAME must not be every visitor's.
+    key = (part, language, authenticated, staff, tuple(sorted(current.items())), get_script_prefix())
     html = _rendered.get(key)
     if html is None:
         html = _rendered[key] = render_to_string(PARTS[part], {

@@ -11,6 +11,7 @@ and the admin path, never a value, so once the client row is anonymised it is ps
 """
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from importlib import import_module
@@ -19,6 +20,8 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import caches
+from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
@@ -32,6 +35,8 @@ from sharing.received_page import received_fragments_forget
 from sharing.services import withdrawal_notices_for_erasure
 
 from ..models import DataExport, DataSubjectRequest, LegalHold, RequestMessage
+
+logger = logging.getLogger(__name__)
 
 ERASED_NAME = "Erased client"
 ERASED_TEXT = "[erased]"
@@ -209,9 +214,21 @@ def _sessions_end(user_id: int) -> None:
     store = import_module(settings.SESSION_ENGINE).SessionStore
     if not hasattr(store, "get_model_class"):
         return  # cache-only sessions cannot be listed; the disabled login refuses them on the next request
+    cached = []  # cached_db: the cached copies go now and again at commit (a request in between may cache one again)
     for session in store.get_model_class().objects.iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user_id):
             store(session_key=session.session_key).delete()
+            if hasattr(store, "cache_key_prefix"):
+                cached.append(store.cache_key_prefix + session.session_key)
+    if cached:
+        transaction.on_commit(lambda: _session_copies_delete(cached))
+
+
+def _session_copies_delete(keys: list[str]) -> None:
+    try:
+        caches[settings.SESSION_CACHE_ALIAS].delete_many(keys)
+    except Exception:  # the erasure has committed; the copies expire with SESSION_COOKIE_AGE
+        logger.error("cached copies of an erased client's sessions not deleted (cache unavailable)", exc_info=True)
 
 
 def _login_disable(client: Client) -> None:

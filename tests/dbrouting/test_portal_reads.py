@@ -92,3 +92,17 @@ def test_a_statement_that_would_bring_in_a_table_outside_the_allowlist_sends_the
     login(client, owner.user)
     assert shown_from(client.get(reverse("consent:choices")), marked_purpose) == "primary"
     assert "not for the replica: transfers_transfersubject" in caplog.text
+
+
+def test_a_history_page_rendered_from_the_replica_is_never_kept_for_later_requests(client, owner, marked_purpose,
+                                                                                     replica_rows, settings):
+    """The kept first page is checked against a version read on the primary: one rendered from the replica's rows
+    (perhaps older) must not be served later as if it were the primary's."""
+    from consent.models import ConsentEvent
+
+    replica_rows.copy("consent_consentevent", ConsentEvent.objects.filter(client=owner).values_list("pk", flat=True))
+    login(client, owner.user)
+    assert shown_from(client.get(reverse("consent:history")), marked_purpose) == "replica"
+    settings.DATABASE_ROUTERS = []  # the replica gone: the primary answers, and its own rows must show
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "fulfillmen.db_router.ReplicaPinMiddleware"]
+    assert shown_from(client.get(reverse("consent:history")), marked_purpose) == "primary"

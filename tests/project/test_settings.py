@@ -85,3 +85,13 @@ def test_the_storage_location_is_an_iso_country_code_or_the_app_refuses_to_start
     assert result.returncode != 0
     assert "DATA_STORAGE_COUNTRY=\"PEOPLE'S REPUBLIC OF CHINA\" is not an ISO 3166-1 alpha-2" in result.stderr
     assert manage("check", DEBUG="true", DATABASE_URL="sqlite:///:memory:", DATA_STORAGE_COUNTRY="hk").returncode == 0
+
+
+def test_cached_sessions_without_a_shared_cache_refuse_to_start():
+    """Each process's own memory would keep copies that a log-out or an erasure in another process leaves valid."""
+    result = manage("check", DEBUG="true", REDIS_URL="", CACHE_URL="", SESSION_STORE="cached_db",
+                    DATABASE_URL="sqlite:///:memory:")
+    assert result.returncode != 0
+    assert "SESSION_STORE=cached_db needs a shared cache" in result.stderr
+    assert manage("check", DEBUG="true", REDIS_URL="", CACHE_URL="", SESSION_STORE="db",
+                  DATABASE_URL="sqlite:///:memory:").returncode == 0

@@ -421,6 +421,27 @@ def test_with_cached_sessions_the_erasure_ends_the_cached_copy_too(client, perso
     assert client.get(reverse("portal:dashboard")).status_code == 302
 
 
+def test_with_cached_sessions_a_copy_cached_again_during_the_erasure_is_deleted_when_it_commits(
+        client, person, settings, django_capture_on_commit_callbacks):
+    """A request on the session while the erasure's transaction is open reads the still-committed row and caches it
+    again (with the last IP address seen): the copy goes once the erasure commits."""
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX, SessionStore
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from rights.erasure.anonymise import _sessions_end
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    log_in(client)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    copy = SessionStore(session_key=key).load()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        _sessions_end(person.user_id)
+        assert cache.get(KEY_PREFIX + key) is None
+        cache.set(KEY_PREFIX + key, copy)  # what the concurrent request's load does on its cache miss
+    assert cache.get(KEY_PREFIX + key) is None
+
+
 def test_with_cached_sessions_logging_out_ends_the_cached_copy(client, person, settings):
     from django.contrib.sessions.backends.cached_db import KEY_PREFIX
     from django.core.cache import cache
