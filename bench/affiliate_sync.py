@@ -124,20 +124,22 @@ COPY (
 """
 
 
-def _floor(conn, *, purpose_id: int) -> float:
-    """PostgreSQL alone: the same rows out, the same number of sharing records in (timed here, without TRUNCATE)."""
+def _floor(conn, *, purpose_id: int, select: str | None = None, fields: list[str] = FIELDS) -> float:
+    """PostgreSQL alone: the same rows out, the same number of sharing records in (timed here, without TRUNCATE).
+    `select`: a COPY of other rows (bench/history.py's), client id first; the newest affiliate key's affiliate."""
     from psycopg.types.json import Jsonb
 
     conn.execute("TRUNCATE bench_scratch_records")
-    affiliate_id, api_key_id = conn.execute("SELECT affiliate_id, id FROM sharing_apikey LIMIT 1").fetchone()
+    affiliate_id, api_key_id = conn.execute("SELECT affiliate_id, id FROM sharing_apikey WHERE affiliate_id IS NOT NULL "
+                                            "ORDER BY id DESC LIMIT 1").fetchone()
     started = time.perf_counter()
     with conn.transaction(), conn.cursor() as cursor:
         chunks = []
-        with cursor.copy(FLOOR_SELECT.format(purpose_id=int(purpose_id))) as copy:
+        with cursor.copy(select or FLOOR_SELECT.format(purpose_id=int(purpose_id))) as copy:
             for chunk in copy:
                 chunks.append(bytes(chunk))
         client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
-        fields, now = Jsonb(FIELDS), conn.execute("SELECT now()").fetchone()[0]
+        fields, now = Jsonb(fields), conn.execute("SELECT now()").fetchone()[0]
         request_id = "00000000-0000-0000-0000-000000000000"
         with cursor.copy("COPY bench_scratch_records (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, "
                          "fields, shared_at, api_key_id, request_id, transfer_mechanism) FROM STDIN") as copy:

@@ -16,14 +16,13 @@ three loops alternate, REPS times each, and the medians are compared: our events
 Targets: >= 1,000 ledger events/s (issue #9) and >= 50 % of the floor (issue #20), every chain intact.
 """
 
-import io
 import json
 import os
 import statistics
 import sys
 import time
 
-from bench.harness import record
+from bench.harness import ledger_verify, record
 
 WRITERS = 8
 FULL = {"clients": 20_000, "calls_per_writer": 1_000, "writers": WRITERS, "reps": 3}
@@ -215,7 +214,6 @@ def _child(args: dict) -> dict:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
     from accounts.demo import synthetic_clients_create
@@ -260,17 +258,11 @@ def _child(args: dict) -> dict:
                 _outcomes, counters = _measured(database, processes, results)
                 floors[side].append({**counters, "rows": writers * calls})
 
-    out, err = io.StringIO(), io.StringIO()
-    started = time.perf_counter()
-    try:
-        call_command("verify_ledger", stdout=out, stderr=err)
-        intact = True
-    except SystemExit:
-        intact = False
-    verify_seconds = time.perf_counter() - started
+    verified = ledger_verify()
+    verify_seconds, intact = verified["seconds"], verified["intact"]
     return {"ours": ours, "floor": floors["insert"], "rows_floor": floors["rows"], "verify_seconds": verify_seconds,
             "intact": intact and all(r["consistent"] for r in ours),
-            "verify_output": (out.getvalue() + err.getvalue()).strip().splitlines()[-1:],
+            "verify_output": (verified["out"] + verified["err"]).strip().splitlines()[-1:],
             "ledger_events": ConsentEvent.objects.count(), "ledger_chains": ConsentChain.objects.count()}
 
 

@@ -95,6 +95,22 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))  # as the Dockerfile runs it
 
 
+def ledger_verify() -> dict:
+    """`manage.py verify_ledger` in this (Django) process, timed: seconds, intact, and what it printed."""
+    import io
+
+    from django.core.management import call_command
+
+    out, err = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    try:
+        call_command("verify_ledger", stdout=out, stderr=err)
+        intact = True
+    except SystemExit:
+        intact = False
+    return {"seconds": time.perf_counter() - started, "intact": intact, "out": out.getvalue(), "err": err.getvalue()}
+
+
 def database_recreate(name: str) -> str:
     """Drop and create the database `name`; return its URL."""
     import psycopg

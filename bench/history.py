@@ -42,7 +42,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import ROOT, child_json, compare, database_drop, database_recreate, django_env, gunicorn, migrate, record
+from bench.harness import (
+    ROOT,
+    child_json,
+    compare,
+    database_drop,
+    database_recreate,
+    django_env,
+    gunicorn,
+    ledger_verify,
+    migrate,
+    record,
+)
 
 # "events" is what 4 sign-up defaults and 0-3 changes of mind (mean 1, CHANGES) a client give, not a knob of its own.
 FULL = {"clients": 1_000_000, "records": 20_000_000, "events": 5_000_000}
@@ -906,27 +917,17 @@ def _verify_result(got: dict, built: dict) -> dict:
 
 
 def _verify(_args: dict) -> dict:
-    import io
-
     import django
 
     django.setup()
-    from django.core.management import call_command
-
     before = _rss_mb("VmRSS")
-    out, err = io.StringIO(), io.StringIO()
-    started = time.perf_counter()
-    try:
-        call_command("verify_ledger", stdout=out, stderr=err)
-        intact = True
-    except SystemExit:
-        intact = False
-    seconds = time.perf_counter() - started
+    verified = ledger_verify()
+    seconds, intact = verified["seconds"], verified["intact"]
     peak = _rss_mb("VmHWM")
-    numbers = re.findall(r"(\d+) events in (\d+) chains", out.getvalue())
+    numbers = re.findall(r"(\d+) events in (\d+) chains", verified["out"])
     events, chains = (int(numbers[0][0]), int(numbers[0][1])) if numbers else (None, None)
     return {"seconds": seconds, "intact": intact, "events": events, "chains": chains,
-            "problems": err.getvalue().strip().splitlines()[:5], "peak_rss_mb": round(peak, 1),
+            "problems": verified["err"].strip().splitlines()[:5], "peak_rss_mb": round(peak, 1),
             "rss_before_mb": round(before, 1)}
 
 
@@ -975,27 +976,11 @@ COPY (
 
 
 def _floor(conn, *, purpose_id: int, child_id: int) -> float:
-    """PostgreSQL alone: the same rows out, as many sharing records into a scratch table (affiliate_sync's floor)."""
-    from psycopg.types.json import Jsonb
+    """affiliate_sync's floor over this benchmark's rows: the same rows out, as many sharing records into a scratch table."""
+    from bench.affiliate_sync import _floor as affiliate_floor
 
-    conn.execute("TRUNCATE bench_scratch_records")
-    affiliate_id, api_key_id = conn.execute("SELECT affiliate_id, id FROM sharing_apikey WHERE affiliate_id IS NOT NULL "
-                                            "ORDER BY id DESC LIMIT 1").fetchone()
-    started = time.perf_counter()
-    with conn.transaction(), conn.cursor() as cursor:
-        chunks = []
-        with cursor.copy(FLOOR_SELECT.format(purpose_id=int(purpose_id), child_id=int(child_id))) as copy:
-            for chunk in copy:
-                chunks.append(bytes(chunk))
-        client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
-        fields, now = Jsonb(SYNC_FIELDS), conn.execute("SELECT now()").fetchone()[0]
-        request_id = "00000000-0000-0000-0000-000000000000"
-        with cursor.copy("COPY bench_scratch_records (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, "
-                         "fields, shared_at, api_key_id, request_id) FROM STDIN") as copy:
-            for client_id in client_ids:
-                copy.write_row((client_id, affiliate_id, "Bench Affiliate", "HK", purpose_id, fields, now, api_key_id,
-                                request_id))
-    return time.perf_counter() - started
+    return affiliate_floor(conn, purpose_id=purpose_id, fields=SYNC_FIELDS,
+                           select=FLOOR_SELECT.format(purpose_id=int(purpose_id), child_id=int(child_id)))
 
 
 if __name__ == "__main__":
