@@ -61,6 +61,7 @@ PROBES = {"1": 1, "1k": 1_000, "100k": 100_000}  # label: sharing records
 PROBE_CHANGES = {"1": 0, "1k": 100, "100k": 1_000}  # changes of mind after the sign-up defaults
 WITHHELD = 5  # of the 100k probe's records: to an authority under a non-disclosure order, still withheld
 DATABASE = os.environ.get("BENCH_HISTORY_DATABASE", "fulfillmen_bench_history")
+KEEP = os.environ.get("BENCH_HISTORY_KEEP") == "1"  # leave the scratch database for a later look (it is ~25 GB at scale 1)
 PURPOSE = "bench-history-sync"
 SYNC_FIELDS = ["email", "ip_address", "name"]
 PAGES = {"dashboard": "/portal/", "history": "/portal/choices/history/", "who received your data": "/portal/received/"}
@@ -102,7 +103,8 @@ def run(quick: bool) -> list[dict]:
             results += _sync_results(env, url, built, plan)
             return results
         finally:
-            database_drop(DATABASE)
+            if not KEEP:
+                database_drop(DATABASE)
 
 
 # --- 1. building -------------------------------------------------------------------------------------------------
