@@ -163,6 +163,7 @@ def _build(plan: dict) -> dict:
              cohorts=cohorts)
         started = time.perf_counter()
     seconds["sharing records: indexes and constraints back"] = time.perf_counter() - started
+    step("processor tallies (the migration's grouped INSERT)", _tallies_fill)
     with connection.cursor() as cursor:  # what the COPY gave each probe (the recipients' shares are rounded per day)
         for probe in probes.values():
             cursor.execute("SELECT count(*), count(*) FILTER (WHERE withheld_until > now()) FROM sharing_sharingrecord "
@@ -571,6 +572,17 @@ def _records_copy(*, plan, rng, catalogue, probes, cohorts) -> None:
         big = probes["100k"]["client_id"]
         copy.write("".join(f"{big}\t{authority}{(date.today() - timedelta(days=n + 1)).isoformat()} 09:00:00+00\t\\N\t\\N\t"
                            f"{withheld_until}\n" for n in range(WITHHELD)))
+
+
+def _tallies_fill() -> None:
+    """The processors' tallies of "Who received your data" from the processor records just copied, as sharing
+    migration 0011 fills them from the records written before it."""
+    import importlib
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(importlib.import_module("sharing.migrations.0011_processor_tallies").TALLIES_FROM_RECORDS)
 
 
 def _sessions(probes: dict) -> dict:
