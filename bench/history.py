@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 from bench.harness import (
+    POSTGRES,
     ROOT,
     child_json,
     compare,
@@ -61,6 +62,9 @@ PROBES = {"1": 1, "1k": 1_000, "100k": 100_000}  # label: sharing records
 PROBE_CHANGES = {"1": 0, "1k": 100, "100k": 1_000}  # changes of mind after the sign-up defaults
 WITHHELD = 5  # of the 100k probe's records: to an authority under a non-disclosure order, still withheld
 DATABASE = os.environ.get("BENCH_HISTORY_DATABASE", "fulfillmen_bench_history")
+KEEP = os.environ.get("BENCH_HISTORY_KEEP") == "1"  # leave the scratch database for a later look (it is ~25 GB at scale 1)
+# Measure again on the database a KEEP run left, after migrating it (the migrations' time on the loaded data is reported).
+REUSE = os.environ.get("BENCH_HISTORY_REUSE") == "1"
 PURPOSE = "bench-history-sync"
 SYNC_FIELDS = ["email", "ip_address", "name"]
 PAGES = {"dashboard": "/portal/", "history": "/portal/choices/history/", "who received your data": "/portal/received/"}
@@ -69,6 +73,8 @@ DAYS = 730  # 24 months
 BATCH = 5_000
 CHANGES = (0, 0, 0, 0, 1, 1, 1, 2, 2, 3)  # changes of mind per synthetic client, drawn uniformly: mean 1 (4 + 1 events)
 TARGET_GROWTH = 1.2
+SYNC_PERMITTED_SQL = ("SELECT count(*) FROM consent_consentstate s JOIN consent_consentstate r ON r.client_id = s.client_id "
+                      "AND r.purpose_id = %s AND r.granted WHERE s.purpose_id = %s AND s.granted")
 
 
 def _scale(quick: bool) -> float:
@@ -85,14 +91,19 @@ def run(quick: bool) -> list[dict]:
     sizes = _sizes(scale)
     plan = {**sizes, "scale": scale, "requests": 40 if quick else 150, "sync_reps": 1 if quick else 2}
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
-        url = database_recreate(DATABASE)
+        url = f"{POSTGRES}/{DATABASE}" if REUSE else database_recreate(DATABASE)
         try:
             env = django_env(url, LOG_WITNESS_FILE=str(Path(tmp) / "witness.jsonl"))
             started = time.perf_counter()
             migrate(env)
             migrate_s = time.perf_counter() - started
-            built = _child_build(plan, env)
-            results = [_build_result(built, plan, migrate_s)]
+            if REUSE:
+                built = child_json("bench.history", "again", "{}", env=env)
+                results = [record("history: migrations applied to the loaded database", migrate_s, "s",
+                                  built["counts"]["sharing_records"], counts=built["counts"])]
+            else:
+                built = _child_build(plan, env)
+                results = [_build_result(built, plan, migrate_s)]
             results += _storage_results(url, built)
             results += _proposal_results(url)
             with gunicorn(env) as base:
@@ -102,7 +113,8 @@ def run(quick: bool) -> list[dict]:
             results += _sync_results(env, url, built, plan)
             return results
         finally:
-            database_drop(DATABASE)
+            if not (KEEP or REUSE):
+                database_drop(DATABASE)
 
 
 # --- 1. building -------------------------------------------------------------------------------------------------
@@ -181,9 +193,7 @@ def _build(plan: dict) -> dict:
                           ("log_nodes", "SELECT count(*) FROM transparency_log_lognode")):
             cursor.execute(sql)
             counts[name] = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM consent_consentstate s JOIN consent_consentstate r ON r.client_id = s.client_id "
-                       "AND r.purpose_id = %s AND r.granted WHERE s.purpose_id = %s AND s.granted",
-                       [catalogue["child_purpose_id"], catalogue["purpose_id"]])
+        cursor.execute(SYNC_PERMITTED_SQL, [catalogue["child_purpose_id"], catalogue["purpose_id"]])
         counts["sync_permitted"] = cursor.fetchone()[0]
     schema = ledger_tables.restored and sharing_table.restored
     return {"seconds": seconds, "detail_s": detail, "counts": counts, "schema_restored": schema,
@@ -572,6 +582,43 @@ def _records_copy(*, plan, rng, catalogue, probes, cohorts) -> None:
         big = probes["100k"]["client_id"]
         copy.write("".join(f"{big}\t{authority}{(date.today() - timedelta(days=n + 1)).isoformat()} 09:00:00+00\t\\N\t\\N\t"
                            f"{withheld_until}\n" for n in range(WITHHELD)))
+
+
+def _again(_args: dict) -> dict:
+    """What `_build` returned, read back from a database it built (BENCH_HISTORY_REUSE): the probes by their e-mail
+    addresses, new sessions, a new key of the sync's recipient, the counts as they are now."""
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import Client
+    from consent.models import ConsentEvent, Purpose
+    from sharing.models import Affiliate, SharingRecord
+    from sharing.services import affiliate_key_create
+
+    probes = {}
+    for label in PROBES:
+        client = Client.objects.get(email=f"probe.{label}@example.com")
+        records = SharingRecord.objects.filter(client=client)
+        probes[label] = {"client_id": client.pk, "user_id": client.user_id, "records": records.count(),
+                         "withheld": records.filter(withheld_until__gt=timezone.localdate()).count(),
+                         "events": ConsentEvent.objects.filter(client=client).count()}
+    purpose = Purpose.objects.get(code=PURPOSE)
+    _, key = affiliate_key_create(affiliate=Affiliate.objects.get(name="Bench Affiliate"), name="bench sync (again)")
+    counts = {}
+    with connection.cursor() as cursor:
+        for name, table in (("clients", "accounts_client"), ("sharing_records", "sharing_sharingrecord"),
+                            ("ledger_events", "consent_consentevent")):
+            cursor.execute(f"SELECT count(*) FROM {table}")  # nosec B608  # our own table names
+            counts[name] = cursor.fetchone()[0]
+        cursor.execute(SYNC_PERMITTED_SQL, [Purpose.objects.get(parent=purpose).pk, purpose.pk])
+        counts["sync_permitted"] = cursor.fetchone()[0]
+    sessions = _sessions(probes)
+    return {"seconds": {}, "detail_s": {}, "counts": counts, "schema_restored": None,
+            "probes": {label: {**p, "session": sessions[label]} for label, p in probes.items()},
+            "key": key, "purpose_id": purpose.pk, "child_purpose_id": Purpose.objects.get(parent=purpose).pk}
 
 
 def _tallies_fill() -> None:
@@ -997,4 +1044,5 @@ def _floor(conn, *, purpose_id: int, child_id: int) -> float:
 
 if __name__ == "__main__":
     command, arg = sys.argv[1:3]
-    print(json.dumps({"build": _build, "export": _export, "verify": _verify}[command](json.loads(arg)), default=str))
+    print(json.dumps({"build": _build, "again": _again, "export": _export, "verify": _verify}[command](json.loads(arg)),
+                     default=str))

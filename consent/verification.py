@@ -14,6 +14,9 @@ FIELDS = ["id", "client_id", "client__public_id", "sequence", "receipt_id", "pur
           "personal__evidence_sha256"]
 
 
+CHUNK = 5000  # rows each of the three cursors holds at a time
+
+
 @dataclass
 class LedgerReport:
     events: int = 0
@@ -50,17 +53,19 @@ def _event_problems(row: dict, *, expected_sequence: int, previous_hash: str) ->
 
 def ledger_verify() -> LedgerReport:
     """One pass over the events in chain order, merged with the chain heads and the current states read in the same
-    client order, all in one snapshot (a live ledger's writes in between never look like tampering). Memory stays
+    client order, all in one snapshot when called outside a transaction, as the commands call it (a live ledger's
+    writes in between never look like tampering). Memory stays
     constant whatever the ledger's length: only the current client's chain is held (issue #20)."""
     report = LedgerReport()
+    own_snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block  # else the caller's transaction
     with transaction.atomic(using=DEFAULT_DB_ALIAS):
-        if connection.vendor == "postgresql":
+        if own_snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         heads = _Merged(ConsentChain.objects.order_by("client_id").values_list("client_id", "length", "head_hash"))
         states = _Merged(ConsentState.objects.order_by("client_id", "purpose_id").values_list(
             "client_id", "purpose_id", "granted", "last_event_id", "client__public_id"))
-        rows = ConsentEvent.objects.order_by("client_id", "sequence").values(*FIELDS).iterator(chunk_size=5000)
+        rows = ConsentEvent.objects.order_by("client_id", "sequence").values(*FIELDS).iterator(chunk_size=CHUNK)
         chain = None  # the current client's: [client id, public id, last sequence, last hash, {purpose: (event, granted)}]
         client_id, expected, previous = None, 1, ledger.GENESIS_HASH
         for row in rows:
@@ -87,7 +92,7 @@ class _Merged:
     """An ordered query read alongside the events: `peek()` the next row, `take()` it."""
 
     def __init__(self, queryset):
-        self._rows, self._next = queryset.iterator(chunk_size=5000), None
+        self._rows, self._next = queryset.iterator(chunk_size=CHUNK), None
         self.take()
 
     def peek(self):
