@@ -20,7 +20,9 @@ then changes of mind made through `consent_record`).
    does with foreign keys; its indexes stay, so they grow as they would in production.
    Then VACUUM ANALYZE (what autovacuum leaves; it is off on this machine).
 2. Bytes on disk per sharing record and per ledger event: heap, TOAST and each index (pg_relation_size) over the
-   exact row count; a ledger event also costs its personal-values row, its log leaf and ~2 tree nodes.
+   exact row count; a ledger event also costs its personal-values row, its log leaf and ~2 tree nodes. Then the
+   sharing records' storage proposal on a sample of the records, and the same events in the ledger's layout before
+   consent migration 0013 (hex hashes, 11 indexes) and in today's.
 3. Portal pages (dashboard, consent history, who received your data) of each probe, gunicorn as production: one user,
    one request after another, the probes and pages interleaved request by request (drift hits all alike); p50/p95,
    and p95 of the 100k probe over the 1-record probe's (goal: at most 1.2).

@@ -6,6 +6,7 @@ holds the digest in 33 bytes, `varchar(64)` in 65) and a b-tree key on it a thir
 """
 
 from django.db import models
+from django.db.models.functions import Length
 
 
 class Sha256Field(models.BinaryField):
@@ -36,3 +37,6 @@ class Sha256Field(models.BinaryField):
 
     def value_to_string(self, obj):
         return self.value_from_object(obj)
+
+
+Sha256Field.register_lookup(Length)  # `entry_hash__length=32`: bytes on disk, for the constraints that check it

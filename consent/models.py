@@ -186,6 +186,9 @@ class ConsentEvent(models.Model):
             # Only the few events that have a key are indexed (most have none).
             models.UniqueConstraint(fields=["idempotency_key"], condition=models.Q(idempotency_key__isnull=False),
                                     name="consent_event_idempotency_key"),
+            # A writer that still sends hex text (64 bytes in a bytea) is refused rather than storing it.
+            *[models.CheckConstraint(condition=models.Q(**{f"{name}__length": 32}), name=f"consent_event_{name}_32_bytes")
+              for name in ("personal_digest", "previous_hash", "entry_hash")],
         ]
         indexes = [
             # Deleting a staff user asks whether they recorded an event: the few who did are indexed, nobody else.
@@ -236,3 +239,7 @@ class ConsentChain(models.Model):
     client = models.OneToOneField("accounts.Client", on_delete=models.CASCADE, primary_key=True, related_name="+")
     length = models.PositiveIntegerField(default=0)
     head_hash = Sha256Field(default="")  # "" (no bytes) until the first event
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(head_hash__length__in=[0, 32]),
+                                              name="consent_chain_head_hash_32_bytes")]

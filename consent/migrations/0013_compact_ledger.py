@@ -1,8 +1,10 @@
-"""The ledger compact on disk (issue #20, goal 4; docs/performance.md, "Compact ledger events").
+"""The ledger compact on disk (issue #20, goal 4; docs/performance.md, "Ledger events: done").
 
 - entry_hash, previous_hash, personal_digest and the chain head as `bytea` (32 bytes) instead of 64 hex characters,
   converted in place by one ALTER TABLE per table (`decode(column, 'hex')`). Python still sees the hex strings
   (consent/fields.py), so every hash, receipt and proof stays byte for byte what it was.
+- A CHECK on each that it is 32 bytes (the head: 0 or 32), checked during the rewrite: a writer still sending the hex
+  text (which bytea would take as 64 bytes of ASCII) is refused.
 - Indexes nothing uses dropped: entry_hash's unique key (a second event with its hash would need the same chain
   position, which consent_event_chain_position refuses) and the varchar_pattern_ops copies Django made for LIKE on
   entry_hash and idempotency_key; client_id's own (the chain position starts with it), policy_version_id's.
@@ -47,14 +49,22 @@ STATE_OPERATIONS = [
 ]
 RECORDED_BY_INDEX = models.Index(condition=models.Q(recorded_by__isnull=False), fields=["recorded_by"],
                                  name="consent_event_recorded_by")
+CHECKS = {  # model: its hashes are 32 bytes (the chain head 0 before the first event)
+    "consentevent": [models.CheckConstraint(condition=models.Q(**{f"{name}__length": 32}),
+                                            name=f"consent_event_{name}_32_bytes") for name in EVENT_HASHES],
+    "consentchain": [models.CheckConstraint(condition=models.Q(head_hash__length__in=[0, 32]),
+                                            name="consent_chain_head_hash_32_bytes")],
+}
 IDEMPOTENCY_KEY = models.UniqueConstraint(condition=models.Q(idempotency_key__isnull=False), fields=["idempotency_key"],
                                           name="consent_event_idempotency_key")
 
 
-def _types_sql(table: str, columns, *, to_bytes: bool) -> str:
+def _types_sql(table: str, columns, *, to_bytes: bool, checks=()) -> str:
+    """One ALTER TABLE: the columns' new type and the `checks` (SQL), checked while the table is rewritten."""
     change = ("ALTER COLUMN {c} TYPE bytea USING decode({c}, 'hex')" if to_bytes
               else "ALTER COLUMN {c} TYPE varchar(64) USING encode({c}, 'hex')")
-    return f"ALTER TABLE {table} " + ", ".join(change.format(c=column) for column in columns)
+    return f"ALTER TABLE {table} " + ", ".join([change.format(c=column) for column in columns]
+                                               + [f"ADD {check}" for check in checks])
 
 
 def _sqlite_convert(schema_editor, *, to_bytes: bool) -> None:
@@ -83,12 +93,16 @@ class CompactLedger(Operation):
             operation.state_forwards(app_label, state)
         state.add_index(app_label, "consentevent", RECORDED_BY_INDEX)
         state.add_constraint(app_label, "consentevent", IDEMPOTENCY_KEY)
+        for model_name, checks in CHECKS.items():
+            for check in checks:
+                state.add_constraint(app_label, model_name, check)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         old = from_state.apps.get_model(app_label, "consentevent")
         new = to_state.apps.get_model(app_label, "consentevent")
+        chain = to_state.apps.get_model(app_label, "consentchain")
         if schema_editor.connection.vendor != "postgresql":
-            _sqlite_convert(schema_editor, to_bytes=True)
+            _sqlite_convert(schema_editor, to_bytes=True)  # no CHECK: SQLite would rebuild the table for one
         else:
             table = old._meta.db_table
             for column in DROPPED_UNIQUE:
@@ -97,8 +111,10 @@ class CompactLedger(Operation):
             for column in DROPPED_INDEXED:
                 for name in schema_editor._constraint_names(old, [column], index=True, unique=False):
                     schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
-            schema_editor.execute(_types_sql(table, EVENT_HASHES, to_bytes=True))
-            schema_editor.execute(_types_sql("consent_consentchain", ["head_hash"], to_bytes=True))
+            schema_editor.execute(_types_sql(table, EVENT_HASHES, to_bytes=True, checks=[
+                check.constraint_sql(new, schema_editor) for check in CHECKS["consentevent"]]))
+            schema_editor.execute(_types_sql(chain._meta.db_table, ["head_hash"], to_bytes=True, checks=[
+                check.constraint_sql(chain, schema_editor) for check in CHECKS["consentchain"]]))
         schema_editor.add_index(new, RECORDED_BY_INDEX)
         schema_editor.add_constraint(new, IDEMPOTENCY_KEY)
 
@@ -110,6 +126,9 @@ class CompactLedger(Operation):
         if schema_editor.connection.vendor != "postgresql":
             _sqlite_convert(schema_editor, to_bytes=False)
             return
+        for model_name, checks in CHECKS.items():
+            for check in checks:
+                schema_editor.remove_constraint(from_state.apps.get_model(app_label, model_name), check)
         table = wide._meta.db_table
         schema_editor.execute(_types_sql(table, EVENT_HASHES, to_bytes=False))
         schema_editor.execute(_types_sql("consent_consentchain", ["head_hash"], to_bytes=False))

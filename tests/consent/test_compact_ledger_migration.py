@@ -137,3 +137,33 @@ def test_the_database_still_refuses_a_second_event_with_an_idempotency_key_alrea
             occurred_at=letter.occurred_at, recorded_at=letter.recorded_at, idempotency_key="letter-1",
             personal_digest=letter.personal_digest, previous_hash=letter.entry_hash, entry_hash="ab" * 32)])
     assert ConsentEvent.objects.filter(idempotency_key="letter-1").count() == 1
+
+
+
+_COPY_OF_EVENT_SQL = """
+INSERT INTO consent_consentevent (receipt_id, client_id, sequence, purpose_id, action, channel, occurred_at, recorded_at,
+    personal_digest, previous_hash, entry_hash)
+SELECT gen_random_uuid(), client_id, sequence + 1, purpose_id, action, channel, occurred_at, recorded_at,
+    {personal_digest}, {previous_hash}, {entry_hash}
+FROM consent_consentevent WHERE id = %s
+"""
+
+
+@pytest.mark.django_db
+def test_a_writer_still_sending_the_hex_text_is_refused_rather_than_storing_64_bytes(owner):
+    """A bytea column takes a text value's characters as bytes: 64 of them for a hex hash. The checks refuse it."""
+    event = ConsentEvent.objects.filter(client=owner).order_by("-sequence").first()
+    valid = {"personal_digest": "personal_digest", "previous_hash": "entry_hash",
+             "entry_hash": "decode(md5('another') || md5('event'), 'hex')"}
+    for column in HASHES:
+        sql = _COPY_OF_EVENT_SQL.format(**{**valid, column: "convert_to(%s, 'UTF8')"})
+        with pytest.raises(IntegrityError, match=f"consent_event_{column}_32_bytes"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [event.entry_hash, event.pk])
+    with pytest.raises(IntegrityError, match="consent_chain_head_hash_32_bytes"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE consent_consentchain SET head_hash = convert_to(%s, 'UTF8') WHERE client_id = %s",
+                           [event.entry_hash, owner.pk])
+    with connection.cursor() as cursor:  # the same row with 32-byte hashes goes in: only the width was refused
+        cursor.execute(_COPY_OF_EVENT_SQL.format(**valid), [event.pk])
+    assert ConsentEvent.objects.filter(client=owner).count() == event.sequence + 1
