@@ -139,8 +139,8 @@ def _floor_writer(number, url, clients, purposes, calls, kind, barrier, results)
             conn.execute(_FLOOR_SQL[kind], {
                 "receipt_id": uuid.uuid4(), "client": rng.choice(clients), "sequence": number * 1_000_000 + i,
                 "purpose": rng.choice(purposes), "action": "withdraw", "channel": "portal",
-                "digest": "%064x" % rng.getrandbits(256), "previous": "%064x" % rng.getrandbits(256),
-                "entry": "%064x" % rng.getrandbits(256), "salt": "%032x" % rng.getrandbits(128)}, prepare=True)
+                "digest": rng.randbytes(32), "previous": rng.randbytes(32),  # bytea, as the ledger stores them
+                "entry": rng.randbytes(32), "salt": "%032x" % rng.getrandbits(128)}, prepare=True)
         results.put({"rows": calls, "started": started, "ended": time.time()})
 
 

@@ -20,7 +20,9 @@ then changes of mind made through `consent_record`).
    does with foreign keys; its indexes stay, so they grow as they would in production.
    Then VACUUM ANALYZE (what autovacuum leaves; it is off on this machine).
 2. Bytes on disk per sharing record and per ledger event: heap, TOAST and each index (pg_relation_size) over the
-   exact row count; a ledger event also costs its personal-values row, its log leaf and ~2 tree nodes.
+   exact row count; a ledger event also costs its personal-values row, its log leaf and ~2 tree nodes. Then the
+   sharing records' storage proposal on a sample of the records, and the same events in the ledger's layout before
+   consent migration 0013 (hex hashes, 11 indexes) and in today's.
 3. Portal pages (dashboard, consent history, who received your data) of each probe, gunicorn as production: one user,
    one request after another, the probes and pages interleaved request by request (drift hits all alike); p50/p95,
    and p95 of the 100k probe over the 1-record probe's (goal: at most 1.2).
@@ -106,6 +108,7 @@ def run(quick: bool) -> list[dict]:
                 results = [_build_result(built, plan, migrate_s)]
             results += _storage_results(url, built)
             results += _proposal_results(url)
+            results += _ledger_layout_results(url)
             with gunicorn(env) as base:
                 results += _page_results(base, built, plan)
             results += _export_results(env, built)
@@ -695,7 +698,7 @@ def _storage_results(url: str, built: dict) -> list[dict]:
     ]
 
 
-# --- 2b. the proposal (docs/performance.md): the same rows, partitioned by month with narrow types ------------------
+# --- 2b. the proposal (docs/performance.md): the same records, partitioned by month with narrow types ---------------
 
 PROPOSAL_SAMPLE = 1_000_000  # rows of each table copied into the prototype (bytes per row hardly depend on the count)
 _FIELD_BITS = {"name": 1, "email": 2, "phone": 4, "ip_address": 8, "shipping_address": 16}
@@ -718,40 +721,19 @@ FROM bench_sample_records s JOIN bench_recipient r ON r.affiliate_id IS NOT DIST
     AND r.name = s.recipient_name AND r.country = s.recipient_country AND r.transfer_mechanism = s.transfer_mechanism
 ORDER BY s.id;
 """
-_PROPOSAL_EVENTS_SQL = """
-CREATE TABLE bench_events_p (
-    id bigint NOT NULL, client_id bigint NOT NULL, occurred_at timestamptz NOT NULL, recorded_at timestamptz NOT NULL,
-    receipt_id uuid NOT NULL, sequence integer NOT NULL, policy_version_id integer, recorded_by_id integer,
-    purpose_id smallint NOT NULL, action boolean NOT NULL, channel smallint NOT NULL, idempotency_key varchar(64),
-    personal_digest bytea NOT NULL, entry_hash bytea NOT NULL,
-    PRIMARY KEY (client_id, sequence)) PARTITION BY HASH (client_id);
-CREATE UNIQUE INDEX bench_events_p_id ON bench_events_p (client_id, id);
-CREATE UNIQUE INDEX bench_events_p_receipt ON bench_events_p (client_id, receipt_id);
-"""
-_PROPOSAL_EVENTS_FILL = """
-INSERT INTO bench_events_p SELECT e.id, e.client_id, e.occurred_at, e.recorded_at, e.receipt_id, e.sequence,
-    e.policy_version_id, e.recorded_by_id, e.purpose_id, e.action = 'grant',
-    array_position(ARRAY['portal', 'gpc', 'do-not-sell', 'email', 'letter', 'staff', 'api', 'import', 'signup'],
-                   e.channel::text)::smallint,
-    e.idempotency_key, decode(e.personal_digest, 'hex'), decode(e.entry_hash, 'hex')
-FROM bench_sample_events e ORDER BY e.id;
-"""
 
 
 def _proposal_results(url: str) -> list[dict]:
-    """The same sample of rows in today's tables (LIKE ... INCLUDING ALL) and in the proposed ones; bytes per row."""
+    """The same sample of records in today's table (LIKE ... INCLUDING ALL) and in the proposed ones; bytes per row."""
     import psycopg
 
     bits = " | ".join(f"CASE WHEN s.fields ? '{code}' THEN {bit} ELSE 0 END" for code, bit in _FIELD_BITS.items())
     with psycopg.connect(url, autocommit=True) as conn:
-        for sample, source in (("bench_sample_records", "sharing_sharingrecord"),
-                               ("bench_sample_events", "consent_consentevent")):
-            conn.execute(f"CREATE TABLE {sample} AS SELECT * FROM {source} ORDER BY id LIMIT {PROPOSAL_SAMPLE}")  # nosec B608
+        conn.execute(f"CREATE TABLE bench_sample_records AS SELECT * FROM sharing_sharingrecord ORDER BY id "  # nosec B608
+                     f"LIMIT {PROPOSAL_SAMPLE}")
         conn.execute("SET maintenance_work_mem = '512MB'")
-        for table, source in (("bench_records_now", "sharing_sharingrecord"), ("bench_events_now", "consent_consentevent")):
-            conn.execute(f"CREATE TABLE {table} (LIKE {source} INCLUDING ALL)")  # today's columns and indexes
-            sample = "bench_sample_records" if table == "bench_records_now" else "bench_sample_events"
-            conn.execute(f"INSERT INTO {table} SELECT * FROM {sample} ORDER BY id")  # nosec B608  # our own tables
+        conn.execute("CREATE TABLE bench_records_now (LIKE sharing_sharingrecord INCLUDING ALL)")  # today's columns, indexes
+        conn.execute("INSERT INTO bench_records_now SELECT * FROM bench_sample_records ORDER BY id")
         first, last = conn.execute("SELECT date_trunc('month', min(shared_at)), max(shared_at) "
                                    "FROM bench_sample_records").fetchone()
         for statement in _PROPOSAL_RECORDS_SQL.split(";\n"):
@@ -767,30 +749,17 @@ def _proposal_results(url: str) -> list[dict]:
         for statement in _PROPOSAL_RECORDS_FILL.format(bits=bits).split(";\n"):
             if statement.strip():
                 conn.execute(statement)
-        for statement in _PROPOSAL_EVENTS_SQL.split(";\n"):
-            if statement.strip():
-                conn.execute(statement)
-        for n in range(8):
-            conn.execute(f"CREATE TABLE bench_events_p_{n} PARTITION OF bench_events_p "
-                         f"FOR VALUES WITH (MODULUS 8, REMAINDER {n})")
-        for statement in _PROPOSAL_EVENTS_FILL.split(";\n"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("VACUUM ANALYZE bench_records_now, bench_events_now, bench_records_p, bench_events_p, bench_recipient")
-        now_records, now_events = _table_bytes(conn, "bench_records_now"), _table_bytes(conn, "bench_events_now")
+        conn.execute("VACUUM ANALYZE bench_records_now, bench_records_p, bench_recipient")
+        now_records = _table_bytes(conn, "bench_records_now")
         p_records = _partitioned_bytes(conn, "bench_records_p")
-        p_events = _partitioned_bytes(conn, "bench_events_p")
         recipients = conn.execute("SELECT count(*), pg_total_relation_size('bench_recipient') FROM bench_recipient").fetchone()
         # The same after REINDEX: b-trees built from sorted input, as a month no longer written can be once (the numbers
         # above are of indexes grown by inserts in time order, as production grows them).
-        for table in ("bench_records_now", "bench_events_now", "bench_records_p", "bench_events_p"):
+        for table in ("bench_records_now", "bench_records_p"):
             conn.execute(f"REINDEX TABLE {table}")
         compact = {"records_today": _table_bytes(conn, "bench_records_now")["bytes_per_row"],
-                   "events_today": _table_bytes(conn, "bench_events_now")["bytes_per_row"],
-                   "records_proposed": _partitioned_bytes(conn, "bench_records_p")["bytes_per_row"],
-                   "events_proposed": _partitioned_bytes(conn, "bench_events_p")["bytes_per_row"]}
-        for table in ("bench_records_p", "bench_events_p", "bench_recipient", "bench_records_now", "bench_events_now",
-                      "bench_sample_records", "bench_sample_events"):
+                   "records_proposed": _partitioned_bytes(conn, "bench_records_p")["bytes_per_row"]}
+        for table in ("bench_records_p", "bench_recipient", "bench_records_now", "bench_sample_records"):
             conn.execute(f"DROP TABLE {table}")
     return [
         record("history: proposal, bytes per sharing record (monthly partitions, narrow types)", p_records["bytes_per_row"],
@@ -800,13 +769,63 @@ def _proposal_results(url: str) -> list[dict]:
                theirs=now_records["bytes_per_row"], ratio=round(now_records["bytes_per_row"] / p_records["bytes_per_row"], 3),
                ratio_meaning="bytes per row today / proposed (same rows)", target="halved (ratio >= 2)",
                met=now_records["bytes_per_row"] >= 2 * p_records["bytes_per_row"]),
-        record("history: proposal, bytes per ledger event (narrow types, hash partitions by client)", p_events["bytes_per_row"],
-               "bytes", p_events["rows"], today=now_events, proposed=p_events, ours=p_events["bytes_per_row"],
-               reindexed={"today": compact["events_today"], "proposed": compact["events_proposed"]},
-               theirs=now_events["bytes_per_row"], ratio=round(now_events["bytes_per_row"] / p_events["bytes_per_row"], 3),
-               ratio_meaning="bytes per row today / proposed (same rows)", target="halved (ratio >= 2)",
-               met=now_events["bytes_per_row"] >= 2 * p_events["bytes_per_row"]),
     ]
+
+
+# --- 2c. the ledger before consent migration 0013 (hex hashes, the indexes it dropped) and now ----------------------
+
+# The columns consent 0013 narrowed, and the indexes it dropped (the idempotency key's unique one comes back partial,
+# recorded_by_id's too; the chain position, receipt id, primary key and purpose_id's stay as they were).
+_LEDGER_HASHES = ("personal_digest", "previous_hash", "entry_hash")
+_LEDGER_BEFORE_INDEXES = """
+ALTER TABLE bench_events_before ADD PRIMARY KEY (id), ADD UNIQUE (receipt_id), ADD UNIQUE (client_id, sequence),
+    ADD UNIQUE (entry_hash), ADD UNIQUE (idempotency_key);
+CREATE INDEX ON bench_events_before (entry_hash varchar_pattern_ops);
+CREATE INDEX ON bench_events_before (idempotency_key varchar_pattern_ops);
+CREATE INDEX ON bench_events_before (client_id);
+CREATE INDEX ON bench_events_before (purpose_id);
+CREATE INDEX ON bench_events_before (policy_version_id);
+CREATE INDEX ON bench_events_before (recorded_by_id);
+"""
+
+
+def _ledger_layout_results(url: str) -> list[dict]:
+    """The same sample of ledger events in today's table (LIKE ... INCLUDING ALL) and in the layout before consent
+    0013 (hashes as varchar(64) hex, its 11 indexes); both grown by inserts in id order, then after REINDEX."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE bench_sample_events AS SELECT * FROM consent_consentevent ORDER BY id "  # nosec B608
+                     f"LIMIT {PROPOSAL_SAMPLE}")
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute("CREATE TABLE bench_events_now (LIKE consent_consentevent INCLUDING ALL)")
+        conn.execute("CREATE TABLE bench_events_before (LIKE consent_consentevent INCLUDING DEFAULTS)")
+        conn.execute("ALTER TABLE bench_events_before " + ", ".join(
+            f"ALTER COLUMN {c} TYPE varchar(64) USING encode({c}, 'hex')" for c in _LEDGER_HASHES))
+        for statement in _LEDGER_BEFORE_INDEXES.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+        columns = [row[0] for row in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'bench_sample_events'::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum")]
+        hex_columns = ", ".join(f"encode({c}, 'hex')" if c in _LEDGER_HASHES else c for c in columns)
+        conn.execute("INSERT INTO bench_events_now SELECT * FROM bench_sample_events ORDER BY id")
+        conn.execute(f"INSERT INTO bench_events_before SELECT {hex_columns} FROM bench_sample_events ORDER BY id")  # nosec B608
+        conn.execute("VACUUM ANALYZE bench_events_now, bench_events_before")
+        now, before = _table_bytes(conn, "bench_events_now"), _table_bytes(conn, "bench_events_before")
+        for table in ("bench_events_now", "bench_events_before"):  # as a closed stretch of the ledger can be once
+            conn.execute(f"REINDEX TABLE {table}")
+        reindexed = {"now": _table_bytes(conn, "bench_events_now"), "before": _table_bytes(conn, "bench_events_before")}
+        for table in ("bench_events_now", "bench_events_before", "bench_sample_events"):
+            conn.execute(f"DROP TABLE {table}")
+    ratio = before["bytes_per_row"] / now["bytes_per_row"]
+    return [record("history: bytes per ledger event, before consent 0013 and now (same rows, grown by inserts)",
+                   now["bytes_per_row"], "bytes", now["rows"], now=now, before=before, ours=now["bytes_per_row"],
+                   theirs=before["bytes_per_row"], ratio=round(ratio, 3),
+                   reindexed={"now": reindexed["now"]["bytes_per_row"], "before": reindexed["before"]["bytes_per_row"],
+                              "ratio": round(reindexed["before"]["bytes_per_row"] / reindexed["now"]["bytes_per_row"], 3),
+                              "now_detail": reindexed["now"], "before_detail": reindexed["before"]},
+                   ratio_meaning="bytes per row before / now (same rows)", target="halved (ratio >= 2)", met=ratio >= 2)]
 
 
 def _partitioned_bytes(conn, table: str) -> dict:

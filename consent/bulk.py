@@ -79,9 +79,10 @@ def consent_defaults_bulk_record(*, clients) -> int:
 
 RECIPIENT_DEFAULTS_BATCH = 2000
 _LOCK_CLIENTS_SQL = ("SELECT id FROM accounts_client WHERE id = ANY(%s) AND erased_at IS NULL ORDER BY id FOR KEY SHARE")
-_LOCK_CHAINS_SQL = ("SELECT client_id, length, head_hash FROM consent_consentchain WHERE client_id = ANY(%s) "
+# head_hash is bytea (consent/fields.py): read and written here as hex, as the rest of the code sees it.
+_LOCK_CHAINS_SQL = ("SELECT client_id, length, encode(head_hash, 'hex') FROM consent_consentchain WHERE client_id = ANY(%s) "
                     "ORDER BY client_id FOR UPDATE")
-_MOVE_CHAINS_SQL = ("UPDATE consent_consentchain AS ch SET length = v.length, head_hash = v.head "
+_MOVE_CHAINS_SQL = ("UPDATE consent_consentchain AS ch SET length = v.length, head_hash = decode(v.head, 'hex') "
                     "FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS v(client_id, length, head) "
                     "WHERE ch.client_id = v.client_id")
 

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.jurisdictions import Jurisdiction
 
+from .fields import Sha256Field
+
 
 class LegalBasis(models.TextChoices):
     CONSENT = "consent", _("Consent")
@@ -155,22 +157,43 @@ class ConsentEvent(models.Model):
     """
 
     receipt_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="consent_events")
+    # Indexes (issue #20, goal 4; docs/performance.md): the chain position (client_id, sequence) also serves every
+    # lookup by client, so client_id has none of its own; policy_version_id has none either (only the refused
+    # delete of a referenced version would use it). purpose_id keeps one: the objections to a policy version are
+    # found through the policy-acceptance purpose.
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="consent_events",
+                               db_index=False)
     sequence = models.PositiveIntegerField(help_text=_("Position in this client's chain, from 1."))
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=8, choices=ConsentAction.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    policy_version = models.ForeignKey("amendments.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True)
+    policy_version = models.ForeignKey("amendments.PolicyVersion", on_delete=models.PROTECT, null=True, blank=True,
+                                       db_index=False)
     occurred_at = models.DateTimeField(help_text=_("When the client acted (for letters and emails: when received)."))
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    personal_digest = models.CharField(max_length=64)
-    previous_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    db_index=False)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    # 32 bytes each on disk, hex strings in Python (consent/fields.py). entry_hash needs no unique index: a second
+    # event with the same hash would need the same client and sequence, which the chain position refuses.
+    personal_digest = Sha256Field()
+    previous_hash = Sha256Field()
+    entry_hash = Sha256Field()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["client", "sequence"], name="consent_event_chain_position")]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "sequence"], name="consent_event_chain_position"),
+            # Only the few events that have a key are indexed (most have none).
+            models.UniqueConstraint(fields=["idempotency_key"], condition=models.Q(idempotency_key__isnull=False),
+                                    name="consent_event_idempotency_key"),
+            # A writer that still sends hex text (64 bytes in a bytea) is refused rather than storing it.
+            *[models.CheckConstraint(condition=models.Q(**{f"{name}__length": 32}), name=f"consent_event_{name}_32_bytes")
+              for name in ("personal_digest", "previous_hash", "entry_hash")],
+        ]
+        indexes = [
+            # Deleting a staff user asks whether they recorded an event: the few who did are indexed, nobody else.
+            models.Index(fields=["recorded_by"], condition=models.Q(recorded_by__isnull=False), name="consent_event_recorded_by"),
+        ]
         ordering = ["client_id", "sequence"]
         permissions = [
             ("record_offline_consent", "Can record consent received by email or letter"),
@@ -215,4 +238,8 @@ class ConsentChain(models.Model):
 
     client = models.OneToOneField("accounts.Client", on_delete=models.CASCADE, primary_key=True, related_name="+")
     length = models.PositiveIntegerField(default=0)
-    head_hash = models.CharField(max_length=64, default="")
+    head_hash = Sha256Field(default="")  # "" (no bytes) until the first event
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(head_hash__length__in=[0, 32]),
+                                              name="consent_chain_head_hash_32_bytes")]

@@ -81,7 +81,7 @@ WITH owner AS MATERIALIZED (
 ), chain AS MATERIALIZED (
     SELECT client_id, length, head_hash FROM consent_consentchain WHERE client_id = (SELECT id FROM owner) FOR UPDATE
 )
-SELECT chain.length, chain.head_hash, state.granted, state.last_event_id, policy.id, policy.label, policy.until,
+SELECT chain.length, encode(chain.head_hash, 'hex'), state.granted, state.last_event_id, policy.id, policy.label, policy.until,
     owner.erased_at
 FROM chain
 JOIN owner ON owner.id = chain.client_id
@@ -202,8 +202,9 @@ def _append(*, client: Client, chain, purpose: Purpose, action: str, channel: st
                 "receipt_id": event.receipt_id, "client": client.pk, "sequence": event.sequence, "purpose": purpose.pk,
                 "action": action, "channel": channel, "policy_version": policy_version.pk if policy_version else None,
                 "occurred_at": occurred_at, "recorded_at": recorded_at, "recorded_by": recorded_by.pk if recorded_by else None,
-                "idempotency_key": idempotency_key, "personal_digest": digest, "previous_hash": event.previous_hash,
-                "entry_hash": event.entry_hash, "granted": action == ConsentAction.GRANT, **personal,
+                "idempotency_key": idempotency_key, "personal_digest": bytes.fromhex(digest),  # bytea: consent/fields.py
+                "previous_hash": bytes.fromhex(event.previous_hash), "entry_hash": bytes.fromhex(event.entry_hash),
+                "granted": action == ConsentAction.GRANT, **personal,
             })
             event.pk = cursor.fetchone()[0]
         event._state.adding, event._state.db = False, connection.alias

@@ -114,7 +114,7 @@ def _sequence_batch(limit: int) -> int:
     leaves, nodes = [], []
     for offset, (event_id, entry_hash) in enumerate(pending):
         leaves.append((size + offset, event_id, now))
-        nodes.extend(merkle.appended_nodes(size + offset, merkle.leaf_hash(bytes.fromhex(entry_hash)), frontier))
+        nodes.extend(merkle.appended_nodes(size + offset, merkle.leaf_hash(bytes(entry_hash)), frontier))
     # COPY on PostgreSQL (20,000 leaves and ~40,000 nodes a batch); the queue rows go after their leaves exist (a
     # trigger refuses it the other way round), found by a join rather than a list of ids.
     rows_insert(LogLeaf, ["index", "event", "sequenced_at"], leaves)

@@ -77,7 +77,7 @@ def _recompute(report: LogReport, checkpoint_sizes: set[int]) -> dict[int, bytes
         if entry_hash is None:
             report.bad_leaf(index, f"its ledger event (id {event_id}) is gone from the ledger")
             break
-        computed = merkle.leaf_hash(bytes.fromhex(entry_hash))
+        computed = merkle.leaf_hash(bytes(entry_hash))
         if stored is None or bytes(stored) != computed:
             report.bad_leaf(index, f"the ledger's event (id {event_id}) no longer has the entry hash the log recorded "
                                    "(an event was altered and re-hashed, removed or moved)")

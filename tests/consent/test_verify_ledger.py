@@ -79,7 +79,7 @@ def test_a_deleted_event_breaks_the_chain(history, capsys):
 
 def test_a_rehashed_forgery_is_caught_at_the_next_link(history, capsys):
     event = ConsentEvent.objects.get(client=history, sequence=3)
-    tamper("UPDATE consent_consentevent SET entry_hash = %s WHERE id = %s", ["f" * 64, event.pk])
+    tamper("UPDATE consent_consentevent SET entry_hash = decode(%s, 'hex') WHERE id = %s", ["f" * 64, event.pk])
     code, output = verify(capsys)
     assert code == 1 and "event #4" in output.err and "does not link to the previous event" in output.err
 

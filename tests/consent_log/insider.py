@@ -30,10 +30,11 @@ def rehash_chain(client_id: int) -> None:
             policy_label=event.policy_version.label if event.policy_version else "", occurred_at=event.occurred_at,
             recorded_at=event.recorded_at, recorded_by_id=event.recorded_by_id, personal_digest=event.personal_digest,
             previous_hash=previous)
-        updates.append(("UPDATE consent_consentevent SET sequence = %s, previous_hash = %s, entry_hash = %s WHERE id = %s",
+        updates.append(("UPDATE consent_consentevent SET sequence = %s, previous_hash = decode(%s, 'hex'), "
+                        "entry_hash = decode(%s, 'hex') WHERE id = %s",
                         [sequence, previous, entry, event.pk]))
         previous = entry
-    updates.append(("UPDATE consent_consentchain SET length = %s, head_hash = %s WHERE client_id = %s",
+    updates.append(("UPDATE consent_consentchain SET length = %s, head_hash = decode(%s, 'hex') WHERE client_id = %s",
                     [len(events), previous, client_id]))
     behind_the_triggers(*updates)
     assert ledger_verify().intact, "the forgery should fool the per-client chain check"
