@@ -205,7 +205,7 @@ def _catalogue() -> dict:
     from consent.services import consent_default_rule_save
     from processing.models import ImpactAssessment
     from processing.services import impact_assessment_approve, impact_assessment_save
-    from sharing.models import Affiliate, SharingAgreement
+    from sharing.models import Affiliate, SharingAgreement, bits_of
     from sharing.services import affiliate_key_create, affiliate_save, agreement_create
 
     purpose = Purpose.objects.create(
@@ -260,7 +260,7 @@ def _catalogue() -> dict:
             purpose_id, fields = order, ["name", "phone", "shipping_address"]
         rows.append({"affiliate": affiliate_.pk, "name": affiliate_.name, "country": str(affiliate_.country),
                      "mechanism": affiliate_.transfer_mechanism if affiliate_.abroad else "", "purpose": purpose_id,
-                     "fields": json.dumps(sorted(fields)), "key": key_id, "share": share})
+                     "fields": str(bits_of(fields)), "key": key_id, "share": share})
     child = Purpose.objects.get(parent=purpose)  # the per-recipient consent the agreement made (docs/recipients.md)
     return {"purpose_id": purpose.pk, "child_purpose_id": child.pk, "sync_key": sync_key, "recipients": rows,
             "authority_purpose": Purpose.objects.get(code="legal-obligation").pk}
@@ -534,7 +534,12 @@ def _records_copy(*, plan, rng, catalogue, probes, cohorts) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from sharing.models import bits_of
+    from sharing.partitions import months_back_ensure
+
     start = (timezone.now() - timedelta(days=DAYS)).date()
+    with connection.cursor() as cursor:  # the months of the history (the migration made this one and those ahead)
+        months_back_ensure(cursor, first=start)
     withheld_until = (timezone.localdate() + timedelta(days=180)).isoformat()
     recipients = catalogue["recipients"]
     prefixes = [f"{r['affiliate']}\t{r['name']}\t{r['country']}\t{r['mechanism']}\t{r['purpose']}\t{r['fields']}\t"
@@ -552,7 +557,7 @@ def _records_copy(*, plan, rng, catalogue, probes, cohorts) -> None:
         while c + 1 < len(cohorts) and cohorts[c + 1][2] <= d + 1:
             c += 1
         cohort_by_day.append(cohorts[c][1])
-    authority = f"\\N\tBench Public Security Bureau\tCN\t\t{catalogue['authority_purpose']}\t[\"name\", \"phone\"]\t"
+    authority = f"\\N\tBench Public Security Bureau\tCN\t\t{catalogue['authority_purpose']}\t{bits_of(['name', 'phone'])}\t"
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY sharing_sharingrecord ({RECORD_COLUMNS}) FROM STDIN") as copy:
         for d in range(DAYS):
             day = (start + timedelta(days=d)).isoformat()
@@ -620,7 +625,7 @@ def _storage_results(url: str, built: dict) -> list[dict]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        records = _table_bytes(conn, "sharing_sharingrecord")
+        records = _partitioned_bytes(conn, "sharing_sharingrecord")  # monthly partitions (sharing migration 0011)
         events = _table_bytes(conn, "consent_consentevent")
         personal = _table_bytes(conn, "consent_consenteventpersonaldata")
         leaves = _table_bytes(conn, "transparency_log_logleaf")
@@ -640,6 +645,25 @@ def _storage_results(url: str, built: dict) -> list[dict]:
 
 PROPOSAL_SAMPLE = 1_000_000  # rows of each table copied into the prototype (bytes per row hardly depend on the count)
 _FIELD_BITS = {"name": 1, "email": 2, "phone": 4, "ip_address": 8, "shipping_address": 16}
+# Sharing records as they were before sharing migration 0011 (one table, `fields` jsonb, the `id` key, the client's
+# newest-first index, single-column purpose and key indexes), in Django's column order: the "before" of issue #20.
+_BEFORE_RECORDS_SQL = """
+CREATE TABLE bench_records_before (
+    id bigint PRIMARY KEY, recipient_name varchar(200) NOT NULL, recipient_country varchar(2) NOT NULL,
+    fields jsonb NOT NULL, shared_at timestamptz NOT NULL, request_id uuid, affiliate_id bigint, api_key_id bigint,
+    client_id bigint NOT NULL, purpose_id bigint NOT NULL, withheld_until date,
+    transfer_mechanism varchar(24) NOT NULL DEFAULT '');
+CREATE INDEX bench_records_before_client ON bench_records_before (client_id, shared_at DESC);
+CREATE INDEX bench_records_before_holder ON bench_records_before (affiliate_id, purpose_id, client_id);
+CREATE INDEX bench_records_before_purpose ON bench_records_before (purpose_id);
+CREATE INDEX bench_records_before_key ON bench_records_before (api_key_id);
+INSERT INTO bench_records_before (id, recipient_name, recipient_country, fields, shared_at, request_id, affiliate_id,
+    api_key_id, client_id, purpose_id, withheld_until, transfer_mechanism)
+SELECT s.id, s.recipient_name, s.recipient_country, (SELECT coalesce(jsonb_agg(m.code ORDER BY m.code), '[]'::jsonb)
+    FROM (VALUES {labels}) AS m(bit, code) WHERE s.fields & m.bit <> 0), s.shared_at, s.request_id, s.affiliate_id,
+    s.api_key_id, s.client_id, s.purpose_id, s.withheld_until, s.transfer_mechanism
+FROM bench_sample_records s ORDER BY s.id;
+"""
 _PROPOSAL_RECORDS_SQL = """
 CREATE TABLE bench_recipient (
     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, affiliate_id bigint, name varchar(200) NOT NULL,
@@ -654,7 +678,7 @@ CREATE TABLE bench_records_p (
 """
 _PROPOSAL_RECORDS_FILL = """
 INSERT INTO bench_records_p SELECT s.id, s.client_id, s.shared_at, s.request_id, r.id, s.api_key_id, s.withheld_until,
-    s.purpose_id, ({bits})::smallint
+    s.purpose_id, s.fields
 FROM bench_sample_records s JOIN bench_recipient r ON r.affiliate_id IS NOT DISTINCT FROM s.affiliate_id
     AND r.name = s.recipient_name AND r.country = s.recipient_country AND r.transfer_mechanism = s.transfer_mechanism
 ORDER BY s.id;
@@ -683,31 +707,16 @@ def _proposal_results(url: str) -> list[dict]:
     """The same sample of rows in today's tables (LIKE ... INCLUDING ALL) and in the proposed ones; bytes per row."""
     import psycopg
 
-    bits = " | ".join(f"CASE WHEN s.fields ? '{code}' THEN {bit} ELSE 0 END" for code, bit in _FIELD_BITS.items())
+    labels = ", ".join(f"({bit}, '{code}')" for code, bit in _FIELD_BITS.items())
     with psycopg.connect(url, autocommit=True) as conn:
         for sample, source in (("bench_sample_records", "sharing_sharingrecord"),
                                ("bench_sample_events", "consent_consentevent")):
             conn.execute(f"CREATE TABLE {sample} AS SELECT * FROM {source} ORDER BY id LIMIT {PROPOSAL_SAMPLE}")  # nosec B608
         conn.execute("SET maintenance_work_mem = '512MB'")
-        for table, source in (("bench_records_now", "sharing_sharingrecord"), ("bench_events_now", "consent_consentevent")):
+        for table, source in (("bench_events_now", "consent_consentevent"),):
             conn.execute(f"CREATE TABLE {table} (LIKE {source} INCLUDING ALL)")  # today's columns and indexes
-            sample = "bench_sample_records" if table == "bench_records_now" else "bench_sample_events"
-            conn.execute(f"INSERT INTO {table} SELECT * FROM {sample} ORDER BY id")  # nosec B608  # our own tables
-        first, last = conn.execute("SELECT date_trunc('month', min(shared_at)), max(shared_at) "
-                                   "FROM bench_sample_records").fetchone()
-        for statement in _PROPOSAL_RECORDS_SQL.split(";\n"):
-            if statement.strip():
-                conn.execute(statement)
-        months = 0
-        while first <= last:
-            following = conn.execute("SELECT %s::timestamptz + interval '1 month'", [first]).fetchone()[0]
-            conn.execute(f"CREATE TABLE bench_records_p_{months:03d} PARTITION OF bench_records_p "
-                         f"FOR VALUES FROM ('{first.isoformat()}') TO ('{following.isoformat()}')")
-            first, months = following, months + 1
-        conn.execute("CREATE INDEX bench_records_p_holder ON bench_records_p (recipient_id, purpose_id, client_id)")
-        for statement in _PROPOSAL_RECORDS_FILL.format(bits=bits).split(";\n"):
-            if statement.strip():
-                conn.execute(statement)
+            conn.execute(f"INSERT INTO {table} SELECT * FROM bench_sample_events ORDER BY id")  # nosec B608  # our own tables
+        months = _records_layouts(conn, labels=labels)
         for statement in _PROPOSAL_EVENTS_SQL.split(";\n"):
             if statement.strip():
                 conn.execute(statement)
@@ -717,30 +726,42 @@ def _proposal_results(url: str) -> list[dict]:
         for statement in _PROPOSAL_EVENTS_FILL.split(";\n"):
             if statement.strip():
                 conn.execute(statement)
-        conn.execute("VACUUM ANALYZE bench_records_now, bench_events_now, bench_records_p, bench_events_p, bench_recipient")
-        now_records, now_events = _table_bytes(conn, "bench_records_now"), _table_bytes(conn, "bench_events_now")
-        p_records = _partitioned_bytes(conn, "bench_records_p")
+        conn.execute("VACUUM ANALYZE bench_records_before, bench_records_now, bench_events_now, bench_records_p, "
+                     "bench_events_p, bench_recipient")
+        before_records, now_events = _table_bytes(conn, "bench_records_before"), _table_bytes(conn, "bench_events_now")
+        now_records, p_records = _partitioned_bytes(conn, "bench_records_now"), _partitioned_bytes(conn, "bench_records_p")
         p_events = _partitioned_bytes(conn, "bench_events_p")
         recipients = conn.execute("SELECT count(*), pg_total_relation_size('bench_recipient') FROM bench_recipient").fetchone()
         # The same after REINDEX: b-trees built from sorted input, as a month no longer written can be once (the numbers
         # above are of indexes grown by inserts in time order, as production grows them).
-        for table in ("bench_records_now", "bench_events_now", "bench_records_p", "bench_events_p"):
+        for table in ("bench_records_before", "bench_records_now", "bench_events_now", "bench_records_p", "bench_events_p"):
             conn.execute(f"REINDEX TABLE {table}")
-        compact = {"records_today": _table_bytes(conn, "bench_records_now")["bytes_per_row"],
+        compact = {"records_before": _table_bytes(conn, "bench_records_before")["bytes_per_row"],
+                   "records_today": _partitioned_bytes(conn, "bench_records_now")["bytes_per_row"],
                    "events_today": _table_bytes(conn, "bench_events_now")["bytes_per_row"],
                    "records_proposed": _partitioned_bytes(conn, "bench_records_p")["bytes_per_row"],
                    "events_proposed": _partitioned_bytes(conn, "bench_events_p")["bytes_per_row"]}
-        for table in ("bench_records_p", "bench_events_p", "bench_recipient", "bench_records_now", "bench_events_now",
-                      "bench_sample_records", "bench_sample_events"):
+        for table in ("bench_records_p", "bench_events_p", "bench_recipient", "bench_records_before", "bench_records_now",
+                      "bench_events_now", "bench_sample_records", "bench_sample_events"):
             conn.execute(f"DROP TABLE {table}")
     return [
-        record("history: proposal, bytes per sharing record (monthly partitions, narrow types)", p_records["bytes_per_row"],
-               "bytes", p_records["rows"], today=now_records, proposed=p_records, months=months,
-               recipients=recipients[0], recipient_table_bytes=recipients[1], ours=p_records["bytes_per_row"],
-               reindexed={"today": compact["records_today"], "proposed": compact["records_proposed"]},
-               theirs=now_records["bytes_per_row"], ratio=round(now_records["bytes_per_row"] / p_records["bytes_per_row"], 3),
-               ratio_meaning="bytes per row today / proposed (same rows)", target="halved (ratio >= 2)",
-               met=now_records["bytes_per_row"] >= 2 * p_records["bytes_per_row"]),
+        record("history: bytes per sharing record, before / partitioned by month (sharing migration 0011)",
+               now_records["bytes_per_row"], "bytes", now_records["rows"], before=before_records, today=now_records,
+               months=months, ours=now_records["bytes_per_row"], theirs=before_records["bytes_per_row"],
+               reindexed={"before": compact["records_before"], "today": compact["records_today"]},
+               ratio=round(before_records["bytes_per_row"] / now_records["bytes_per_row"], 3),
+               ratio_meaning="bytes per row before / today (same rows)", target="halved (ratio >= 2)",
+               met=before_records["bytes_per_row"] >= 2 * now_records["bytes_per_row"]),
+        record("history: proposal, bytes per sharing record (+ recipient snapshots, narrow purpose and key ids)",
+               p_records["bytes_per_row"], "bytes", p_records["rows"], before=before_records, today=now_records,
+               proposed=p_records, months=months, recipients=recipients[0], recipient_table_bytes=recipients[1],
+               ours=p_records["bytes_per_row"],
+               reindexed={"before": compact["records_before"], "today": compact["records_today"],
+                          "proposed": compact["records_proposed"]},
+               theirs=before_records["bytes_per_row"],
+               ratio=round(before_records["bytes_per_row"] / p_records["bytes_per_row"], 3),
+               ratio_meaning="bytes per row before / proposed (same rows)", target="halved (ratio >= 2)",
+               met=before_records["bytes_per_row"] >= 2 * p_records["bytes_per_row"]),
         record("history: proposal, bytes per ledger event (narrow types, hash partitions by client)", p_events["bytes_per_row"],
                "bytes", p_events["rows"], today=now_events, proposed=p_events, ours=p_events["bytes_per_row"],
                reindexed={"today": compact["events_today"], "proposed": compact["events_proposed"]},
@@ -748,6 +769,31 @@ def _proposal_results(url: str) -> list[dict]:
                ratio_meaning="bytes per row today / proposed (same rows)", target="halved (ratio >= 2)",
                met=now_events["bytes_per_row"] >= 2 * p_events["bytes_per_row"]),
     ]
+
+
+def _records_layouts(conn, *, labels: str) -> int:
+    """The sample of sharing records three ways, each filled by inserts in id order into tables whose indexes exist:
+    before migration 0011, as it is now (`LIKE` the partitioned table, monthly), and the proposal's next step."""
+    conn.execute(_BEFORE_RECORDS_SQL.format(labels=labels))
+    conn.execute("CREATE TABLE bench_records_now (LIKE sharing_sharingrecord INCLUDING ALL) PARTITION BY RANGE (shared_at)")
+    for statement in _PROPOSAL_RECORDS_SQL.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    first, last = conn.execute("SELECT date_trunc('month', min(shared_at)), max(shared_at) "
+                               "FROM bench_sample_records").fetchone()
+    months = 0
+    while first <= last:
+        following = conn.execute("SELECT %s::timestamptz + interval '1 month'", [first]).fetchone()[0]
+        for table in ("bench_records_now", "bench_records_p"):
+            conn.execute(f"CREATE TABLE {table}_{months:03d} PARTITION OF {table} "
+                         f"FOR VALUES FROM ('{first.isoformat()}') TO ('{following.isoformat()}')")
+        first, months = following, months + 1
+    conn.execute("INSERT INTO bench_records_now SELECT * FROM bench_sample_records ORDER BY id")
+    conn.execute("CREATE INDEX bench_records_p_holder ON bench_records_p (recipient_id, purpose_id, client_id)")
+    for statement in _PROPOSAL_RECORDS_FILL.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    return months
 
 
 def _partitioned_bytes(conn, table: str) -> dict:
