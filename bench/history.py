@@ -502,7 +502,8 @@ class _Loading:
         with connection.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '512MB'")
             for _name, definition in self.indexes:
-                cursor.execute(definition)
+                # A partitioned table's index reads "ON ONLY" in pg_indexes: made so, it would cover no partition.
+                cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
             indexed = time.perf_counter()
             for table, name, definition, _kind in reversed(self.constraints):  # unique constraints, then foreign keys
                 cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')

@@ -44,9 +44,9 @@ ALARM_MONTHS_AHEAD = 2
 _MONTH = re.compile(rf"^{PARENT}_y(\d{{4}})m(\d{{2}})$")
 
 # Whether a record `r` must outlive its month: %(kept_after)s a date, %(held)s the clients under a legal hold.
-_KEEP = f"""(coalesce(r.withheld_until > %(kept_after)s, false) OR r.client_id = ANY(%(held)s::bigint[])
+_KEEP = """(coalesce(r.withheld_until > %(kept_after)s, false) OR r.client_id = ANY(%(held)s::bigint[])
     OR (r.affiliate_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM {PARENT} n WHERE n.affiliate_id = r.affiliate_id AND n.purpose_id = r.purpose_id
+        SELECT 1 FROM sharing_sharingrecord n WHERE n.affiliate_id = r.affiliate_id AND n.purpose_id = r.purpose_id
         AND n.client_id = r.client_id AND (n.shared_at, n.id) > (r.shared_at, r.id))))"""
 
 _kept_clients: list[Callable[[], Iterable[int]]] = []
