@@ -193,7 +193,7 @@ class DataCategorySetField(models.SmallIntegerField):
         return bits_of(value)
 
     def value_to_string(self, obj):
-        return ",".join(self.value_from_object(obj) or [])
+        return self.value_from_object(obj)  # serialized as the list (dumpdata / loaddata), as a JSONField was
 
 
 def bits_of(codes) -> int:

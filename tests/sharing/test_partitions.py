@@ -185,3 +185,11 @@ def test_bad_arguments_are_refused_with_the_reason(db, args, message):
 
 def test_the_beat_job_is_declared(settings):
     assert settings.CELERY_BEAT_SCHEDULE["sharing-partitions"]["task"] == "sharing.tasks.maintain_sharing_partitions"
+
+
+def test_the_beat_task_runs_the_same_maintenance(db, settings):
+    from sharing.tasks import maintain_sharing_partitions
+
+    settings.SHARING_PARTITIONS_AHEAD = 5
+    assert maintain_sharing_partitions() == 2  # the two months beyond the migration's three
+    assert month_table(month_add(THIS_MONTH, 5)) in partitions()
