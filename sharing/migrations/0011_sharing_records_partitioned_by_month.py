@@ -98,7 +98,8 @@ def _months(schema_editor):
 
 
 def forward(apps, schema_editor):
-    from sharing.partitions import DEFAULT, KEPT, months_ensure
+    from sharing.partitions import (DEFAULT, KEPT, month_add, month_first, month_mark_compacted, months_ensure,
+                                    months_partitioned)
 
     schema_editor.execute(PARTITIONED, params=None)
     first, last = _months(schema_editor)
@@ -108,6 +109,11 @@ def forward(apps, schema_editor):
                        [datetime(first.year, first.month, 1, tzinfo=UTC)])
         months_ensure(cursor, first=first, last=last)
     schema_editor.execute(FILLED, params=None)
+    with schema_editor.connection.cursor() as cursor:  # their indexes were just built from sorted input
+        this_month = month_first(datetime.now(UTC).date())
+        for month in months_partitioned(cursor):
+            if month_add(month, 2) <= this_month:
+                month_mark_compacted(cursor, month)
 
 
 def backward(apps, schema_editor):

@@ -193,3 +193,21 @@ def test_the_beat_task_runs_the_same_maintenance(db, settings):
     settings.SHARING_PARTITIONS_AHEAD = 5
     assert maintain_sharing_partitions() == 2  # the two months beyond the migration's three
     assert month_table(month_add(THIS_MONTH, 5)) in partitions()
+
+
+def test_a_closed_month_has_its_indexes_rebuilt_once_and_its_records_stay(db, old_months, capsys):
+    from sharing.partitions import months_compacted
+
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    closed = datetime.combine(month_add(THIS_MONTH, -2), datetime.min.time(), tzinfo=UTC) + timedelta(days=3)
+    last_month = datetime.combine(month_add(THIS_MONTH, -1), datetime.min.time(), tzinfo=UTC) + timedelta(days=3)
+    for at in (closed, last_month):
+        share(ads, owner, at=at)
+    call_command("sharing_partitions", "--no-drop")
+    assert f"Rebuilt the indexes of {closed:%Y-%m}, closed." in capsys.readouterr().out
+    with connection.cursor() as cursor:
+        compacted = months_compacted(cursor)
+    assert month_first(closed.date()) in compacted and month_first(last_month.date()) not in compacted
+    call_command("sharing_partitions", "--no-drop")
+    assert "Rebuilt" not in capsys.readouterr().out  # once
+    assert [r.shared_at for r in sharing_records_of_client(client=owner)] == [last_month, closed]

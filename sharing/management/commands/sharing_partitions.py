@@ -1,6 +1,7 @@
 """`manage.py sharing_partitions`: sharing records' monthly partitions (sharing/partitions.py, docs/retention.md).
 Creates the months from this one to `--ahead` months ahead, moves any row the DEFAULT partition caught into its
-month, and drops the months that ended `--retention-months` ago, keeping the rows that must outlive them. Run daily
+month, drops the months that ended `--retention-months` ago, keeping the rows that must outlive them, and rebuilds
+the indexes of each month closed a month ago, once. Run daily
 by Celery beat (`sharing-partitions`); safe to run again. `--check` changes nothing and fails on an alarm."""
 
 from django.conf import settings
@@ -49,6 +50,8 @@ class Command(BaseCommand):
         for month, dropped, kept in report.dropped:
             self.stdout.write(f"Dropped {month:%Y-%m}: {dropped} records deleted, {kept} kept (withheld, under a legal "
                               "hold, or a recipient's last record).")
+        for month in report.compacted:
+            self.stdout.write(f"Rebuilt the indexes of {month:%Y-%m}, closed.")
         if report.pruned:
             self.stdout.write(f"Deleted {report.pruned} kept records that no longer need keeping.")
         for alarm in report.alarms:
