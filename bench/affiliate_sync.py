@@ -116,8 +116,8 @@ PERMITTED_FROM = """
   FROM accounts_client c
   JOIN consent_consentstate s ON s.client_id = c.id AND s.granted AND s.purpose_id = (
       SELECT rc.consent_purpose_id FROM sharing_recipientconsent rc WHERE rc.purpose_id = {purpose_id})
-  JOIN consent_consentevent e ON e.id = s.last_event_id
-  WHERE c.erased_at IS NULL AND (c.jurisdiction <> 'cn' OR e.channel <> 'signup')
+  WHERE c.erased_at IS NULL AND (c.jurisdiction <> 'cn' OR EXISTS (
+      SELECT 1 FROM consent_consentevent e WHERE e.id = s.last_event_id AND e.channel <> 'signup'))
 """
 
 FLOOR_SELECT = """

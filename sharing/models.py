@@ -327,3 +327,24 @@ class WmsKey(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.name})"
+
+
+class ProcessorTally(models.Model):
+    """The "Processors" part of "Who received your data", kept up to date instead of counted: per client, processor,
+    purpose and set of fields, how many messages went to it and when the last did. Written by the statement after the
+    one that inserts the messages' sharing records, in their transaction (`sharing.processors.messages_sent_record`),
+    so it always sums exactly the client's processor records; a page reads a few rows instead of grouping every
+    record of a long history (issue #20). Only records naming a processor of the catalogue are counted."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+", db_index=False)
+    recipient_name = models.CharField(max_length=200)
+    recipient_country = models.CharField(max_length=2, blank=True)
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The DataCategory codes the messages carried, sorted and comma-separated: one row per distinct set.
+    fields = models.CharField(max_length=200)
+    times = models.PositiveIntegerField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "recipient_name", "recipient_country", "purpose", "fields"],
+                                               name="processor_tally_key")]

@@ -10,14 +10,13 @@ Which processor delivers what is configuration: EMAIL_PROCESSOR and SMS_PROCESSO
 import logging
 
 from django.conf import settings
-from django.db.models import Count, Max
-from django.utils import timezone
+from django.db import connection
 
 from accounts.bulk import ids_reserve, rows_insert
 from consent.models import Purpose
 from notify.hooks import SentMessage
 
-from .models import Affiliate, SharingRecord
+from .models import Affiliate, ProcessorTally, SharingRecord
 from .services import SHARING_RECORD_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -88,22 +87,53 @@ def messages_sent_record(batch: list[SentMessage]) -> None:
         for record_id, (client_id, affiliate_id, name, country, purpose_id, fields, at, mechanism)
         in zip(ids, rows, strict=True)
     ])
+    _tallies_add([(client_id, name, country, purpose_id, fields, at)
+                  for client_id, affiliate_id, name, country, purpose_id, fields, at, _ in rows if affiliate_id is not None])
+
+
+def _fields_key(fields) -> str:
+    return ",".join(sorted(set(fields)))
+
+
+def _tallies_add(records: list[tuple]) -> None:
+    """Add `records` (client, processor name, country, purpose, fields, sent at) to the processors' tallies: one
+    statement, rows in key order (two batches for the same clients lock the same rows in the same order). Plain SQL
+    that PostgreSQL and SQLite both run."""
+    tallies: dict[tuple, list] = {}
+    for client_id, name, country, purpose_id, fields, at in records:
+        tally = tallies.setdefault((client_id, name, country, purpose_id, _fields_key(fields)), [0, at])
+        tally[0] += 1
+        tally[1] = max(tally[1], at)
+    if not tallies:
+        return
+    last_at = ProcessorTally._meta.get_field("last_at")
+    params = []
+    for key in sorted(tallies):
+        times, at = tallies[key]
+        params += [*key, times, last_at.get_db_prep_value(at, connection)]
+    table = connection.ops.quote_name(ProcessorTally._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(tallies))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (client_id, recipient_name, recipient_country, purpose_id, fields, times, last_at) "  # nosec B608: names are ours
+            f"VALUES {values} ON CONFLICT (client_id, recipient_name, recipient_country, purpose_id, fields) DO UPDATE "
+            f"SET times = {table}.times + excluded.times, last_at = CASE WHEN excluded.last_at > {table}.last_at "
+            f"THEN excluded.last_at ELSE {table}.last_at END", params)
 
 
 def processor_summary_of_client(*, client) -> list[dict]:
     """The "Processors" part of "Who received your data": per processor and purpose, what it processed, how often
-    and when last (one grouped query). Processor records are never withheld; the filter is kept for one rule."""
-    today = timezone.localdate()
-    rows = (SharingRecord.objects.filter(client=client, affiliate__kind=Affiliate.Kind.PROCESSOR)
-            .exclude(withheld_until__gt=today)
+    and when last — read from the tallies (`ProcessorTally`), a few rows whatever the length of the history.
+    Processor records are never withheld (a disclosure names an authority), so the tallies count them all."""
+    rows = (ProcessorTally.objects.filter(client=client)
             .values("recipient_name", "recipient_country", "purpose_id", "purpose__code", "purpose__title_en",
-                    "purpose__title_zh_hans", "fields")
-            .annotate(times=Count("id"), last=Max("shared_at")).order_by("recipient_name", "purpose__code"))
+                    "purpose__title_zh_hans", "fields", "times", "last_at").order_by("recipient_name", "purpose__code"))
     merged: dict[tuple, dict] = {}
     for row in rows:
         key = (row["recipient_name"], row["recipient_country"], row["purpose_id"])
-        entry = merged.setdefault(key, {**row, "fields": set(), "times": 0, "last": row["last"]})
-        entry["fields"].update(row["fields"] or [])
-        entry["times"] += row["times"]
-        entry["last"] = max(entry["last"], row["last"])
+        fields, times, last = row.pop("fields"), row.pop("times"), row.pop("last_at")
+        entry = merged.setdefault(key, {**row, "fields": set(), "times": 0, "last": last})
+        entry["fields"].update(fields.split(",") if fields else [])
+        entry["times"] += times
+        entry["last"] = max(entry["last"], last)
     return list(merged.values())

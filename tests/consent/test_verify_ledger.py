@@ -1,9 +1,17 @@
+import itertools
+import threading
+import tracemalloc
+
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 
-from consent.models import Channel, ConsentAction, ConsentEvent, Purpose
+from accounts.demo import synthetic_clients_create
+from consent import verification
+from consent.bulk import consent_defaults_bulk_record
+from consent.models import Channel, ConsentAction, ConsentChain, ConsentEvent, ConsentState, Purpose
 from consent.services import consent_record
+from consent.verification import ledger_verify
 from tests.conftest import make_client
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +91,126 @@ def test_erased_personal_values_leave_the_chain_verifiable(history, capsys):
                        "(SELECT id FROM consent_consentevent WHERE client_id = %s)", [history.pk])
     call_command("verify_ledger")
     assert "Ledger intact" in capsys.readouterr().out
+
+
+# The chain heads and the current states are read alongside the events, in client order (issue #20: constant
+# memory). Each kind of mismatch is named, for a client between two intact ones.
+
+@pytest.fixture
+def three(history):
+    """Three clients in id order, each with a chain; the middle one is the one tampered with."""
+    middle = make_client("middle@example.com")
+    last = make_client("last@example.com")
+    return history, middle, last
+
+
+def behind_triggers(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def only_problems(capsys, *expected):
+    code, output = verify(capsys)
+    problems = [line for line in output.err.splitlines() if not line.startswith("Ledger NOT intact")]
+    assert code == 1 and problems == list(expected), output.err
+
+
+def test_a_chain_head_that_disagrees_with_the_last_event_is_named(three, capsys):
+    _, middle, _ = three
+    length = ConsentChain.objects.get(client=middle).length
+    behind_triggers("UPDATE consent_consentchain SET length = length + 1 WHERE client_id = %s", [middle.pk])
+    only_problems(capsys,
+                  f"client {middle.public_id}: chain head (length {length + 1}) does not match the last event (#{length})")
+
+
+def test_a_missing_chain_head_is_named(three, capsys):
+    _, middle, _ = three
+    length = ConsentChain.objects.get(client=middle).length
+    behind_triggers("DELETE FROM consent_consentchain WHERE client_id = %s", [middle.pk])
+    only_problems(capsys, f"client {middle.public_id}: {length} events but no chain head")
+
+
+def test_a_chain_head_for_a_client_without_events_is_named(three, capsys):
+    first, middle, last = three
+    behind_triggers("UPDATE consent_consentchain SET client_id = %s WHERE client_id = %s", [last.pk + 1000, last.pk])
+    length = ConsentEvent.objects.filter(client=last).count()
+    only_problems(capsys, f"client {last.public_id}: {length} events but no chain head",
+                  f"client id {last.pk + 1000}: chain head says {length} events, the ledger has none")
+
+
+def test_a_flipped_current_state_is_named(three, capsys):
+    _, middle, _ = three
+    promo = Purpose.objects.get(code="promotional-sharing")
+    behind_triggers("UPDATE consent_consentstate SET granted = NOT granted WHERE client_id = %s AND purpose_id = %s",
+                    [middle.pk, promo.pk])
+    only_problems(capsys, f"client {middle.public_id}: current state of purpose {promo.pk} is not the last event's outcome")
+
+
+def test_a_missing_current_state_is_named(three, capsys):
+    _, middle, _ = three
+    promo = Purpose.objects.get(code="promotional-sharing")
+    behind_triggers("DELETE FROM consent_consentstate WHERE client_id = %s AND purpose_id = %s", [middle.pk, promo.pk])
+    only_problems(capsys, f"client id {middle.pk}: events for purpose {promo.pk} but no current state")
+
+
+def test_a_current_state_for_a_purpose_without_events_is_named(three, capsys):
+    _, middle, _ = three
+    state = ConsentState.objects.filter(client=middle).order_by("purpose_id").first()
+    unused = Purpose.objects.exclude(pk__in=ConsentEvent.objects.filter(client=middle).values("purpose_id")).first()
+    behind_triggers("UPDATE consent_consentstate SET purpose_id = %s WHERE id = %s", [unused.pk, state.pk])
+    only_problems(capsys, f"client {middle.public_id}: current state of purpose {unused.pk} is not the last event's outcome",
+                  f"client id {middle.pk}: events for purpose {state.purpose_id} but no current state")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ledger_written_to_while_it_is_verified_is_intact_not_reported_tampered():
+    """verify_ledger reads events, heads and states in one snapshot: a write landing between the reads of the three
+    tables (a head one event ahead of the events read) is no false alarm."""
+    clients = [make_client(f"live{n}@example.com") for n in range(30)]
+    promo = Purpose.objects.get(code="promotional-sharing")
+    stop, errors = threading.Event(), []
+
+    def writer():
+        try:
+            actions = itertools.cycle([ConsentAction.WITHDRAW, ConsentAction.GRANT])
+            while not stop.is_set():
+                for client in clients:
+                    consent_record(client=client, purpose=promo, action=next(actions), channel=Channel.PORTAL)
+        except Exception as error:  # noqa: BLE001 — reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        reports = [ledger_verify() for _ in range(8)]
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert errors == []
+    assert all(report.intact for report in reports), [report.problems[:3] for report in reports]
+    assert len({report.events for report in reports}) > 1  # the writer did write while the ledger was read
+
+
+def peak_bytes(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_verifying_a_ledger_three_times_as_long_takes_no_more_memory(monkeypatch):
+    monkeypatch.setattr(verification, "CHUNK", 500)  # full chunks of all three cursors at both lengths
+    synthetic_clients_create(count=3_000, seed=3, on_batch=lambda made: consent_defaults_bulk_record(clients=made))
+    short = peak_bytes(ledger_verify)
+    synthetic_clients_create(count=6_000, seed=4, on_batch=lambda made: consent_defaults_bulk_record(clients=made))
+    report = ledger_verify()
+    long = peak_bytes(ledger_verify)
+    assert report.intact and report.chains >= 9_000
+    # Holding an entry per chain and per (client, purpose), as before, grew by ~0.7 kB a client: ~4 MB here.
+    assert long - short < 256 * 1024, (short, long)
