@@ -101,7 +101,7 @@ def _measure(*, n: int, reps: int, naive_reps: int) -> tuple[list[dict], float]:
 
 def _scratch_create(conn) -> None:
     """The floor's records table: the sharing records' columns and indexes, partitioned by month as they are (sharing
-    migration 0011), with this month's partition and a default; without the reference triggers."""
+    migration 0012), with this month's partition and a default; without the reference triggers."""
     conn.execute("DROP TABLE IF EXISTS bench_scratch_records")
     conn.execute("CREATE TABLE bench_scratch_records (LIKE sharing_sharingrecord INCLUDING ALL) PARTITION BY RANGE (shared_at)")
     conn.execute("CREATE TABLE bench_scratch_records_month PARTITION OF bench_scratch_records FOR VALUES FROM "

@@ -685,7 +685,7 @@ def _storage_results(url: str, built: dict) -> list[dict]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        records = _partitioned_bytes(conn, "sharing_sharingrecord")  # monthly partitions (sharing migration 0011)
+        records = _partitioned_bytes(conn, "sharing_sharingrecord")  # monthly partitions (sharing migration 0012)
         events = _table_bytes(conn, "consent_consentevent")
         personal = _table_bytes(conn, "consent_consenteventpersonaldata")
         leaves = _table_bytes(conn, "transparency_log_logleaf")
@@ -705,7 +705,7 @@ def _storage_results(url: str, built: dict) -> list[dict]:
 
 PROPOSAL_SAMPLE = 1_000_000  # rows of each table copied into the prototype (bytes per row hardly depend on the count)
 _FIELD_BITS = {"name": 1, "email": 2, "phone": 4, "ip_address": 8, "shipping_address": 16}
-# Sharing records as they were before sharing migration 0011 (one table, `fields` jsonb, the `id` key, the client's
+# Sharing records as they were before sharing migration 0012 (one table, `fields` jsonb, the `id` key, the client's
 # newest-first index, single-column purpose and key indexes), in Django's column order: the "before" of issue #20.
 _BEFORE_RECORDS_SQL = """
 CREATE TABLE bench_records_before (
@@ -805,7 +805,7 @@ def _proposal_results(url: str) -> list[dict]:
                       "bench_events_now", "bench_sample_records", "bench_sample_events"):
             conn.execute(f"DROP TABLE {table}")
     return [
-        record("history: bytes per sharing record, before / partitioned by month (sharing migration 0011)",
+        record("history: bytes per sharing record, before / partitioned by month (sharing migration 0012)",
                now_records["bytes_per_row"], "bytes", now_records["rows"], before=before_records, today=now_records,
                months=months, ours=now_records["bytes_per_row"], theirs=before_records["bytes_per_row"],
                reindexed={"before": compact["records_before"], "today": compact["records_today"]},
@@ -833,7 +833,7 @@ def _proposal_results(url: str) -> list[dict]:
 
 def _records_layouts(conn, *, labels: str) -> int:
     """The sample of sharing records three ways, each filled by inserts in id order into tables whose indexes exist:
-    before migration 0011, as it is now (`LIKE` the partitioned table, monthly), and the proposal's next step."""
+    before migration 0012, as it is now (`LIKE` the partitioned table, monthly), and the proposal's next step."""
     conn.execute(_BEFORE_RECORDS_SQL.format(labels=labels))
     conn.execute("CREATE TABLE bench_records_now (LIKE sharing_sharingrecord INCLUDING ALL) PARTITION BY RANGE (shared_at)")
     for statement in _PROPOSAL_RECORDS_SQL.split(";\n"):
@@ -1107,7 +1107,7 @@ def _floor_same_table(conn, *, purpose_id: int, child_id: int) -> float:
     """The floor writing where the API writes: the same rows out, as many records COPYed into sharing_sharingrecord
     itself — 20M rows and their indexes at scale 1, which an empty scratch table does not have — without its
     reference trigger (`session_replication_role = replica`), then rolled back. Timed before the rollback."""
-    from psycopg.types.json import Jsonb
+    from bench.affiliate_sync import FIELD_BITS
 
     affiliate_id, api_key_id = conn.execute("SELECT affiliate_id, id FROM sharing_apikey WHERE affiliate_id IS NOT NULL "
                                             "ORDER BY id DESC LIMIT 1").fetchone()
@@ -1122,7 +1122,8 @@ def _floor_same_table(conn, *, purpose_id: int, child_id: int) -> float:
                 for chunk in copy:
                     chunks.append(bytes(chunk))
             client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
-            fields, now = Jsonb(SYNC_FIELDS), conn.execute("SELECT now()").fetchone()[0]
+            fields = sum(FIELD_BITS[code] for code in set(SYNC_FIELDS))  # the bit set (sharing migration 0012)
+            now = conn.execute("SELECT now()").fetchone()[0]
             with cursor.copy("COPY sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, "
                              "purpose_id, fields, shared_at, api_key_id, request_id, transfer_mechanism) FROM STDIN") as copy:
                 for client_id in client_ids:

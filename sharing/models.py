@@ -214,7 +214,7 @@ class SharingRecord(models.Model):
     Written in the same transaction as the response that carries the data; evidence, never edited.
     """
 
-    # A table partitioned by month on `shared_at` (migration 0011, sharing/partitions.py; docs/performance.md). Its
+    # A table partitioned by month on `shared_at` (migration 0012, sharing/partitions.py; docs/performance.md). Its
     # database key is (client_id, shared_at, id) -- a partitioned table's keys must contain `shared_at` -- which,
     # read backwards, is also the portal's "newest first for a client" index; `id` stays the primary key Django
     # knows (admin, `.get(pk=)`), unique because only the sequence assigns it, found through a BRIN index.

@@ -2,7 +2,7 @@
 the retention period of sharing evidence dropped whole instead of deleting rows -- without losing a row that must
 outlive its month.
 
-`sharing_sharingrecord` is `PARTITION BY RANGE (shared_at)` (migration 0011), with:
+`sharing_sharingrecord` is `PARTITION BY RANGE (shared_at)` (migration 0012), with:
 
 - one partition per calendar month in UTC, `sharing_sharingrecord_y2026m12` for December 2026;
 - `sharing_sharingrecord_kept`, from the beginning of time to the oldest month: the rows of dropped months that must

@@ -1,4 +1,4 @@
-"""Sharing records are partitioned by month (sharing migration 0011, sharing/partitions.py): months exist ahead, an
+"""Sharing records are partitioned by month (sharing migration 0012, sharing/partitions.py): months exist ahead, an
 insert never fails for want of one, and a month past the retention period is dropped whole -- except the rows that
 must outlive it (a withheld disclosure, a client under a legal hold, a recipient's last record)."""
 

@@ -203,7 +203,7 @@ STATE = [
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("sharing", "0010_record_references_checked_per_statement"),
+        ("sharing", "0011_processor_tallies"),
     ]
 
     operations = [

@@ -1,4 +1,4 @@
-"""Sharing migration 0011 moves every record into the table partitioned by month and back: on a populated database,
+"""Sharing migration 0012 moves every record into the table partitioned by month and back: on a populated database,
 the records, each client's pages and the id sequence are the same after it as before."""
 
 import uuid
@@ -19,7 +19,7 @@ from tests.conftest import make_client
 
 from .conftest import make_affiliate
 
-BEFORE = [("sharing", "0010_record_references_checked_per_statement")]
+BEFORE = [("sharing", "0011_processor_tallies")]
 COLUMNS = ("id, client_id, affiliate_id, recipient_name, recipient_country, transfer_mechanism, purpose_id, shared_at, "
            "api_key_id, request_id, withheld_until")
 
