@@ -22,16 +22,22 @@ def rows_insert(model, fields: Sequence[str], rows: list[tuple]) -> None:
         # A binary field's Python value need not be bytes (consent's hashes are hex): its own get_prep_value says.
         binary = [(i, meta.get_field(name)) for i, name in enumerate(fields)
                   if meta.get_field(name).get_internal_type() == "BinaryField"]
+        # A field whose column holds another type than its Python value (e.g. sharing's bit set of data categories)
+        # says so with `copy_converts`; COPY writes what its get_db_prep_value gives.
+        converted = [(i, meta.get_field(name)) for i, name in enumerate(fields)
+                     if getattr(meta.get_field(name), "copy_converts", False)]
         # The raw psycopg cursor does COPY; wrap_database_errors turns its errors into Django's DatabaseError.
         with connection.cursor() as cursor, connection.wrap_database_errors:
             with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
-                    if json_columns or binary:
+                    if json_columns or binary or converted:
                         row = list(row)
                         for i in json_columns:
                             row[i] = Jsonb(row[i])
                         for i, field in binary:
                             row[i] = field.get_prep_value(row[i])
+                        for i, field in converted:
+                            row[i] = field.get_db_prep_value(row[i], connection)
                     copy.write_row(row)
         return
     attnames = [meta.get_field(name).attname for name in fields]

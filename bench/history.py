@@ -219,7 +219,7 @@ def _catalogue() -> dict:
     from consent.services import consent_default_rule_save
     from processing.models import ImpactAssessment
     from processing.services import impact_assessment_approve, impact_assessment_save
-    from sharing.models import Affiliate, SharingAgreement
+    from sharing.models import Affiliate, SharingAgreement, bits_of
     from sharing.services import affiliate_key_create, affiliate_save, agreement_create
 
     purpose = Purpose.objects.create(
@@ -274,7 +274,7 @@ def _catalogue() -> dict:
             purpose_id, fields = order, ["name", "phone", "shipping_address"]
         rows.append({"affiliate": affiliate_.pk, "name": affiliate_.name, "country": str(affiliate_.country),
                      "mechanism": affiliate_.transfer_mechanism if affiliate_.abroad else "", "purpose": purpose_id,
-                     "fields": json.dumps(sorted(fields)), "key": key_id, "share": share})
+                     "fields": str(bits_of(fields)), "key": key_id, "share": share})
     child = Purpose.objects.get(parent=purpose)  # the per-recipient consent the agreement made (docs/recipients.md)
     return {"purpose_id": purpose.pk, "child_purpose_id": child.pk, "sync_key": sync_key, "recipients": rows,
             "authority_purpose": Purpose.objects.get(code="legal-obligation").pk}
@@ -516,7 +516,8 @@ class _Loading:
         with connection.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '512MB'")
             for _name, definition in self.indexes:
-                cursor.execute(definition)
+                # A partitioned table's index reads "ON ONLY" in pg_indexes: made so, it would cover no partition.
+                cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
             indexed = time.perf_counter()
             for table, name, definition, _kind in reversed(self.constraints):  # unique constraints, then foreign keys
                 cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
@@ -548,7 +549,12 @@ def _records_copy(*, plan, rng, catalogue, probes, cohorts) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from sharing.models import bits_of
+    from sharing.partitions import months_back_ensure
+
     start = (timezone.now() - timedelta(days=DAYS)).date()
+    with connection.cursor() as cursor:  # the months of the history (the migration made this one and those ahead)
+        months_back_ensure(cursor, first=start)
     withheld_until = (timezone.localdate() + timedelta(days=180)).isoformat()
     recipients = catalogue["recipients"]
     prefixes = [f"{r['affiliate']}\t{r['name']}\t{r['country']}\t{r['mechanism']}\t{r['purpose']}\t{r['fields']}\t"
@@ -566,7 +572,7 @@ def _records_copy(*, plan, rng, catalogue, probes, cohorts) -> None:
         while c + 1 < len(cohorts) and cohorts[c + 1][2] <= d + 1:
             c += 1
         cohort_by_day.append(cohorts[c][1])
-    authority = f"\\N\tBench Public Security Bureau\tCN\t\t{catalogue['authority_purpose']}\t[\"name\", \"phone\"]\t"
+    authority = f"\\N\tBench Public Security Bureau\tCN\t\t{catalogue['authority_purpose']}\t{bits_of(['name', 'phone'])}\t"
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY sharing_sharingrecord ({RECORD_COLUMNS}) FROM STDIN") as copy:
         for d in range(DAYS):
             day = (start + timedelta(days=d)).isoformat()
@@ -625,14 +631,10 @@ def _again(_args: dict) -> dict:
 
 
 def _tallies_fill() -> None:
-    """The processors' tallies of "Who received your data" from the processor records just copied, as sharing
-    migration 0011 fills them from the records written before it."""
-    import importlib
+    """The processors' tallies of "Who received your data" from the processor records just copied."""
+    from sharing.processors import processor_tallies_rebuild
 
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(importlib.import_module("sharing.migrations.0011_processor_tallies").TALLIES_FROM_RECORDS)
+    processor_tallies_rebuild()
 
 
 def _sessions(probes: dict) -> dict:
@@ -682,7 +684,7 @@ def _storage_results(url: str, built: dict) -> list[dict]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        records = _table_bytes(conn, "sharing_sharingrecord")
+        records = _partitioned_bytes(conn, "sharing_sharingrecord")  # monthly partitions (sharing migration 0012)
         events = _table_bytes(conn, "consent_consentevent")
         personal = _table_bytes(conn, "consent_consenteventpersonaldata")
         leaves = _table_bytes(conn, "transparency_log_logleaf")
@@ -702,6 +704,25 @@ def _storage_results(url: str, built: dict) -> list[dict]:
 
 PROPOSAL_SAMPLE = 1_000_000  # rows of each table copied into the prototype (bytes per row hardly depend on the count)
 _FIELD_BITS = {"name": 1, "email": 2, "phone": 4, "ip_address": 8, "shipping_address": 16}
+# Sharing records as they were before sharing migration 0012 (one table, `fields` jsonb, the `id` key, the client's
+# newest-first index, single-column purpose and key indexes), in Django's column order: the "before" of issue #20.
+_BEFORE_RECORDS_SQL = """
+CREATE TABLE bench_records_before (
+    id bigint PRIMARY KEY, recipient_name varchar(200) NOT NULL, recipient_country varchar(2) NOT NULL,
+    fields jsonb NOT NULL, shared_at timestamptz NOT NULL, request_id uuid, affiliate_id bigint, api_key_id bigint,
+    client_id bigint NOT NULL, purpose_id bigint NOT NULL, withheld_until date,
+    transfer_mechanism varchar(24) NOT NULL DEFAULT '');
+CREATE INDEX bench_records_before_client ON bench_records_before (client_id, shared_at DESC);
+CREATE INDEX bench_records_before_holder ON bench_records_before (affiliate_id, purpose_id, client_id);
+CREATE INDEX bench_records_before_purpose ON bench_records_before (purpose_id);
+CREATE INDEX bench_records_before_key ON bench_records_before (api_key_id);
+INSERT INTO bench_records_before (id, recipient_name, recipient_country, fields, shared_at, request_id, affiliate_id,
+    api_key_id, client_id, purpose_id, withheld_until, transfer_mechanism)
+SELECT s.id, s.recipient_name, s.recipient_country, (SELECT coalesce(jsonb_agg(m.code ORDER BY m.code), '[]'::jsonb)
+    FROM (VALUES {labels}) AS m(bit, code) WHERE s.fields & m.bit <> 0), s.shared_at, s.request_id, s.affiliate_id,
+    s.api_key_id, s.client_id, s.purpose_id, s.withheld_until, s.transfer_mechanism
+FROM bench_sample_records s ORDER BY s.id;
+"""
 _PROPOSAL_RECORDS_SQL = """
 CREATE TABLE bench_recipient (
     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, affiliate_id bigint, name varchar(200) NOT NULL,
@@ -716,7 +737,7 @@ CREATE TABLE bench_records_p (
 """
 _PROPOSAL_RECORDS_FILL = """
 INSERT INTO bench_records_p SELECT s.id, s.client_id, s.shared_at, s.request_id, r.id, s.api_key_id, s.withheld_until,
-    s.purpose_id, ({bits})::smallint
+    s.purpose_id, s.fields
 FROM bench_sample_records s JOIN bench_recipient r ON r.affiliate_id IS NOT DISTINCT FROM s.affiliate_id
     AND r.name = s.recipient_name AND r.country = s.recipient_country AND r.transfer_mechanism = s.transfer_mechanism
 ORDER BY s.id;
@@ -727,49 +748,46 @@ def _proposal_results(url: str) -> list[dict]:
     """The same sample of records in today's table (LIKE ... INCLUDING ALL) and in the proposed ones; bytes per row."""
     import psycopg
 
-    bits = " | ".join(f"CASE WHEN s.fields ? '{code}' THEN {bit} ELSE 0 END" for code, bit in _FIELD_BITS.items())
+    labels = ", ".join(f"({bit}, '{code}')" for code, bit in _FIELD_BITS.items())
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE bench_sample_records AS SELECT * FROM sharing_sharingrecord ORDER BY id "  # nosec B608
                      f"LIMIT {PROPOSAL_SAMPLE}")
         conn.execute("SET maintenance_work_mem = '512MB'")
-        conn.execute("CREATE TABLE bench_records_now (LIKE sharing_sharingrecord INCLUDING ALL)")  # today's columns, indexes
-        conn.execute("INSERT INTO bench_records_now SELECT * FROM bench_sample_records ORDER BY id")
-        first, last = conn.execute("SELECT date_trunc('month', min(shared_at)), max(shared_at) "
-                                   "FROM bench_sample_records").fetchone()
-        for statement in _PROPOSAL_RECORDS_SQL.split(";\n"):
-            if statement.strip():
-                conn.execute(statement)
-        months = 0
-        while first <= last:
-            following = conn.execute("SELECT %s::timestamptz + interval '1 month'", [first]).fetchone()[0]
-            conn.execute(f"CREATE TABLE bench_records_p_{months:03d} PARTITION OF bench_records_p "
-                         f"FOR VALUES FROM ('{first.isoformat()}') TO ('{following.isoformat()}')")
-            first, months = following, months + 1
-        conn.execute("CREATE INDEX bench_records_p_holder ON bench_records_p (recipient_id, purpose_id, client_id)")
-        for statement in _PROPOSAL_RECORDS_FILL.format(bits=bits).split(";\n"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("VACUUM ANALYZE bench_records_now, bench_records_p, bench_recipient")
-        now_records = _table_bytes(conn, "bench_records_now")
-        p_records = _partitioned_bytes(conn, "bench_records_p")
+        months = _records_layouts(conn, labels=labels)
+        conn.execute("VACUUM ANALYZE bench_records_before, bench_records_now, bench_records_p, bench_recipient")
+        before_records = _table_bytes(conn, "bench_records_before")
+        now_records, p_records = _partitioned_bytes(conn, "bench_records_now"), _partitioned_bytes(conn, "bench_records_p")
         recipients = conn.execute("SELECT count(*), pg_total_relation_size('bench_recipient') FROM bench_recipient").fetchone()
         # The same after REINDEX: b-trees built from sorted input, as a month no longer written can be once (the numbers
         # above are of indexes grown by inserts in time order, as production grows them).
-        for table in ("bench_records_now", "bench_records_p"):
+        for table in ("bench_records_before", "bench_records_now", "bench_records_p"):
             conn.execute(f"REINDEX TABLE {table}")
-        compact = {"records_today": _table_bytes(conn, "bench_records_now")["bytes_per_row"],
+        compact = {"records_before": _table_bytes(conn, "bench_records_before")["bytes_per_row"],
+                   "records_today": _partitioned_bytes(conn, "bench_records_now")["bytes_per_row"],
                    "records_proposed": _partitioned_bytes(conn, "bench_records_p")["bytes_per_row"]}
-        for table in ("bench_records_p", "bench_recipient", "bench_records_now", "bench_sample_records"):
+        for table in ("bench_records_p", "bench_recipient", "bench_records_before", "bench_records_now",
+                      "bench_sample_records"):
             conn.execute(f"DROP TABLE {table}")
     return [
-        record("history: proposal, bytes per sharing record (monthly partitions, narrow types)", p_records["bytes_per_row"],
-               "bytes", p_records["rows"], today=now_records, proposed=p_records, months=months,
-               recipients=recipients[0], recipient_table_bytes=recipients[1], ours=p_records["bytes_per_row"],
-               reindexed={"today": compact["records_today"], "proposed": compact["records_proposed"]},
-               theirs=now_records["bytes_per_row"], ratio=round(now_records["bytes_per_row"] / p_records["bytes_per_row"], 3),
-               ratio_meaning="bytes per row today / proposed (same rows)", target="halved (ratio >= 2)",
-               met=now_records["bytes_per_row"] >= 2 * p_records["bytes_per_row"]),
+        record("history: bytes per sharing record, before / partitioned by month (sharing migration 0012)",
+               now_records["bytes_per_row"], "bytes", now_records["rows"], before=before_records, today=now_records,
+               months=months, ours=now_records["bytes_per_row"], theirs=before_records["bytes_per_row"],
+               reindexed={"before": compact["records_before"], "today": compact["records_today"]},
+               ratio=round(before_records["bytes_per_row"] / now_records["bytes_per_row"], 3),
+               ratio_meaning="bytes per row before / today (same rows)", target="halved (ratio >= 2)",
+               met=before_records["bytes_per_row"] >= 2 * now_records["bytes_per_row"]),
+        record("history: proposal, bytes per sharing record (+ recipient snapshots, narrow purpose and key ids)",
+               p_records["bytes_per_row"], "bytes", p_records["rows"], before=before_records, today=now_records,
+               proposed=p_records, months=months, recipients=recipients[0], recipient_table_bytes=recipients[1],
+               ours=p_records["bytes_per_row"],
+               reindexed={"before": compact["records_before"], "today": compact["records_today"],
+                          "proposed": compact["records_proposed"]},
+               theirs=before_records["bytes_per_row"],
+               ratio=round(before_records["bytes_per_row"] / p_records["bytes_per_row"], 3),
+               ratio_meaning="bytes per row before / proposed (same rows)", target="halved (ratio >= 2)",
+               met=before_records["bytes_per_row"] >= 2 * p_records["bytes_per_row"]),
     ]
+
 
 
 # --- 2c. the ledger before consent migration 0013 (hex hashes, the indexes it dropped) and now ----------------------
@@ -826,6 +844,30 @@ def _ledger_layout_results(url: str) -> list[dict]:
                               "ratio": round(reindexed["before"]["bytes_per_row"] / reindexed["now"]["bytes_per_row"], 3),
                               "now_detail": reindexed["now"], "before_detail": reindexed["before"]},
                    ratio_meaning="bytes per row before / now (same rows)", target="halved (ratio >= 2)", met=ratio >= 2)]
+
+def _records_layouts(conn, *, labels: str) -> int:
+    """The sample of sharing records three ways, each filled by inserts in id order into tables whose indexes exist:
+    before migration 0012, as it is now (`LIKE` the partitioned table, monthly), and the proposal's next step."""
+    conn.execute(_BEFORE_RECORDS_SQL.format(labels=labels))
+    conn.execute("CREATE TABLE bench_records_now (LIKE sharing_sharingrecord INCLUDING ALL) PARTITION BY RANGE (shared_at)")
+    for statement in _PROPOSAL_RECORDS_SQL.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    first, last = conn.execute("SELECT date_trunc('month', min(shared_at)), max(shared_at) "
+                               "FROM bench_sample_records").fetchone()
+    months = 0
+    while first <= last:
+        following = conn.execute("SELECT %s::timestamptz + interval '1 month'", [first]).fetchone()[0]
+        for table in ("bench_records_now", "bench_records_p"):
+            conn.execute(f"CREATE TABLE {table}_{months:03d} PARTITION OF {table} "
+                         f"FOR VALUES FROM ('{first.isoformat()}') TO ('{following.isoformat()}')")
+        first, months = following, months + 1
+    conn.execute("INSERT INTO bench_records_now SELECT * FROM bench_sample_records ORDER BY id")
+    conn.execute("CREATE INDEX bench_records_p_holder ON bench_records_p (recipient_id, purpose_id, client_id)")
+    for statement in _PROPOSAL_RECORDS_FILL.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    return months
 
 
 def _partitioned_bytes(conn, table: str) -> dict:
@@ -1079,7 +1121,7 @@ def _floor_same_table(conn, *, purpose_id: int, child_id: int) -> float:
     """The floor writing where the API writes: the same rows out, as many records COPYed into sharing_sharingrecord
     itself — 20M rows and their indexes at scale 1, which an empty scratch table does not have — without its
     reference trigger (`session_replication_role = replica`), then rolled back. Timed before the rollback."""
-    from psycopg.types.json import Jsonb
+    from bench.affiliate_sync import FIELD_BITS
 
     affiliate_id, api_key_id = conn.execute("SELECT affiliate_id, id FROM sharing_apikey WHERE affiliate_id IS NOT NULL "
                                             "ORDER BY id DESC LIMIT 1").fetchone()
@@ -1094,7 +1136,8 @@ def _floor_same_table(conn, *, purpose_id: int, child_id: int) -> float:
                 for chunk in copy:
                     chunks.append(bytes(chunk))
             client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
-            fields, now = Jsonb(SYNC_FIELDS), conn.execute("SELECT now()").fetchone()[0]
+            fields = sum(FIELD_BITS[code] for code in set(SYNC_FIELDS))  # the bit set (sharing migration 0012)
+            now = conn.execute("SELECT now()").fetchone()[0]
             with cursor.copy("COPY sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, "
                              "purpose_id, fields, shared_at, api_key_id, request_id, transfer_mechanism) FROM STDIN") as copy:
                 for client_id in client_ids:

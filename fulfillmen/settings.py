@@ -278,6 +278,8 @@ CELERY_BEAT_SCHEDULE = {
     "notify-released-breach-subjects": {"task": "breaches.tasks.notify_released_breach_subjects", "schedule": 3600.0},
     # Exports whose build never started are queued again; expired export files are deleted.
     "sweep-exports": {"task": "rights.export.sweep_exports", "schedule": 600.0},
+    # Sharing records' monthly partitions: months ahead created, months past the retention period dropped (issue #20).
+    "sharing-partitions": {"task": "sharing.tasks.maintain_sharing_partitions", "schedule": 86400.0},
     # Retention periods: what has expired is deleted or anonymised; each run leaves a RetentionRun row (counts only).
     "enforce-retention": {"task": "rights.tasks.enforce_retention", "schedule": 86400.0},
     # Drop-shipping partners whose engagement with a client ended ENGAGEMENT_TAIL_DAYS ago: told to delete it.
@@ -450,6 +452,11 @@ RETENTION_DORMANT_WARNING_DAYS = env.int("RETENTION_DORMANT_WARNING_DAYS", defau
 RETENTION_REQUEST_LOG_MONTHS = env.int("RETENTION_REQUEST_LOG_MONTHS", default=24)  # 24 at least (11 CCR 7101)
 RETENTION_RELEASED_HOLD_MONTHS = env.int("RETENTION_RELEASED_HOLD_MONTHS", default=24)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
+# Sharing records are partitioned by month (sharing/partitions.py): the daily `sharing_partitions` job keeps this many
+# months partitioned ahead and drops whole months that ended this many months ago (36 at least: PIPL Art. 56), keeping
+# the rows that must outlive them (withheld disclosures, legal holds, a recipient's last record).
+SHARING_PARTITIONS_AHEAD = env.int("SHARING_PARTITIONS_AHEAD", default=3)
+SHARING_RECORD_RETENTION_MONTHS = env.int("SHARING_RECORD_RETENTION_MONTHS", default=36)
 # Business transfers (docs/business-transfers.md): the shortest time clients get to object (days from the
 # announcement to the deadline), and how long our copy of a handover file is kept before the retention job deletes it.
 TRANSFER_MIN_OBJECTION_DAYS = env.int("TRANSFER_MIN_OBJECTION_DAYS", default=30)

@@ -8,4 +8,11 @@ class RightsConfig(AppConfig):
 
     def ready(self):
         # Importing connects the receivers: disclosures' holds, and e-mail changes as corrections.
+        from sharing.partitions import retention_keeps_clients_register
+
         from . import disclosure_holds, rectification  # noqa: F401
+        from .models import LegalHold
+
+        # Sharing records of a client under a legal hold outlive their month's partition (sharing/partitions.py).
+        retention_keeps_clients_register(
+            lambda: LegalHold.objects.filter(released_at__isnull=True).values_list("client_id", flat=True).distinct())

@@ -165,14 +165,61 @@ class ApiKey(models.Model):
         return f"{self.prefix}… ({self.affiliate})"
 
 
+# The bit of each DataCategory in a sharing record's `fields` (a smallint): fixed once given, never reused; a new
+# category takes the next free bit (15 fit in a smallint).
+DATA_CATEGORY_BITS = {"name": 0, "email": 1, "phone": 2, "ip_address": 3, "shipping_address": 4}
+
+
+class DataCategorySetField(models.SmallIntegerField):
+    """A list of DataCategory codes stored as a bit set in a smallint (2 bytes instead of ~45 of jsonb): the Python
+    value is the list of codes, sorted; a code without a bit is refused, never dropped (issue #20).
+
+    JSON lookups do not apply (`fields__contains`): filter by `bits_of([...])` with a bitwise expression if needed."""
+
+    description = "A set of DataCategory codes (bits of a smallint)"
+    copy_converts = True  # accounts.bulk.rows_insert passes the value through get_db_prep_value for COPY
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else codes_of(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, list | tuple | set | frozenset):
+            return None if value is None else sorted(set(value))
+        return codes_of(int(value))
+
+    def get_prep_value(self, value):
+        if value is None or isinstance(value, int):
+            return value
+        return bits_of(value)
+
+    def value_to_string(self, obj):
+        return self.value_from_object(obj)  # serialized as the list (dumpdata / loaddata), as a JSONField was
+
+
+def bits_of(codes) -> int:
+    """The bit set of these DataCategory codes; ValueError for a code that has no bit."""
+    unknown = sorted(set(codes) - DATA_CATEGORY_BITS.keys())
+    if unknown:
+        raise ValueError(f"not a data category with a bit: {', '.join(map(str, unknown))}")
+    return sum(1 << DATA_CATEGORY_BITS[code] for code in set(codes))
+
+
+def codes_of(bits: int) -> list[str]:
+    return sorted(code for code, bit in DATA_CATEGORY_BITS.items() if bits & (1 << bit))
+
+
 class SharingRecord(models.Model):
     """One client's data leaving Fulfillmen once: to whom, for what, which fields, when, through which request.
 
     Written in the same transaction as the response that carries the data; evidence, never edited.
     """
 
-    # No single-column indexes on client and affiliate: the two composite indexes below start with them, and every
-    # record written would otherwise update two more b-trees (issue #9).
+    # A table partitioned by month on `shared_at` (migration 0012, sharing/partitions.py; docs/performance.md). Its
+    # database key is (client_id, shared_at, id) -- a partitioned table's keys must contain `shared_at` -- which,
+    # read backwards, is also the portal's "newest first for a client" index; `id` stays the primary key Django
+    # knows (admin, `.get(pk=)`), unique because only the sequence assigns it, found through a BRIN index.
+    # No single-column indexes on client, affiliate, purpose and key: the key and the holder index start with the
+    # first two, and a purpose or key that records name cannot be deleted anyway (issue #9, #20).
     # The four references are checked by the database once per statement, not once per row (migration 0010): a page
     # of 2,000 records took 8,000 foreign-key checks, most of the affiliate sync's time (issue #20).
     client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="sharing_records", db_index=False,
@@ -184,20 +231,18 @@ class SharingRecord(models.Model):
     # The recipient's transfer mechanism when the data went abroad (an Affiliate.TransferMechanism value); empty when
     # it stayed in the country where it is stored. Kept as it was then: the evidence of the transfer's ground.
     transfer_mechanism = models.CharField(max_length=24, blank=True, db_default="")
-    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+", db_constraint=False)
-    fields = models.JSONField()
+    purpose = models.ForeignKey("consent.Purpose", on_delete=models.PROTECT, related_name="+", db_constraint=False,
+                                db_index=False)
+    fields = DataCategorySetField()
     shared_at = models.DateTimeField()
     api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     request_id = models.UUIDField(null=True, blank=True)
     # A disclosure under a written non-disclosure requirement: not shown to the client before this date.
     withheld_until = models.DateField(null=True, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["client", "-shared_at"], name="sharing_record_client_idx"),
-            models.Index(fields=["affiliate", "purpose", "client"], name="sharing_record_holder_idx"),
-        ]
+        indexes = [models.Index(fields=["affiliate", "purpose", "client"], name="sharing_record_holder_idx")]
 
 
 class WithdrawalNotice(models.Model):

@@ -20,7 +20,7 @@ from django.db import connection
 from consent.models import LegalBasis
 
 from .engagements import engagement_window_start
-from .models import Affiliate, ApiKey, SharingAgreement
+from .models import Affiliate, ApiKey, SharingAgreement, bits_of
 from .selectors import clients_for_affiliate
 from .services import sharing_records_write
 
@@ -50,7 +50,7 @@ WITH candidates AS (
 ), recorded AS (
     INSERT INTO sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, fields,
                                        shared_at, api_key_id, request_id, transfer_mechanism)
-    SELECT p.id, %(affiliate)s, %(recipient)s, %(country)s, %(purpose)s, %(fields)s::jsonb, %(at)s, %(api_key)s,
+    SELECT p.id, %(affiliate)s, %(recipient)s, %(country)s, %(purpose)s, %(fields)s::smallint, %(at)s, %(api_key)s,
            %(request)s, %(mechanism)s
     FROM p
     RETURNING client_id
@@ -144,7 +144,7 @@ def client_page_share(*, affiliate: Affiliate, agreement: SharingAgreement, api_
     )
     params = {"after": after_id, "probe": limit + 1, "limit": limit, "affiliate": affiliate.pk,
               "recipient": affiliate.name, "country": str(affiliate.country), "purpose": agreement.purpose_id,
-              "purpose_code": agreement.purpose.code, "fields": json.dumps(agreement.fields), "at": at,
+              "purpose_code": agreement.purpose.code, "fields": bits_of(agreement.fields), "at": at,
               "api_key": api_key.pk if api_key else None, "request": request_id, "public_id": public_id,
               "since": updated_since, "separate": list(settings.TRANSFER_CONSENT_JURISDICTIONS),
               "mechanism": affiliate.transfer_mechanism if abroad else "", "engaged_after": engagement_window_start(at=at)}

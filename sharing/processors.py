@@ -16,7 +16,7 @@ from accounts.bulk import ids_reserve, rows_insert
 from consent.models import Purpose
 from notify.hooks import SentMessage
 
-from .models import Affiliate, ProcessorTally, SharingRecord
+from .models import DATA_CATEGORY_BITS, Affiliate, ProcessorTally, SharingRecord
 from .services import SHARING_RECORD_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -137,3 +137,17 @@ def processor_summary_of_client(*, client) -> list[dict]:
         entry["times"] += times
         entry["last"] = max(entry["last"], last)
     return list(merged.values())
+
+
+def processor_tallies_rebuild() -> None:
+    """Fill empty tallies from the processor records in the table (a bulk load that wrote records without the
+    tallies, e.g. bench/history.py): one grouped INSERT, fields decoded from their bit set as `_fields_key` writes them."""
+    bits = ", ".join(f"('{code}', {bit})" for code, bit in DATA_CATEGORY_BITS.items())  # our constants only
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO sharing_processortally (client_id, recipient_name, recipient_country, purpose_id, fields, times, "  # nosec B608
+            "last_at) SELECT r.client_id, r.recipient_name, r.recipient_country, r.purpose_id, "
+            "coalesce((SELECT string_agg(b.code, ',' ORDER BY b.code COLLATE \"C\") "
+            f"FROM (VALUES {bits}) b(code, bit) WHERE r.fields & (1 << b.bit) <> 0), ''), count(*), max(r.shared_at) "
+            "FROM sharing_sharingrecord r JOIN sharing_affiliate a ON a.id = r.affiliate_id WHERE a.kind = 'processor' "
+            "GROUP BY 1, 2, 3, 4, 5")

@@ -122,7 +122,7 @@ def portal_with_data():
     partner = affiliate_save(affiliate=Affiliate(name="Partner Logistics Co.", kind="dropship-partner", country="US",
                                                  contact_name="P", contact_email="p@example.com",
                                                  transfer_mechanism="eu-scc", transfer_mechanism_reference="SCC-1"))
-    sharing_records_write(affiliate=partner, purpose=sharing, fields=["email", "full_name"], client_ids=[owner.pk],
+    sharing_records_write(affiliate=partner, purpose=sharing, fields=["email", "name"], client_ids=[owner.pk],
                           api_key=None, request_id=uuid.uuid4(), at=timezone.now() - timedelta(days=2))
     # A named recipient abroad for promotional sharing: "Your choices" lists it with its own consent (issue #18).
     ads = affiliate_save(affiliate=Affiliate(

@@ -8,14 +8,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
 from django.db import connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from notify.hooks import SentMessage
 from sharing.models import Affiliate, ProcessorTally, SharingRecord
-from sharing.processors import messages_sent_record, processor_summary_of_client
+from sharing.processors import messages_sent_record, processor_summary_of_client, processor_tallies_rebuild
 from tests.conftest import make_client
 
 EMAIL_PROCESSOR, SMS_PROCESSOR = "Fulfillmen e-mail delivery provider", "Fulfillmen SMS delivery provider"
@@ -117,9 +117,31 @@ def test_the_migration_fills_the_tallies_from_records_written_before_them():
                               for m, f in ((3, ("email",)), (2, ("name", "email")), (1, ("email",)))])
         messages_sent_record([message(owners[0], channel="sms", kind="policy-notice", fields=("phone",))])
     kept = {o.pk: shown(o) for o in owners}
+    # The records' table as migration 0011 read it (0012 partitions it and makes `fields` a bit set), then back.
+    tallies_state = ("sharing", "0011_processor_tallies")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's pending checks, before the table changes
+    executor = MigrationExecutor(connection)
+    executor.migrate([tallies_state])
     ProcessorTally.objects.all().delete()  # as if the records had been written before the tallies existed
     migration = importlib.import_module("sharing.migrations.0011_processor_tallies")
     with connection.schema_editor(atomic=True) as editor:
-        migration.tallies_from_records(apps, editor)
+        migration.tallies_from_records(executor.loader.project_state(tallies_state).apps, editor)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("sharing"))
     assert {o.pk: shown(o) for o in owners} == kept
     assert all(shown(o) == counted(o) for o in owners)
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_rebuilds_the_tallies_from_the_bit_set_of_fields_as_the_writes_kept_them():
+    owners = [make_client(f"r{n}@example.com") for n in range(3)]
+    with transaction.atomic():
+        messages_sent_record([message(o, fields=f, minutes=m) for o in owners
+                              for m, f in ((3, ("email",)), (2, ("name", "email")), (1, ("email",)))])
+        messages_sent_record([message(owners[1], channel="sms", kind="policy-notice", fields=("phone",))])
+    kept = sorted(ProcessorTally.objects.values_list("client_id", "recipient_name", "purpose_id", "fields", "times", "last_at"))
+    ProcessorTally.objects.all().delete()
+    processor_tallies_rebuild()
+    assert sorted(ProcessorTally.objects.values_list("client_id", "recipient_name", "purpose_id", "fields", "times",
+                                                     "last_at")) == kept

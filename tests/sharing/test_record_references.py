@@ -21,7 +21,7 @@ MISSING = 2_000_000_000
 
 INSERT = """INSERT INTO sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, fields,
                                            shared_at, api_key_id, request_id, transfer_mechanism)
-            VALUES (%s, %s, 'Ads Network', 'HK', %s, '["email"]', now(), %s, %s, '')"""
+            VALUES (%s, %s, 'Ads Network', 'HK', %s, 2, now(), %s, %s, '')"""
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_one_bad_row_refuses_the_whole_statement(named):
         raw_insert(good + [{**named, "client_id": MISSING}])  # executemany: one statement per row, all in one atomic
     with pytest.raises(IntegrityError, match="accounts_client"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("INSERT INTO sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, "
-                       "purpose_id, fields, shared_at) SELECT c, %s, 'Ads Network', 'HK', %s, '[]', now() "
+                       "purpose_id, fields, shared_at) SELECT c, %s, 'Ads Network', 'HK', %s, 0, now() "
                        "FROM unnest(%s::bigint[]) c", [named["affiliate_id"], named["purpose_id"],
                                                        [named["client_id"], MISSING]])
     assert not SharingRecord.objects.exists()

@@ -1,0 +1,213 @@
+"""Sharing records are partitioned by month (sharing migration 0012, sharing/partitions.py): months exist ahead, an
+insert never fails for want of one, and a month past the retention period is dropped whole -- except the rows that
+must outlive it (a withheld disclosure, a client under a legal hold, a recipient's last record)."""
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from consent.models import Purpose
+from rights.services import legal_hold_release, legal_hold_set
+from sharing.models import SharingRecord
+from sharing.partitions import DEFAULT, KEPT, month_add, month_first, month_table, months_back_ensure, months_partitioned
+from sharing.selectors import sharing_records_of_client
+from sharing.services import sharing_records_write, sharing_records_write_to_recipient
+from tests.conftest import make_client
+
+from .conftest import make_affiliate
+
+THIS_MONTH = month_first(datetime.now(UTC).date())
+OLD = datetime.combine(month_add(THIS_MONTH, -40), datetime.min.time(), tzinfo=UTC) + timedelta(days=9, hours=10)
+
+
+def partitions() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relid::regclass::text FROM pg_partition_tree('sharing_sharingrecord') WHERE isleaf")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def share(affiliate, client, *, at):
+    sharing_records_write(affiliate=affiliate, purpose=Purpose.objects.get(code="promotional-sharing"), fields=["email"],
+                          client_ids=[client.pk], api_key=None, request_id=uuid.uuid4(), at=at)
+
+
+def disclose(client, *, at, withheld_until=None):
+    sharing_records_write_to_recipient(recipient_name="Public Security Bureau", recipient_country="CN",
+                                       purpose=Purpose.objects.get(code="legal-obligation"), fields=["name", "phone"],
+                                       client_ids=[client.pk], request_id=uuid.uuid4(), at=at, withheld_until=withheld_until)
+
+
+@pytest.fixture
+def old_months(db):
+    """The months from 40 months ago partitioned, as for records imported from before the migration."""
+    with connection.cursor() as cursor:
+        months_back_ensure(cursor, first=OLD.date())
+
+
+def test_the_table_has_this_month_the_months_ahead_a_kept_partition_and_a_default(db, settings):
+    names = partitions()
+    assert {month_table(month_add(THIS_MONTH, n)) for n in range(settings.SHARING_PARTITIONS_AHEAD + 1)} <= names
+    assert {KEPT, DEFAULT} <= names
+
+
+def test_a_record_lands_in_its_month_and_reads_as_before(db):
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    share(ads, owner, at=timezone.now())
+    record = SharingRecord.objects.get()
+    assert record.fields == ["email"] and SharingRecord.objects.get(pk=record.pk) == record
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM sharing_sharingrecord")
+        assert cursor.fetchone()[0] == month_table(THIS_MONTH)
+
+
+def test_a_client_reads_their_records_newest_first_across_months(db, old_months):
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    moments = [OLD + timedelta(days=31 * n) for n in range(0, 40, 3)]
+    for at in reversed(moments):
+        share(ads, owner, at=at)
+    assert [r.shared_at for r in sharing_records_of_client(client=owner)] == sorted(moments, reverse=True)
+
+
+def test_the_command_creates_the_months_ahead_it_is_asked_for(db):
+    assert month_table(month_add(THIS_MONTH, 8)) not in partitions()
+    call_command("sharing_partitions", "--ahead", "8", stdout=open("/dev/null", "w"))
+    assert {month_table(month_add(THIS_MONTH, n)) for n in range(9)} <= partitions()
+    call_command("sharing_partitions", "--ahead", "8", stdout=open("/dev/null", "w"))  # again: nothing to do
+
+
+def test_an_old_month_is_dropped_and_its_rows_are_gone(db, old_months, capsys):
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    share(ads, owner, at=OLD)
+    share(ads, owner, at=OLD + timedelta(hours=1))
+    disclose(owner, at=OLD)  # to an authority, released long ago
+    share(ads, owner, at=timezone.now())  # the recipient's last record is this month's
+    call_command("sharing_partitions")
+    assert month_table(month_first(OLD.date())) not in partitions()
+    assert [r.shared_at.date() for r in SharingRecord.objects.all()] == [timezone.now().astimezone(UTC).date()]
+    assert f"Dropped {OLD:%Y-%m}: 3 records deleted, 0 kept" in capsys.readouterr().out
+
+
+def test_a_month_within_the_retention_period_stays(db, old_months):
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    recent = datetime.combine(month_add(THIS_MONTH, -35), datetime.min.time(), tzinfo=UTC)
+    share(ads, owner, at=recent)
+    share(ads, owner, at=timezone.now())
+    call_command("sharing_partitions", stdout=open("/dev/null", "w"))
+    assert SharingRecord.objects.filter(shared_at=recent).exists()
+    assert month_table(month_first(recent.date())) in partitions()
+
+
+def test_a_withheld_disclosure_in_an_old_month_survives_and_stays_invisible_to_the_client(db, old_months):
+    owner = make_client()
+    secret_until = timezone.localdate() + timedelta(days=90)
+    disclose(owner, at=OLD, withheld_until=secret_until)
+    disclose(owner, at=OLD + timedelta(days=1))  # released: goes with its month
+    call_command("sharing_partitions", stdout=open("/dev/null", "w"))
+    kept = SharingRecord.objects.get()
+    assert kept.withheld_until == secret_until and kept.shared_at == OLD
+    assert not sharing_records_of_client(client=owner).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM sharing_sharingrecord")
+        assert cursor.fetchone()[0] == KEPT
+
+
+def test_a_client_under_a_legal_hold_keeps_their_old_records_until_the_hold_is_released(db, old_months, privacy_officer):
+    held, free, ads = make_client("held@example.com"), make_client("free@example.com"), make_affiliate("Ads Network")
+    for client in (held, free):
+        share(ads, client, at=OLD)
+        share(ads, client, at=timezone.now())
+    hold = legal_hold_set(client=held, reason="Court order", keep_until=None, actor=privacy_officer)
+    call_command("sharing_partitions", stdout=open("/dev/null", "w"))
+    assert SharingRecord.objects.filter(shared_at=OLD).get().client == held
+    legal_hold_release(hold=hold, actor=privacy_officer, reason="Case closed")
+    call_command("sharing_partitions", stdout=open("/dev/null", "w"))
+    assert not SharingRecord.objects.filter(shared_at=OLD).exists()
+
+
+def test_a_recipients_last_record_is_kept_while_no_newer_one_proves_what_it_holds(db, old_months):
+    """Withdrawal notices find the recipients holding a client's data from the records."""
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    share(ads, owner, at=OLD)
+    share(ads, owner, at=OLD + timedelta(hours=2))
+    call_command("sharing_partitions", stdout=open("/dev/null", "w"))
+    assert list(SharingRecord.objects.values_list("shared_at", flat=True)) == [OLD + timedelta(hours=2)]
+    share(ads, owner, at=timezone.now())
+    call_command("sharing_partitions", stdout=open("/dev/null", "w"))  # the kept one is no longer the last
+    assert SharingRecord.objects.get().shared_at > timezone.now() - timedelta(minutes=5)
+
+
+def test_a_record_beyond_the_months_ahead_lands_in_default_raises_the_alarm_and_is_moved(db, caplog):
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    far = datetime.combine(month_add(THIS_MONTH, 14), datetime.min.time(), tzinfo=UTC) + timedelta(days=3)
+    share(ads, owner, at=far)  # no outage: the DEFAULT partition takes it
+    with pytest.raises(CommandError, match="1 records in the DEFAULT partition"):
+        call_command("sharing_partitions", "--check")
+    with caplog.at_level(logging.ERROR, logger="sharing.partitions"):
+        call_command("sharing_partitions", stdout=open("/dev/null", "w"))
+    assert not caplog.records  # moved into its month before the report: no alarm left
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM sharing_sharingrecord")
+        assert cursor.fetchone()[0] == month_table(month_first(far.date()))
+    assert SharingRecord.objects.get().shared_at == far
+    call_command("sharing_partitions", "--check", stdout=open("/dev/null", "w"))
+
+
+def test_too_few_months_ahead_is_logged_as_an_alarm(db, caplog):
+    from sharing.partitions import sharing_partitions_maintain
+
+    with connection.cursor() as cursor:
+        for month in months_partitioned(cursor):
+            if month > month_add(THIS_MONTH, 1):
+                cursor.execute(f"DROP TABLE {month_table(month)}")
+    with caplog.at_level(logging.ERROR, logger="sharing.partitions"):
+        report = sharing_partitions_maintain(now=timezone.now(), ahead=1, retention_months=36, drop=False)
+    assert report.months_ahead == 1
+    assert any("only 1 months" in r.getMessage() for r in caplog.records)
+    with pytest.raises(CommandError, match="only 1 months partitioned ahead"):
+        call_command("sharing_partitions", "--check")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--retention-months", "12"], "at least 36"),
+    (["--ahead", "0"], "at least 1"),
+])
+def test_bad_arguments_are_refused_with_the_reason(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("sharing_partitions", *args)
+    with pytest.raises(CommandError, match="invalid int"):
+        call_command("sharing_partitions", "--ahead", "three")
+
+
+def test_the_beat_job_is_declared(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["sharing-partitions"]["task"] == "sharing.tasks.maintain_sharing_partitions"
+
+
+def test_the_beat_task_runs_the_same_maintenance(db, settings):
+    from sharing.tasks import maintain_sharing_partitions
+
+    settings.SHARING_PARTITIONS_AHEAD = 5
+    assert maintain_sharing_partitions() == 2  # the two months beyond the migration's three
+    assert month_table(month_add(THIS_MONTH, 5)) in partitions()
+
+
+def test_a_closed_month_has_its_indexes_rebuilt_once_and_its_records_stay(db, old_months, capsys):
+    from sharing.partitions import months_compacted
+
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    closed = datetime.combine(month_add(THIS_MONTH, -2), datetime.min.time(), tzinfo=UTC) + timedelta(days=3)
+    last_month = datetime.combine(month_add(THIS_MONTH, -1), datetime.min.time(), tzinfo=UTC) + timedelta(days=3)
+    for at in (closed, last_month):
+        share(ads, owner, at=at)
+    call_command("sharing_partitions", "--no-drop")
+    assert f"Rebuilt the indexes of {closed:%Y-%m}, closed." in capsys.readouterr().out
+    with connection.cursor() as cursor:
+        compacted = months_compacted(cursor)
+    assert month_first(closed.date()) in compacted and month_first(last_month.date()) not in compacted
+    call_command("sharing_partitions", "--no-drop")
+    assert "Rebuilt" not in capsys.readouterr().out  # once
+    assert [r.shared_at for r in sharing_records_of_client(client=owner)] == [last_month, closed]
