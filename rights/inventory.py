@@ -555,6 +555,9 @@ EXCLUDED: dict[str, str] = {
                                 "the event's entry hash, no personal data.",
     "transparency_log.PendingLeaf": "A consent event waiting, for about a minute, to be given its position in the "
                                     "public consent log: a technical queue.",
+    "sharing.ProcessorTally": "A running count of the processor records (per processor, purpose and set of fields: "
+                              "how many messages, when the last), shown as the \"Processors\" part of \"Who received "
+                              "your data\"; the records it counts are exported one by one (sharing records).",
     "webhooks.WebhookEvent": "The message by which a recipient was told of a withdrawal, correction or erasure (or of a "
                              "consent it may know of): the notices themselves, with when each recipient acknowledged "
                              "them, and every value it received (sharing records) are shown and exported.",

@@ -333,7 +333,8 @@ class ProcessorTally(models.Model):
     """The "Processors" part of "Who received your data", kept up to date instead of counted: per client, processor,
     purpose and set of fields, how many messages went to it and when the last did. Written by the statement after the
     one that inserts the messages' sharing records, in their transaction (`sharing.processors.messages_sent_record`),
-    so it always sums exactly the client's processor records; a page reads a few rows instead of grouping every
+    so it always sums exactly the client's processor records written (retention's dropped months stay counted); a
+    page reads a few rows instead of grouping every
     record of a long history (issue #20). Only records naming a processor of the catalogue are counted."""
 
     client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+", db_index=False)

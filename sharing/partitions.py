@@ -42,13 +42,16 @@ KEPT = f"{PARENT}_kept"
 DEFAULT = f"{PARENT}_default"
 MIN_RETENTION_MONTHS = 36  # PIPL Art. 56: at least 3 years (rights/retention/rules.py, `sharing_evidence`)
 ALARM_MONTHS_AHEAD = 2
+MAX_MONTHS_AHEAD = 24  # each is a table created under a lock on the parent
 _MONTH = re.compile(rf"^{PARENT}_y(\d{{4}})m(\d{{2}})$")
 
-# Whether a record `r` must outlive its month: %(kept_after)s a date, %(held)s the clients under a legal hold.
+# Whether a record `r` must outlive its month: %(kept_after)s a date, %(held)s the clients under a legal hold. A
+# recipient's newest record of each set of fields stays: correction notices (services.rectified_notices_create) tell
+# a recipient of every field it ever received, from the union of its records' fields.
 _KEEP = """(coalesce(r.withheld_until > %(kept_after)s, false) OR r.client_id = ANY(%(held)s::bigint[])
     OR (r.affiliate_id IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM sharing_sharingrecord n WHERE n.affiliate_id = r.affiliate_id AND n.purpose_id = r.purpose_id
-        AND n.client_id = r.client_id AND (n.shared_at, n.id) > (r.shared_at, r.id))))"""
+        AND n.client_id = r.client_id AND n.fields = r.fields AND (n.shared_at, n.id) > (r.shared_at, r.id))))"""
 
 _kept_clients: list[Callable[[], Iterable[int]]] = []
 
@@ -124,6 +127,7 @@ def months_back_ensure(cursor, *, first: date) -> list[date]:
     first, oldest = month_first(first), months_partitioned(cursor)[0]
     if first >= oldest:
         return []
+    cursor.execute(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE")  # no month dropped into `kept` meanwhile
     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {KEPT})")  # nosec B608  # a constant table name
     if cursor.fetchone()[0]:
         raise ValueError(f"{KEPT} holds records: months before {oldest:%Y-%m} cannot be partitioned.")
@@ -138,10 +142,13 @@ def _default_months(cursor) -> list[date]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
-def month_expire(cursor, first: date, *, kept_after: date, held: list[int]) -> tuple[int, int]:
+def month_expire(cursor, first: date, *, kept_after: date, held) -> tuple[int, int]:
     """Drop one month (the oldest), keeping in `kept` the rows that must outlive it. Returns (dropped, kept) rows.
     Call in a transaction: from the detach on, the parent is locked (ACCESS EXCLUSIVE) until it commits, which
     is only the time to move the kept rows and re-attach."""
+    # Locked before the rows to keep are chosen: no record can be written into the month between the two.
+    cursor.execute(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE")
+    held = held() if callable(held) else held  # read under the lock: a hold set while the job waited counts
     table, params = month_table(first), {"kept_after": kept_after, "held": held}
     cursor.execute(f"CREATE TEMP TABLE sharing_kept_rows ON COMMIT DROP AS SELECT * FROM {table} r "  # nosec B608
                    f"WHERE {_KEEP}", params)
@@ -217,8 +224,8 @@ def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: 
     """Create the months from this one to `ahead` months ahead (and any a row of the DEFAULT partition needs), then,
     if `drop`, drop the months that ended `retention_months` or more ago, oldest first, one transaction each.
     Sharing evidence is kept at least 3 years (PIPL Art. 56): a shorter period is refused."""
-    if ahead < 1:
-        raise ValueError("Keep at least one month ahead.")
+    if not 1 <= ahead <= MAX_MONTHS_AHEAD:
+        raise ValueError(f"Keep between 1 and {MAX_MONTHS_AHEAD} months ahead.")
     if retention_months < MIN_RETENTION_MONTHS:
         raise ValueError(f"Sharing records are kept at least {MIN_RETENTION_MONTHS} months (PIPL Art. 56).")
     report, this_month = PartitionReport(), month_first(now.astimezone(UTC).date())
@@ -234,13 +241,13 @@ def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: 
         kept_after = date(cutoff.year, cutoff.month, min(today.day, 28))  # today, retention_months ago
         with connection.cursor() as cursor:
             expiring = [m for m in months_partitioned(cursor) if month_add(m, 1) <= cutoff]
-        held = _held_clients()
         for month in expiring:
             with transaction.atomic(), connection.cursor() as cursor:
-                dropped, kept = month_expire(cursor, month, kept_after=kept_after, held=held)
+                dropped, kept = month_expire(cursor, month, kept_after=kept_after, held=_held_clients)
             report.dropped.append((month, dropped, kept))
         with transaction.atomic(), connection.cursor() as cursor:
-            report.pruned = kept_prune(cursor, before=cutoff, kept_after=kept_after, held=held)
+            cursor.execute(f"LOCK TABLE {KEPT} IN SHARE ROW EXCLUSIVE MODE")
+            report.pruned = kept_prune(cursor, before=cutoff, kept_after=kept_after, held=_held_clients())
     # A month is closed a month after it ended (a message's record can come a little late); its indexes are rebuilt once.
     with connection.cursor() as cursor:
         done = months_compacted(cursor)

@@ -78,7 +78,8 @@ SELECT id, client_id, shared_at, affiliate_id, purpose_id, api_key_id, request_i
         WHERE m.code IN (SELECT jsonb_array_elements_text(o.fields))),
        recipient_country, transfer_mechanism, recipient_name
 FROM sharing_sharingrecord_old o ORDER BY id;
-SELECT setval('sharing_sharingrecord_id_seq', nextval(pg_get_serial_sequence('sharing_sharingrecord_old', 'id')), false);
+SELECT setval('sharing_sharingrecord_id_seq', greatest(nextval(pg_get_serial_sequence('sharing_sharingrecord_old', 'id')),
+              (SELECT coalesce(max(id), 0) + 1 FROM sharing_sharingrecord)), false);
 DROP TABLE sharing_sharingrecord_old;
 ALTER TABLE sharing_sharingrecord ADD CONSTRAINT sharing_sharingrecord_pkey PRIMARY KEY (client_id, shared_at, id);
 CREATE INDEX sharing_record_holder_idx ON sharing_sharingrecord (affiliate_id, purpose_id, client_id);

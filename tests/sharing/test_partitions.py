@@ -31,8 +31,8 @@ def partitions() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def share(affiliate, client, *, at):
-    sharing_records_write(affiliate=affiliate, purpose=Purpose.objects.get(code="promotional-sharing"), fields=["email"],
+def share(affiliate, client, *, at, fields=("email",)):
+    sharing_records_write(affiliate=affiliate, purpose=Purpose.objects.get(code="promotional-sharing"), fields=list(fields),
                           client_ids=[client.pk], api_key=None, request_id=uuid.uuid4(), at=at)
 
 
@@ -175,6 +175,7 @@ def test_too_few_months_ahead_is_logged_as_an_alarm(db, caplog):
 @pytest.mark.parametrize("args, message", [
     (["--retention-months", "12"], "at least 36"),
     (["--ahead", "0"], "at least 1"),
+    (["--ahead", "1000"], "at most 24"),
 ])
 def test_bad_arguments_are_refused_with_the_reason(db, args, message):
     with pytest.raises(CommandError, match=message):
@@ -211,3 +212,15 @@ def test_a_closed_month_has_its_indexes_rebuilt_once_and_its_records_stay(db, ol
     call_command("sharing_partitions", "--no-drop")
     assert "Rebuilt" not in capsys.readouterr().out  # once
     assert [r.shared_at for r in sharing_records_of_client(client=owner)] == [last_month, closed]
+
+
+def test_a_recipients_last_record_of_each_set_of_fields_is_kept_so_a_correction_still_reaches_it(db, old_months):
+    """Correction notices tell a recipient of every field it ever received (the union of its records' fields): the
+    phone sent in an old month must still be on record after a newer record carried only the e-mail."""
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    share(ads, owner, at=OLD, fields=("email", "phone"))
+    share(ads, owner, at=OLD + timedelta(hours=1), fields=("email", "phone"))
+    share(ads, owner, at=OLD + timedelta(hours=2), fields=("email",))
+    call_command("sharing_partitions", stdout=open("/dev/null", "w"))
+    kept = sorted((r.shared_at, tuple(r.fields)) for r in SharingRecord.objects.filter(client=owner))
+    assert kept == [(OLD + timedelta(hours=1), ("email", "phone")), (OLD + timedelta(hours=2), ("email",))]

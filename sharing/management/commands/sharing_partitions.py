@@ -12,6 +12,7 @@ from django.utils import timezone
 from sharing.partitions import (
     ALARM_MONTHS_AHEAD,
     DEFAULT,
+    MAX_MONTHS_AHEAD,
     MIN_RETENTION_MONTHS,
     default_rows,
     month_first,
@@ -34,8 +35,9 @@ class Command(BaseCommand):
     def handle(self, *args, ahead, retention_months, no_drop, check, **options):
         if connection.vendor != "postgresql":
             raise CommandError("Sharing records are partitioned on PostgreSQL only.")
-        if ahead < 1:
-            raise CommandError("--ahead must be at least 1 (months partitioned ahead of this one).")
+        if not 1 <= ahead <= MAX_MONTHS_AHEAD:
+            raise CommandError(f"--ahead must be at least 1 and at most {MAX_MONTHS_AHEAD} (months partitioned ahead "
+                               "of this one).")
         if retention_months < MIN_RETENTION_MONTHS:
             raise CommandError(f"--retention-months must be at least {MIN_RETENTION_MONTHS}: sharing records are "
                                "evidence kept at least 3 years (PIPL Art. 56).")
