@@ -1,6 +1,5 @@
 import itertools
 import threading
-import tracemalloc
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +12,7 @@ from consent.models import Channel, ConsentAction, ConsentChain, ConsentEvent, C
 from consent.services import consent_record
 from consent.verification import ledger_verify
 from tests.conftest import make_client
+from tests.memory import peak_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -193,15 +193,6 @@ def test_a_ledger_written_to_while_it_is_verified_is_intact_not_reported_tampere
     assert errors == []
     assert all(report.intact for report in reports), [report.problems[:3] for report in reports]
     assert len({report.events for report in reports}) > 1  # the writer did write while the ledger was read
-
-
-def peak_bytes(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_verifying_a_ledger_three_times_as_long_takes_no_more_memory(monkeypatch):

@@ -5,7 +5,6 @@ history costs no more memory than a short one."""
 import csv
 import io
 import json
-import tracemalloc
 import uuid
 import zipfile
 from datetime import timedelta
@@ -19,6 +18,7 @@ from consent.models import Purpose
 from rights.export import _csv_text, _readme, export_archive, export_document
 from sharing.models import SharingRecord
 from sharing.services import SHARING_RECORD_FIELDS
+from tests.memory import peak_bytes
 
 from .test_your_data import affiliate, disclose, give_history
 
@@ -99,15 +99,6 @@ def records_add(client, count: int) -> None:
     rows_insert(SharingRecord, [*SHARING_RECORD_FIELDS, "withheld_until"], [
         (record_id, client.pk, ads.pk, ads.name, "HK", promo.pk, ["email", "ip_address"], now - timedelta(minutes=n), None,
          request, "", None) for n, record_id in enumerate(ids_reserve(SharingRecord, count))])
-
-
-def peak_bytes(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_a_history_three_times_as_long_costs_the_streamed_export_no_more_memory_and_stays_identical(owner):
