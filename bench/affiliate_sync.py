@@ -130,27 +130,46 @@ COPY (
 """
 
 
-def _floor(conn, *, purpose_id: int, select: str | None = None, fields: list[str] = FIELDS) -> float:
+class _RolledBack(Exception):
+    pass
+
+
+SCRATCH = "bench_scratch_records"
+
+
+def _floor(conn, *, purpose_id: int, select: str | None = None, fields: list[str] = FIELDS, into: str = SCRATCH) -> float:
     """PostgreSQL alone: the same rows out, the same number of sharing records in (timed here, without TRUNCATE).
-    `select`: a COPY of other rows (bench/history.py's), client id first; the newest affiliate key's affiliate."""
-    conn.execute("TRUNCATE bench_scratch_records")
+    `select`: a COPY of other rows (bench/history.py's), client id first; the newest affiliate key's affiliate.
+    `into` the sharing table itself (bench/history.py): without its reference trigger (`session_replication_role =
+    replica`), and rolled back after the timing."""
+    scratch = into == SCRATCH
+    if scratch:
+        conn.execute(f"TRUNCATE {SCRATCH}")
     affiliate_id, api_key_id = conn.execute("SELECT affiliate_id, id FROM sharing_apikey WHERE affiliate_id IS NOT NULL "
                                             "ORDER BY id DESC LIMIT 1").fetchone()
-    started = time.perf_counter()
-    with conn.transaction(), conn.cursor() as cursor:
-        chunks = []
-        with cursor.copy(select or FLOOR_SELECT.format(purpose_id=int(purpose_id))) as copy:
-            for chunk in copy:
-                chunks.append(bytes(chunk))
-        client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
-        fields, now = sum(FIELD_BITS[code] for code in set(fields)), conn.execute("SELECT now()").fetchone()[0]
-        request_id = "00000000-0000-0000-0000-000000000000"
-        with cursor.copy("COPY bench_scratch_records (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, "
-                         "fields, shared_at, api_key_id, request_id, transfer_mechanism) FROM STDIN") as copy:
-            for client_id in client_ids:
-                copy.write_row((client_id, affiliate_id, "Bench Affiliate", "HK", purpose_id, fields, now, api_key_id,
-                                request_id, "eu-scc"))
-    return time.perf_counter() - started
+    try:
+        with conn.transaction(), conn.cursor() as cursor:
+            started = time.perf_counter()
+            if not scratch:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            chunks = []
+            with cursor.copy(select or FLOOR_SELECT.format(purpose_id=int(purpose_id))) as copy:
+                for chunk in copy:
+                    chunks.append(bytes(chunk))
+            client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
+            fields, now = sum(FIELD_BITS[code] for code in set(fields)), conn.execute("SELECT now()").fetchone()[0]
+            request_id = "00000000-0000-0000-0000-000000000000"
+            with cursor.copy(f"COPY {into} (client_id, affiliate_id, recipient_name, recipient_country, purpose_id, "
+                             "fields, shared_at, api_key_id, request_id, transfer_mechanism) FROM STDIN") as copy:
+                for client_id in client_ids:
+                    copy.write_row((client_id, affiliate_id, "Bench Affiliate", "HK", purpose_id, fields, now, api_key_id,
+                                    request_id, "eu-scc"))
+            elapsed = time.perf_counter() - started
+            if not scratch:
+                raise _RolledBack
+    except _RolledBack:
+        pass
+    return elapsed
 
 
 # --- child processes ---------------------------------------------------------------------------------------------

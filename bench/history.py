@@ -1105,10 +1105,6 @@ COPY (
 """
 
 
-class _RolledBack(Exception):
-    pass
-
-
 def _floor(conn, *, purpose_id: int, child_id: int) -> float:
     """affiliate_sync's floor over this benchmark's rows: the same rows out, as many sharing records into a scratch table."""
     from bench.affiliate_sync import _floor as affiliate_floor
@@ -1120,34 +1116,11 @@ def _floor(conn, *, purpose_id: int, child_id: int) -> float:
 def _floor_same_table(conn, *, purpose_id: int, child_id: int) -> float:
     """The floor writing where the API writes: the same rows out, as many records COPYed into sharing_sharingrecord
     itself — 20M rows and their indexes at scale 1, which an empty scratch table does not have — without its
-    reference trigger (`session_replication_role = replica`), then rolled back. Timed before the rollback."""
-    from bench.affiliate_sync import FIELD_BITS
+    reference trigger, then rolled back (bench/affiliate_sync.py's floor, `into` the sharing table)."""
+    from bench.affiliate_sync import _floor as affiliate_floor
 
-    affiliate_id, api_key_id = conn.execute("SELECT affiliate_id, id FROM sharing_apikey WHERE affiliate_id IS NOT NULL "
-                                            "ORDER BY id DESC LIMIT 1").fetchone()
-    select = FLOOR_SELECT.format(purpose_id=int(purpose_id), child_id=int(child_id))
-    elapsed = None
-    try:
-        with conn.transaction(), conn.cursor() as cursor:
-            started = time.perf_counter()
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            chunks = []
-            with cursor.copy(select) as copy:
-                for chunk in copy:
-                    chunks.append(bytes(chunk))
-            client_ids = [int(line.split(b"\t", 1)[0]) for line in b"".join(chunks).splitlines()]
-            fields = sum(FIELD_BITS[code] for code in set(SYNC_FIELDS))  # the bit set (sharing migration 0012)
-            now = conn.execute("SELECT now()").fetchone()[0]
-            with cursor.copy("COPY sharing_sharingrecord (client_id, affiliate_id, recipient_name, recipient_country, "
-                             "purpose_id, fields, shared_at, api_key_id, request_id, transfer_mechanism) FROM STDIN") as copy:
-                for client_id in client_ids:
-                    copy.write_row((client_id, affiliate_id, "Bench Affiliate", "HK", purpose_id, fields, now, api_key_id,
-                                    "00000000-0000-0000-0000-000000000000", "eu-scc"))
-            elapsed = time.perf_counter() - started
-            raise _RolledBack
-    except _RolledBack:
-        pass
-    return elapsed
+    return affiliate_floor(conn, purpose_id=purpose_id, fields=SYNC_FIELDS, into="sharing_sharingrecord",
+                           select=FLOOR_SELECT.format(purpose_id=int(purpose_id), child_id=int(child_id)))
 
 
 if __name__ == "__main__":

@@ -124,17 +124,18 @@ def months_ensure(cursor, *, first: date, last: date) -> list[date]:
 def months_back_ensure(cursor, *, first: date) -> list[date]:
     """For loading records older than the oldest month (an import of history, the benchmark): `kept` lowered to
     start at `first`'s month -- refused while it holds a row -- and the months from there created."""
-    first, oldest = month_first(first), months_partitioned(cursor)[0]
-    if first >= oldest:
-        return []
-    cursor.execute(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE")  # no month dropped into `kept` meanwhile
-    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {KEPT})")  # nosec B608  # a constant table name
-    if cursor.fetchone()[0]:
-        raise ValueError(f"{KEPT} holds records: months before {oldest:%Y-%m} cannot be partitioned.")
-    cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {KEPT}")
-    cursor.execute(f"DROP TABLE {KEPT}")
-    cursor.execute(f"CREATE TABLE {KEPT} PARTITION OF {PARENT} FOR VALUES FROM (MINVALUE) TO (%s)", [_moment(first)])
-    return months_ensure(cursor, first=first, last=month_add(oldest, -1))
+    with transaction.atomic():  # the lock, the check and the swap of `kept` stand or fall together
+        first, oldest = month_first(first), months_partitioned(cursor)[0]
+        if first >= oldest:
+            return []
+        cursor.execute(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE")  # no month dropped into `kept` meanwhile
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {KEPT})")  # nosec B608  # a constant table name
+        if cursor.fetchone()[0]:
+            raise ValueError(f"{KEPT} holds records: months before {oldest:%Y-%m} cannot be partitioned.")
+        cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {KEPT}")
+        cursor.execute(f"DROP TABLE {KEPT}")
+        cursor.execute(f"CREATE TABLE {KEPT} PARTITION OF {PARENT} FOR VALUES FROM (MINVALUE) TO (%s)", [_moment(first)])
+        return months_ensure(cursor, first=first, last=month_add(oldest, -1))
 
 
 def _default_months(cursor) -> list[date]:
