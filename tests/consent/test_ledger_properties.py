@@ -240,10 +240,16 @@ class ConsentLedgerMachine(RuleBasedStateMachine):
 def test_any_sequence_of_consent_changes_keeps_the_ledger_whole(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     STEPS.clear()
-    run_state_machine_as_test(ConsentLedgerMachine, settings=settings_for_machine)
-    tried = {step for step, times in STEPS.items() if times}  # each kind of change, on a live client at least once
-    assert tried == {"grant", "withdraw", "gpc", "staff entry", "staff entry again", "import", "import again",
-                     "erasure"}, STEPS
+    every_kind = {"grant", "withdraw", "gpc", "staff entry", "staff entry again", "import", "import again", "erasure"}
+    # Each kind of change, on a live client, at least once. Hypothesis's stateful runs switch some rules off per
+    # example (swarm testing), so 20 examples sometimes miss the rarest one, a form sent twice; up to two more runs
+    # of 20 examples then explore further (every step of every run checks the ledger against the model all the same).
+    for _ in range(3):
+        run_state_machine_as_test(ConsentLedgerMachine, settings=settings_for_machine)
+        tried = {step for step, times in STEPS.items() if times}
+        if tried == every_kind:
+            break
+    assert tried == every_kind, STEPS
 
 
 settings_for_machine = settings(max_examples=20, stateful_step_count=15, deadline=None,
