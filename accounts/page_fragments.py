@@ -22,6 +22,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -31,9 +32,10 @@ from accounts.replica import replica_used
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 # What formats a kept fragment besides its templates (which each version digests itself).
-RELEASE_SOURCES = ["accounts/page_fragments.py", "accounts/keyset.py", "consent/history_page.py", "consent/choices_page.py",
-                   "consent/views.py", "consent/history_rows.py", "sharing/received_page.py", "sharing/views.py",
-                   "locale/zh_Hans/LC_MESSAGES/django.mo"]
+RELEASE_SOURCES = ["accounts/page_fragments.py", "accounts/keyset.py", "accounts/models.py", "consent/history_page.py",
+                   "consent/choices_page.py", "consent/views.py", "consent/history_rows.py", "sharing/received_page.py",
+                   "sharing/views.py", "fulfillmen/dashboard_page.py", "fulfillmen/views.py", "amendments/models.py",
+                   "transfers/models.py", "transfers/views.py", "locale/zh_Hans/LC_MESSAGES/django.mo"]
 
 
 @once
@@ -43,6 +45,28 @@ def release() -> str:
         path = ROOT / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"") + b"\0")
     return digest.hexdigest()[:16]
+
+
+VersionPart = tuple[str, list]  # one SQL expression of a version statement, with its parameters
+
+
+def rows_digest_sql(table: str, where: str = "TRUE", params: tuple = ()) -> VersionPart:
+    """The md5 of every column of the rows of `table` (constant SQL of ours) that `where` selects, in id order:
+    any insert, update or delete among them changes it. PostgreSQL only (`version_read`)."""
+    return (f"(SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM {table} t WHERE {where})", list(params))  # nosec B608
+
+
+def version_read(parts: list[VersionPart]) -> tuple | None:
+    """All the parts in one statement, on the primary; None where that cannot be said (not PostgreSQL, or a part
+    that is None): the page is then rendered every time."""
+    if connection.vendor != "postgresql" or any(part is None for part in parts):
+        return None
+    parts = list(dict.fromkeys((sql, tuple(params)) for sql, params in parts))  # a part two readers share, once
+    with connection.cursor() as cursor:
+        # Each part's SQL is our own constant text; every value in it is a parameter.
+        cursor.execute("SELECT " + ", ".join(sql for sql, _params in parts),  # nosec B608
+                       [value for _sql, params in parts for value in params])
+        return cursor.fetchone()
 
 
 def fragment_key(*, name: str, owner_id: int, language: str) -> str:
@@ -83,6 +107,9 @@ def fragment_get_or_render(*, name: str, owner_id: int, version: tuple, render: 
     return rendered(html)
 
 
+DASHBOARD = "portal-dashboard"  # fulfillmen/dashboard_page.py: named here, where erasure can reach it
+
+
 def fragments_forget(*, name: str, owner_id: int) -> bool:
     """Delete the owner's fragments `name` in every language (erasure). False, logged, when the cache failed: the
     caller does it again once its transaction commits (a fragment is keyed by a hash and holds no name or e-mail)."""
@@ -92,3 +119,9 @@ def fragments_forget(*, name: str, owner_id: int) -> bool:
         logger.error("portal fragments %s of an erased client not deleted yet (cache unavailable)", name, exc_info=True)
         return False
     return True
+
+
+def dashboard_fragments_forget(*, owner_id: int) -> None:
+    """Erasure: the client's kept dashboard goes now, and again once the erasure commits."""
+    fragments_forget(name=DASHBOARD, owner_id=owner_id)
+    transaction.on_commit(lambda: fragments_forget(name=DASHBOARD, owner_id=owner_id))

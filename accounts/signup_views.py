@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from .backends import BACKEND
 from .forms import GuardianConsentForm, SignupConfirmForm, SignUpForm
 from .ip import request_ip
 from .minors import (
@@ -80,7 +81,7 @@ def signup_link(request, token):
         except ValidationError as exc:
             form.apply_service_errors(exc)
         else:
-            login(request, client.user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, client.user, backend=BACKEND)
             messages.success(request, _("Welcome, %(name)s. Your account is ready.") % {"name": client.full_name})
             return redirect("portal:dashboard")
     return render(request, "registration/signup_confirm.html", {"form": form, "email": pending.email},

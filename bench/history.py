@@ -650,7 +650,7 @@ def _sessions(probes: dict) -> dict:
         user = get_user_model().objects.get(pk=probe["user_id"])
         session = store()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "accounts.backends.ClientLoginBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         out[label] = session.session_key

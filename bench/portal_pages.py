@@ -208,7 +208,7 @@ def _build() -> dict:
                               at=now - timedelta(hours=i))
     session = SessionStore()
     session[SESSION_KEY] = str(client.user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "accounts.backends.ClientLoginBackend"
     session[HASH_SESSION_KEY] = client.user.get_session_auth_hash()
     session.create()
     # The planner's statistics as autovacuum leaves them a minute after such a load; measured right after the

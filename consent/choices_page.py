@@ -1,22 +1,30 @@
-"""The list of "Your choices", kept rendered (accounts/page_fragments.py) while the data it is rendered from is
-the same: the version is that data itself — every purpose's stored fields, the client's state of each (granted,
-when, through which channel), each named recipient as the client is told of it, the client's jurisdiction — read
-by the page's usual two queries, so the list can never show anything but what those queries just returned. What
-is saved is the rendering (half of the page's time: bench/portal_profile.py). The forms' CSRF token is put in per
-response. Erasure forgets it with the history (`consent.history_page.history_fragments_forget`)."""
+"""The list of "Your choices", kept rendered (accounts/page_fragments.py) while nothing it is rendered from has
+changed. One statement reads the version of all of it: every column of every purpose, the client's states and
+newest ledger event, which restricted purposes are offered to them (`consent.selectors.choices_version_sql`), every
+recipient link and the affiliates they name (the registered recipient lookup's version: sharing); the client's
+jurisdiction, the storage location, the jurisdictions that need a transfer consent, the time zone and the templates'
+source complete it, and the language is part of the key. The version is read before the page's two queries run,
+and only when it differs do they run and the list render, so a change shows on the very next request (tested,
+one kind at a time); without a version (not PostgreSQL, or a hook without one) the list is rendered every time.
+The forms' CSRF token is put in per response. Erasure forgets it with the history
+(`consent.history_page.history_fragments_forget`)."""
 
 import functools
 import hashlib
-from dataclasses import astuple
+from collections.abc import Callable
 
 from django.conf import settings
 from django.middleware.csrf import get_token
 from django.template.loader import get_template, render_to_string
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import fragment_get_or_render, rendered
+from accounts.page_fragments import fragment_get_or_render, rendered, version_read
+
+from .recipient_hooks import recipients_version_sql
+from .selectors import choices_version_sql
 
 FRAGMENT = "consent-choices"
 LIST_TEMPLATE = "consent/includes/choice_list.html"
@@ -30,17 +38,22 @@ def _templates_digest() -> str:
     return hashlib.sha256("\0".join(sources).encode()).hexdigest()
 
 
-def _described(choice) -> tuple:
-    """Everything of one choice its part of the list is rendered from."""
-    purpose = choice.purpose
-    return (tuple((f.attname, getattr(purpose, f.attname)) for f in purpose._meta.concrete_fields),
-            astuple(choice.state) if choice.state else None, astuple(choice.recipient) if choice.recipient else None,
-            choice.jurisdiction, tuple(_described(child) for child in choice.recipients))
+def choices_version(*, client: Client, storage_location: str) -> tuple | None:
+    consent, recipients = choices_version_sql(client.pk), recipients_version_sql()
+    row = version_read([*(consent if consent is not None else [None]), *(recipients if recipients is not None else [None])])
+    if row is None:
+        return None
+    return (row, client.jurisdiction, storage_location, tuple(settings.TRANSFER_CONSENT_JURISDICTIONS),
+            timezone.get_current_timezone_name(), _templates_digest())
 
 
-def choice_list(*, request, client: Client, choices: list, storage_location: str) -> SafeString:
-    version = (tuple(_described(c) for c in choices), storage_location, tuple(settings.TRANSFER_CONSENT_JURISDICTIONS),
-               settings.TIME_ZONE, _templates_digest())
-    html = fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=version, render=lambda: render_to_string(
-        LIST_TEMPLATE, {"choices": choices, "storage_location": storage_location, "csrf_token": CSRF}))
+def choice_list(*, request, client: Client, choices: Callable[[], list], storage_location: str) -> SafeString:
+    """The list as `choices()` (the page's two queries) renders it; kept while `choices_version` stays the same."""
+    version = choices_version(client=client, storage_location=storage_location)
+
+    def render():
+        return render_to_string(LIST_TEMPLATE, {"choices": choices(), "storage_location": storage_location, "csrf_token": CSRF})
+
+    html = rendered(render()) if version is None else fragment_get_or_render(
+        name=FRAGMENT, owner_id=client.pk, version=version, render=render)
     return rendered(html.replace(CSRF, escape(get_token(request))))

@@ -20,6 +20,9 @@ from django.db.models import Q, QuerySet
 class PurposeAudience:
     restricted: Callable[[], QuerySet]  # () -> the restricted purposes' ids: values_list(..., flat=True)
     offered: Callable[[], QuerySet]     # () -> rows with `client_id` and `purpose_id`: to whom each one is offered
+    # (client id) -> the SQL of a version of everything the two read for that client (accounts/page_fragments.py);
+    # None: pages listing one client's purposes are never kept rendered.
+    version_sql: Callable[[int], list] | None = None
 
 
 _registered: list[PurposeAudience] = []
@@ -38,6 +41,16 @@ def offered_to(*, client_id: int) -> Q:
         mine = audience.offered().filter(client_id=client_id).values("purpose_id")
         q &= ~Q(pk__in=audience.restricted()) | Q(pk__in=mine)
     return q
+
+
+def offers_version_sql(*, client_id: int) -> list | None:
+    """For a kept page listing this client's purposes: the registered audiences' versions (None if one has none)."""
+    parts = []
+    for audience in _registered:
+        if audience.version_sql is None:
+            return None
+        parts += audience.version_sql(client_id)
+    return parts
 
 
 def offer_check(*, client_ids: Iterable[int]) -> Callable[[int, int], bool]:

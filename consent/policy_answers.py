@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Client
+from accounts.page_fragments import rows_digest_sql
 from amendments.models import NoticeDelivery, PolicyVersion
 from amendments.notices import notices_create_for
 
@@ -33,6 +34,16 @@ def material_versions_pending(*, at: datetime | None = None) -> QuerySet:
     """Published material versions not in force yet, the soonest first."""
     return (PolicyVersion.objects.filter(published_at__isnull=False, is_material=True, effective_at__gt=at or timezone.now())
             .order_by("effective_at", "id"))
+
+
+def policy_versions_version_sql(*, at: datetime) -> list:
+    """For a kept page showing the pending policy answer (accounts/page_fragments.py): every policy version (a few
+    a year; every column) and which are pending at `at` — the client's answers are ledger events, which
+    `consent.selectors.choices_version_sql` covers."""
+    table = PolicyVersion._meta.db_table
+    return [rows_digest_sql(table),
+            (f"(SELECT string_agg(v.id::text, ',' ORDER BY v.id) FROM {table} v WHERE v.published_at IS NOT NULL "  # nosec B608
+             "AND v.is_material AND v.effective_at > %s)", [at])]
 
 
 def pending_material_version(*, client: Client, at: datetime | None = None) -> PolicyVersion | None:

@@ -30,10 +30,21 @@ class Recipient:
 
 
 _registered: list[Callable[[Iterable[int]], dict[int, Recipient]]] = []
+_versions: list[Callable[[], list] | None] = [None]
 
 
-def recipients_register(lookup: Callable[[Iterable[int]], dict[int, Recipient]]) -> None:
+def recipients_register(lookup: Callable[[Iterable[int]], dict[int, Recipient]],
+                        version_sql: Callable[[], list] | None = None) -> None:
+    """`version_sql`: () -> the SQL of a version of everything `lookup` reads (accounts/page_fragments.py); without
+    one, pages naming recipients are never kept rendered."""
     _registered[:] = [lookup]
+    _versions[:] = [version_sql]
+
+
+def recipients_version_sql() -> list | None:
+    if not _registered:
+        return []
+    return None if _versions[0] is None else _versions[0]()
 
 
 def recipients_for(purpose_ids: Iterable[int]) -> dict[int, Recipient]:

@@ -6,9 +6,10 @@ from datetime import datetime
 from django.db.models import F, FilteredRelation, Q
 
 from accounts.models import Client
+from accounts.page_fragments import VersionPart, rows_digest_sql
 
-from .models import NOT_A_CHOICE, Channel, ConsentEvent, LegalBasis, Purpose
-from .offers import offered_to
+from .models import NOT_A_CHOICE, Channel, ConsentEvent, ConsentState, LegalBasis, Purpose
+from .offers import offered_to, offers_version_sql
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,18 @@ def gpc_was_honoured(*, client: Client) -> bool:
 
 def consent_purposes() -> list[Purpose]:
     return list(Purpose.objects.filter(legal_basis=LegalBasis.CONSENT))
+
+
+def choices_version_sql(client_id: int) -> list[VersionPart] | None:
+    """For a kept page showing this client's choices (accounts/page_fragments.py): everything `purposes_with_state`,
+    `gpc_was_honoured` and the pending policy answers read — the purposes (every column; the catalogue is small),
+    the client's states and newest ledger event (the ledger is append-only: a new event is a new newest one), and
+    which restricted purposes are offered to them. None (never kept) where an offer has no version."""
+    offers = offers_version_sql(client_id=client_id)
+    if offers is None:
+        return None
+    return [rows_digest_sql(Purpose._meta.db_table),
+            rows_digest_sql(ConsentState._meta.db_table, "t.client_id = %s", (client_id,)),
+            (f"(SELECT e.id FROM {ConsentEvent._meta.db_table} e WHERE e.client_id = %s "  # nosec B608
+             "ORDER BY e.sequence DESC LIMIT 1)", [client_id]),
+            *offers]

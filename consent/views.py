@@ -162,7 +162,7 @@ def choices(request, client):
     storage_location = storage_location_label()
     return render(request, "consent/choices.html", {
         "client": client, "gpc_honoured": gpc_note_due(request, client=client), "storage_location": storage_location,
-        "choice_list": choice_list(request=request, client=client, choices=choices_for(client=client),
+        "choice_list": choice_list(request=request, client=client, choices=lambda: choices_for(client=client),
                                    storage_location=storage_location),
     })
 

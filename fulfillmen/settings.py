@@ -168,7 +168,9 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out email/IP before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",  # email login, case-insensitive (UserManager)
+    # Django's ModelBackend (email login, case-insensitive: UserManager) whose get_user reads the client in the same
+    # statement. Sessions opened under the plain ModelBackend's name ask to sign in again once.
+    "accounts.backends.ClientLoginBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -10,6 +10,8 @@ from consent.views import choices_for, gpc_note_due
 from sharing.views import received_summary
 from transfers.views import received_page_announcements
 
+from .dashboard_page import dashboard_body
+
 
 def home(request):
     return render(request, "home.html")
@@ -28,7 +30,8 @@ def dashboard(request):
     if client is None:
         # Staff and other logins without a client record work in the admin, not the portal.
         return redirect("admin:index") if request.user.is_staff else render(request, "portal/no_client.html", status=403)
-    return render(request, "portal/dashboard.html", {
+    # The body is kept rendered while nothing on it changed (fulfillmen/dashboard_page.py); these are its queries.
+    return render(request, "portal/dashboard.html", {"body": dashboard_body(request, client=client, context=lambda: {
         "client": client,
         # Two plain queries (the ordering of each model); a prefetch cost as much again in Python.
         "addresses": list(client.addresses.all()),
@@ -38,7 +41,7 @@ def dashboard(request):
         "consent_choices": [c for c in choices_for(client=client, with_recipients=False)
                             if c.rests_on_consent and c.purpose.code != POLICY_ACCEPTANCE],
         "pending_policy": _pending_policy(client),
-        "gpc_honoured": gpc_note_due(request, client=client),
         "received": received_summary(client=client),
         "transfer_announcements": received_page_announcements(client),
-    })
+        "gpc_honoured": gpc_note_due(request, client=client),
+    })})

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.jurisdictions import country_label
 from accounts.models import Address, Client, IPObservation
+from accounts.page_fragments import rows_digest_sql
 from consent.models import Channel, ConsentState, LegalBasis, Purpose
 
 from .engagements import engagement_window_start
@@ -195,6 +196,19 @@ def sharing_summary_of_client(*, client: Client) -> SharingRecord | None:
     return visible.annotate(total=total).first()
 
 
+def sharing_summary_version_sql(client_id: int) -> list:
+    """For a kept dashboard (accounts/page_fragments.py): what `sharing_summary_of_client` returns, as its newest
+    visible record's id and the capped count — the same visibility as `sharing_records_of_client` (a record
+    withheld under a non-disclosure order is in neither, so writing one changes nothing here, and its release
+    does; tests/accounts/test_kept_dashboard.py compares the two). Records are never updated but by erasure."""
+    today = timezone.localdate()
+    table, visible = SharingRecord._meta.db_table, "r.client_id = %s AND (r.withheld_until IS NULL OR r.withheld_until <= %s)"
+    return [(f"(SELECT r.id FROM {table} r WHERE {visible} ORDER BY r.shared_at DESC, r.id DESC LIMIT 1)",  # nosec B608
+             [client_id, today]),
+            (f"(SELECT count(*) FROM (SELECT 1 FROM {table} r WHERE {visible} LIMIT %s) capped)",  # nosec B608
+             [client_id, today, SUMMARY_COUNT_CAP + 1])]
+
+
 def sharing_rows_of_client(*, client: Client) -> QuerySet:
     """`sharing_records_of_client` as plain rows with only what the portal's list shows (paginate it): building
     a record and its purpose as model instances cost twice the query itself. Processors' records are not in it:
@@ -203,6 +217,14 @@ def sharing_rows_of_client(*, client: Client) -> QuerySet:
     return sharing_records_of_client(client=client).filter(third_parties).values(
         "id", "affiliate_id", "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
         "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")
+
+
+def recipients_version_sql() -> list:
+    """What `recipients_of_consent_purposes` reads, as a version for kept pages: every recipient link and every
+    column of the affiliates they name (the purposes are consent's own part)."""
+    links = RecipientConsent._meta.db_table
+    return [rows_digest_sql(links),
+            rows_digest_sql(Affiliate._meta.db_table, f"t.id IN (SELECT affiliate_id FROM {links})")]  # nosec B608  # table names
 
 
 def notices_of_client(*, client: Client, affiliate_ids) -> list[dict]:

@@ -3,6 +3,7 @@
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from accounts.models import Client
+from accounts.page_fragments import VersionPart, rows_digest_sql
 
 from .models import BusinessTransfer, TransferObjection, TransferSubject
 
@@ -38,3 +39,11 @@ def new_purpose_audiences() -> QuerySet:
     """To whom each is offered: the clients the transfer concerns (rows with `client_id` and `purpose_id`)."""
     return (TransferSubject.objects.filter(transfer__new_purpose__isnull=False)
             .annotate(purpose_id=F("transfer__new_purpose_id")))
+
+
+def transfers_version_sql(client_id: int) -> list[VersionPart]:
+    """For a kept portal page (accounts/page_fragments.py): everything the reads above return for this client —
+    every transfer (few: one per merger or sale), the client's subjects and objections."""
+    return [rows_digest_sql(BusinessTransfer._meta.db_table),
+            rows_digest_sql(TransferSubject._meta.db_table, "t.client_id = %s", (client_id,)),
+            rows_digest_sql(TransferObjection._meta.db_table, "t.client_id = %s", (client_id,))]

@@ -27,6 +27,7 @@ from django.db.models.functions import Replace
 from django.utils import timezone
 
 from accounts.models import Address, Client, EmailChangeRequest, IPObservation, User
+from accounts.page_fragments import dashboard_fragments_forget
 from amendments.models import NoticeDelivery
 from consent.history_page import history_fragments_forget
 from consent.models import ConsentEventPersonalData
@@ -278,6 +279,7 @@ def client_anonymise(*, client: Client, final_message: OutboundMessage, at) -> t
     # The pages kept rendered in the cache: the consent history's first page, "Your choices", "Who received".
     history_fragments_forget(client=client)
     received_fragments_forget(client=client)
+    dashboard_fragments_forget(owner_id=client.pk)
     Client.objects.filter(pk=client.pk).update(full_name=ERASED_NAME, email=erased_email(client), phone="", region="",
                                                erased_at=at, updated_at=at)
     return notices, files

@@ -24,6 +24,14 @@ REPLICA_MARK = " (replica copy)"
 PORTAL_PAGES = ["portal:dashboard", "consent:choices", "consent:history", "sharing:received"]
 
 
+@pytest.fixture(autouse=True)
+def kept_pages_off(settings):
+    """These tests watch which database a page's queries go to. A kept page body (accounts/page_fragments.py) runs
+    none of them: its version is read on the primary, and a body rendered from the replica is never kept
+    (tests/consent/test_history_fragments.py)."""
+    settings.PORTAL_FRAGMENT_SECONDS = 0
+
+
 @pytest.fixture
 def marked_purpose(replica_rows):
     """A consent purpose every client is offered, titled differently on the replica."""
