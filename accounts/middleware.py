@@ -3,7 +3,8 @@
 import time
 
 from .ip import request_ip
-from .models import Client, IPObservation
+from .models import IPObservation
+from .selectors import client_of_user
 from .services import ip_observation_record
 
 # Seeing the same address again within this many seconds only moves nothing worth a write.
@@ -22,7 +23,7 @@ def observe_client_ip(request, *, context: str) -> None:
     seen = request.session.get(SESSION_KEY) or {}
     if context != IPObservation.Context.LOGIN and seen.get("ip") == ip and time.time() - seen.get("at", 0) < REFRESH_SECONDS:
         return
-    client = Client.objects.filter(user=user).only("pk").first()
+    client = client_of_user(user=user)  # read with the user by the login backend: no statement of its own
     if client is None:
         return
     ip_observation_record(client=client, ip_address=ip, context=context)

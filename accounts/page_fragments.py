@@ -56,12 +56,13 @@ def rows_digest_sql(table: str, where: str = "TRUE", params: tuple = ()) -> Vers
     return (f"(SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM {table} t WHERE {where})", list(params))  # nosec B608
 
 
-def version_read(parts: list[VersionPart]) -> tuple | None:
-    """All the parts in one statement, on the primary; None where that cannot be said (not PostgreSQL, or a part
-    that is None): the page is then rendered every time."""
-    if connection.vendor != "postgresql" or any(part is None for part in parts):
+def version_read(*groups: list[VersionPart] | None) -> tuple | None:
+    """Every group's parts in one statement, on the primary; None where that cannot be said (not PostgreSQL, or a
+    group that is None: a reader without a version): the page is then rendered every time."""
+    if connection.vendor != "postgresql" or any(group is None for group in groups):
         return None
-    parts = list(dict.fromkeys((sql, tuple(params)) for sql, params in parts))  # a part two readers share, once
+    # A part two readers share, once.
+    parts = list(dict.fromkeys((sql, tuple(params)) for group in groups for sql, params in group))
     with connection.cursor() as cursor:
         # Each part's SQL is our own constant text; every value in it is a parameter.
         cursor.execute("SELECT " + ", ".join(sql for sql, _params in parts),  # nosec B608
@@ -121,7 +122,12 @@ def fragments_forget(*, name: str, owner_id: int) -> bool:
     return True
 
 
+def fragments_forget_at_erasure(*, name: str, owner_id: int) -> None:
+    """Erasure: the owner's fragments `name` go now, and again once the erasure commits (a request served in
+    between could have kept one again)."""
+    fragments_forget(name=name, owner_id=owner_id)
+    transaction.on_commit(lambda: fragments_forget(name=name, owner_id=owner_id))
+
+
 def dashboard_fragments_forget(*, owner_id: int) -> None:
-    """Erasure: the client's kept dashboard goes now, and again once the erasure commits."""
-    fragments_forget(name=DASHBOARD, owner_id=owner_id)
-    transaction.on_commit(lambda: fragments_forget(name=DASHBOARD, owner_id=owner_id))
+    fragments_forget_at_erasure(name=DASHBOARD, owner_id=owner_id)

@@ -39,8 +39,7 @@ def _templates_digest() -> str:
 
 
 def choices_version(*, client: Client, storage_location: str) -> tuple | None:
-    consent, recipients = choices_version_sql(client.pk), recipients_version_sql()
-    row = version_read([*(consent if consent is not None else [None]), *(recipients if recipients is not None else [None])])
+    row = version_read(choices_version_sql(client.pk), recipients_version_sql())
     if row is None:
         return None
     return (row, client.jurisdiction, storage_location, tuple(settings.TRANSFER_CONSENT_JURISDICTIONS),

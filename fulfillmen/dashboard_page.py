@@ -42,10 +42,9 @@ def _templates_digest() -> str:
 
 
 def dashboard_version(request, *, client: Client) -> tuple | None:
-    consent = choices_version_sql(client.pk)
-    row = version_read([*client_data_version_sql(client.pk), *(consent if consent is not None else [None]),
-                        *policy_versions_version_sql(at=timezone.now()), *sharing_summary_version_sql(client.pk),
-                        *transfers_version_sql(client.pk)])
+    row = version_read(client_data_version_sql(client.pk), choices_version_sql(client.pk),
+                       policy_versions_version_sql(at=timezone.now()), sharing_summary_version_sql(client.pk),
+                       transfers_version_sql(client.pk))
     if row is None:
         return None
     return (row, request_has_gpc(request), timezone.get_current_timezone_name(), _templates_digest())

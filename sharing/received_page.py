@@ -13,12 +13,11 @@ import functools
 import hashlib
 
 from django.conf import settings
-from django.db import transaction
 from django.template.loader import get_template, render_to_string
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import fragment_get_or_render, fragments_forget
+from accounts.page_fragments import fragment_get_or_render, fragments_forget_at_erasure
 
 FRAGMENT = "sharing-received"
 BODY_TEMPLATE = "sharing/includes/received_body.html"
@@ -53,5 +52,4 @@ def received_body(*, client: Client, context: dict, read: tuple) -> SafeString:
 
 def received_fragments_forget(*, client: Client) -> None:
     """Erasure: now, and again once the erasure commits (a request served in between could have kept one)."""
-    fragments_forget(name=FRAGMENT, owner_id=client.pk)
-    transaction.on_commit(lambda: fragments_forget(name=FRAGMENT, owner_id=client.pk))
+    fragments_forget_at_erasure(name=FRAGMENT, owner_id=client.pk)
