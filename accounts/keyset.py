@@ -50,6 +50,12 @@ def _after(fields: tuple[str, ...], values: tuple, *, older: bool) -> Q:
     return condition
 
 
+def keyset_first_page(queryset: QuerySet, *, fields: tuple[str, ...], size: int) -> QuerySet:
+    """The query of the first page (`size` rows and one more, to know whether there is an older page): what
+    `keyset_page` runs without a cursor, for a kept page's version to read the same rows."""
+    return queryset.order_by(*[f"-{f}" for f in fields])[: size + 1]
+
+
 def keyset_page(queryset: QuerySet, *, fields: tuple[str, ...], key, size: int, older: str | None = None,
                 newer: str | None = None, parse, write) -> KeysetPage:
     """The page of `queryset` (any order: this one orders it by `fields`, newest first) after `older` or before
@@ -68,7 +74,7 @@ def keyset_page(queryset: QuerySet, *, fields: tuple[str, ...], key, size: int, 
                 going_older = towards_older
                 break
     if position is None:
-        rows = list(queryset.order_by(*descending)[: size + 1])
+        rows = list(keyset_first_page(queryset, fields=fields, size=size))
         more = len(rows) > size
         rows = rows[:size]
         return KeysetPage(rows, newer=None, older=write(key(rows[-1])) if more else None)

@@ -17,13 +17,18 @@ rendered from rows a read replica gave is not kept: they could be older than the
 import hashlib
 import logging
 from collections.abc import Callable
+from datetime import date
 from functools import cache as once
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.middleware.csrf import get_token
+from django.template.loader import get_template
 from django.utils.crypto import salted_hmac
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
@@ -35,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASE_SOURCES = ["accounts/page_fragments.py", "accounts/keyset.py", "accounts/models.py", "consent/history_page.py",
                    "consent/choices_page.py", "consent/views.py", "consent/history_rows.py", "sharing/received_page.py",
                    "sharing/views.py", "fulfillmen/dashboard_page.py", "fulfillmen/views.py", "amendments/models.py",
-                   "transfers/models.py", "transfers/views.py", "locale/zh_Hans/LC_MESSAGES/django.mo"]
+                   "transfers/models.py", "transfers/views.py", "rights/erasure_page.py", "rights/holds.py",
+                   "rights/views/erasure.py", "locale/zh_Hans/LC_MESSAGES/django.mo"]
 
 
 @once
@@ -56,10 +62,41 @@ def rows_digest_sql(table: str, where: str = "TRUE", params: tuple = ()) -> Vers
     return (f"(SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM {table} t WHERE {where})", list(params))  # nosec B608
 
 
+def query_digest_sql(queryset) -> VersionPart:
+    """The md5 of every row the ORM's `queryset` returns — the very query a page runs, so the version covers
+    exactly what it reads and hides exactly what it hides. Rows are digested sorted by their text: the same rows
+    give the same digest whatever order PostgreSQL returns them in."""
+    sql, params = queryset.query.sql_with_params()
+    # The SQL is the ORM's own, compiled from a queryset of ours; its values stay parameters.
+    return (f"(SELECT md5(string_agg(q::text, '|' ORDER BY q::text)) FROM ({sql}) q)", list(params))  # nosec B608
+
+
+_STAND_INS = {int: lambda n: -(2 ** 62) - n, date: lambda n: date(1, 1, 1 + n)}
+_compiled: dict[Callable, tuple[str, list, list[int | None]]] = {}
+
+
+def query_digest_part(build: Callable[..., QuerySet], *values) -> VersionPart:
+    """`query_digest_sql(build(*values))`, compiled by the ORM once per process: compiling a query costs more than
+    PostgreSQL running it. `build` takes only the values that vary (a client's id, today's date: ints and dates,
+    never a list or None, which would change the SQL itself) and must read nothing else that varies; it is compiled
+    with stand-ins whose places in the parameters then take each call's values."""
+    compiled = _compiled.get(build)
+    if compiled is None:
+        stand_ins = [_STAND_INS[type(v)](n) for n, v in enumerate(values)]
+        sql, params = query_digest_sql(build(*stand_ins))
+        places = [next((n for n, s in enumerate(stand_ins) if type(p) is type(s) and p == s), None) for p in params]
+        if sorted(n for n in places if n is not None) != list(range(len(values))):
+            raise ValueError(f"{build.__qualname__}: each value must be one parameter of its query")
+        compiled = _compiled[build] = (sql, params, places)
+    sql, params, places = compiled
+    return (sql, [p if n is None else values[n] for p, n in zip(params, places, strict=True)])
+
+
 def version_read(*groups: list[VersionPart] | None) -> tuple | None:
     """Every group's parts in one statement, on the primary; None where that cannot be said (not PostgreSQL, or a
-    group that is None: a reader without a version): the page is then rendered every time."""
-    if connection.vendor != "postgresql" or any(group is None for group in groups):
+    group that is None: a reader without a version) or is not needed (PORTAL_FRAGMENT_SECONDS 0: nothing is kept):
+    the page is then rendered every time."""
+    if connection.vendor != "postgresql" or _seconds() <= 0 or any(group is None for group in groups):
         return None
     # A part two readers share, once.
     parts = list(dict.fromkeys((sql, tuple(params)) for group in groups for sql, params in group))
@@ -68,6 +105,21 @@ def version_read(*groups: list[VersionPart] | None) -> tuple | None:
         cursor.execute("SELECT " + ", ".join(sql for sql, _params in parts),  # nosec B608
                        [value for _sql, params in parts for value in params])
         return cursor.fetchone()
+
+
+@once
+def templates_digest(*names: str) -> str:
+    """The source of a fragment's templates as this process loaded them: a deploy that changes one renders anew."""
+    sources = [get_template(name).template.source for name in names]
+    return hashlib.sha256("\0".join(sources).encode()).hexdigest()
+
+
+CSRF_MARK = "\ue000csrf\ue000"  # a private-use character: never in a translation, a title or a URL
+
+
+def csrf_put(html: str, request) -> SafeString:
+    """A kept fragment rendered with `csrf_token` CSRF_MARK, with this request's own token in its forms."""
+    return rendered(html.replace(CSRF_MARK, escape(get_token(request))))
 
 
 def fragment_key(*, name: str, owner_id: int, language: str) -> str:

@@ -9,19 +9,15 @@ one kind at a time); without a version (not PostgreSQL, or a hook without one) t
 The forms' CSRF token is put in per response. Erasure forgets it with the history
 (`consent.history_page.history_fragments_forget`)."""
 
-import functools
-import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
-from django.middleware.csrf import get_token
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import fragment_get_or_render, rendered, version_read
+from accounts.page_fragments import CSRF_MARK, csrf_put, fragment_get_or_render, rendered, templates_digest, version_read
 
 from .recipient_hooks import recipients_version_sql
 from .selectors import choices_version_sql
@@ -29,13 +25,8 @@ from .selectors import choices_version_sql
 FRAGMENT = "consent-choices"
 LIST_TEMPLATE = "consent/includes/choice_list.html"
 _TEMPLATES = (LIST_TEMPLATE, "consent/includes/consent_state.html", "consent/includes/recipients.html")
-CSRF = "\ue000csrf\ue000"  # a private-use character: never in a translation, a title or a URL
 
 
-@functools.cache
-def _templates_digest() -> str:
-    sources = [get_template(name).template.source for name in _TEMPLATES]
-    return hashlib.sha256("\0".join(sources).encode()).hexdigest()
 
 
 def choices_version(*, client: Client, storage_location: str) -> tuple | None:
@@ -43,7 +34,7 @@ def choices_version(*, client: Client, storage_location: str) -> tuple | None:
     if row is None:
         return None
     return (row, client.jurisdiction, storage_location, tuple(settings.TRANSFER_CONSENT_JURISDICTIONS),
-            timezone.get_current_timezone_name(), _templates_digest())
+            timezone.get_current_timezone_name(), templates_digest(*_TEMPLATES))
 
 
 def choice_list(*, request, client: Client, choices: Callable[[], list], storage_location: str) -> SafeString:
@@ -51,8 +42,9 @@ def choice_list(*, request, client: Client, choices: Callable[[], list], storage
     version = choices_version(client=client, storage_location=storage_location)
 
     def render():
-        return render_to_string(LIST_TEMPLATE, {"choices": choices(), "storage_location": storage_location, "csrf_token": CSRF})
+        return render_to_string(LIST_TEMPLATE, {"choices": choices(), "storage_location": storage_location,
+                                                "csrf_token": CSRF_MARK})
 
     html = rendered(render()) if version is None else fragment_get_or_render(
         name=FRAGMENT, owner_id=client.pk, version=version, render=render)
-    return rendered(html.replace(CSRF, escape(get_token(request))))
+    return csrf_put(html, request)

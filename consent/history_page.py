@@ -8,16 +8,14 @@ Nothing else goes in: the history lists the client's own ledger only — never a
 under a non-disclosure order can be in it, nor can its re-rendering betray one. Erasure forgets the fragments
 (`history_fragments_forget`, called by rights' anonymisation)."""
 
-import functools
-import hashlib
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import fragment_get_or_render, fragments_forget, rendered
+from accounts.page_fragments import fragment_get_or_render, fragments_forget, rendered, templates_digest
 
 from .log_hooks import consent_log
 
@@ -26,11 +24,6 @@ ROWS_TEMPLATE = "consent/includes/history_rows.html"
 _TEMPLATES = (ROWS_TEMPLATE, "consent/includes/log_place.html", "includes/keyset_nav.html")
 
 
-@functools.cache
-def _templates_digest() -> str:
-    """The fragment's templates as this release has them: a deploy that changes them renders anew."""
-    sources = [get_template(name).template.source for name in _TEMPLATES]
-    return hashlib.sha256("\0".join(sources).encode()).hexdigest()
 
 
 def history_version(*, client: Client) -> tuple | None:
@@ -50,7 +43,7 @@ def history_version(*, client: Client) -> tuple | None:
             "WHERE client_id = %s ORDER BY sequence DESC LIMIT 1) e ON true",
             [client.pk])
         row = cursor.fetchone()
-    return (*row, settings.TIME_ZONE, consent_log().checkpoint_minutes(), _templates_digest())
+    return (*row, settings.TIME_ZONE, consent_log().checkpoint_minutes(), templates_digest(*_TEMPLATES))
 
 
 def history_rows(*, client: Client, render, first_page: bool) -> SafeString:

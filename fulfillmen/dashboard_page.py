@@ -14,15 +14,13 @@ a keyed hash of the client's id in the shared cache for PORTAL_FRAGMENT_SECONDS 
 version (one key per client and language) and deleted at erasure (`accounts.page_fragments.dashboard_fragments_forget`).
 """
 
-import functools
-import hashlib
 
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import DASHBOARD, fragment_get_or_render, rendered, version_read
+from accounts.page_fragments import DASHBOARD, fragment_get_or_render, rendered, templates_digest, version_read
 from accounts.selectors import client_data_version_sql
 from consent.middleware import request_has_gpc
 from consent.policy_answers import policy_versions_version_sql
@@ -35,10 +33,6 @@ _TEMPLATES = (BODY_TEMPLATE, "consent/includes/gpc_note.html", "consent/includes
               "amendments/includes/when.html", "transfers/includes/announced.html")
 
 
-@functools.cache
-def _templates_digest() -> str:
-    sources = [get_template(name).template.source for name in _TEMPLATES]
-    return hashlib.sha256("\0".join(sources).encode()).hexdigest()
 
 
 def dashboard_version(request, *, client: Client) -> tuple | None:
@@ -47,7 +41,7 @@ def dashboard_version(request, *, client: Client) -> tuple | None:
                        transfers_version_sql(client.pk))
     if row is None:
         return None
-    return (row, request_has_gpc(request), timezone.get_current_timezone_name(), _templates_digest())
+    return (row, request_has_gpc(request), timezone.get_current_timezone_name(), templates_digest(*_TEMPLATES))
 
 
 def dashboard_body(request, *, client: Client, context) -> SafeString:

@@ -13,11 +13,14 @@ Once the requirement has passed, the hold names the authority, as it does for a 
 from datetime import date
 from typing import NamedTuple
 
-from django.utils import formats
+from django.db.models import Case, CharField, Q, Value, When, Window
+from django.db.models.functions import Concat, RowNumber
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Client
+from accounts.page_fragments import VersionPart, query_digest_part
 
 from .models import LegalHold
 
@@ -47,6 +50,23 @@ def active_legal_holds(*, client: Client):
     lifts a hold; a disclosure's hold ends when the request is closed)."""
     return (LegalHold.objects.filter(client=client, released_at__isnull=True).select_related("disclosure")
             .order_by("set_at", "id"))
+
+
+def legal_holds_version_sql(client_id: int) -> list[VersionPart]:
+    """For a kept erasure page (rights/erasure_page.py): what `client_legal_holds` makes each reason from, in its
+    order — the hold's reason and date and, only for a disclosure nobody withholds any more, its authority and type.
+    Nothing of a withheld disclosure is in it, so Legal editing one changes no version (and no page's timing); the
+    day its requirement passes, the version changes with the reason."""
+    return [query_digest_part(_holds_shown, client_id, timezone.localdate())]
+
+
+def _holds_shown(client_id: int, today: date):
+    shown = Q(disclosure__isnull=False) & (Q(disclosure__withhold_until__isnull=True) | Q(disclosure__withhold_until__lte=today))
+    return active_legal_holds(client=Client(pk=client_id)).annotate(
+        position=Window(RowNumber(), order_by=["set_at", "id"]),
+        disclosed=Case(When(shown, then=Concat("disclosure__authority_name", Value("\x1f"), "disclosure__request_type")),
+                       default=Value(""), output_field=CharField()),
+    ).values("position", "reason", "keep_until", "disclosed")
 
 
 def client_legal_holds(*, client: Client) -> list[HoldReason]:

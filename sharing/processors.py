@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.bulk import ids_reserve, rows_insert
+from accounts.page_fragments import VersionPart, query_digest_part
 from consent.models import Purpose
 from notify.hooks import SentMessage
 
@@ -121,13 +122,23 @@ def _tallies_add(records: list[tuple]) -> None:
             f"THEN excluded.last_at ELSE {table}.last_at END", params)
 
 
+def _tally_rows(client_id: int):
+    return ProcessorTally.objects.filter(client_id=client_id).values(
+        "recipient_name", "recipient_country", "purpose_id", "purpose__code", "purpose__title_en", "purpose__title_zh_hans",
+        "fields", "times", "last_at")
+
+
+def processor_summary_version_sql(client_id: int) -> list[VersionPart]:
+    """For a kept "Who received your data": the tallies `processor_summary_of_client` reads, with their purposes'
+    titles, as the same query returns them."""
+    return [query_digest_part(_tally_rows, client_id)]
+
+
 def processor_summary_of_client(*, client) -> list[dict]:
     """The "Processors" part of "Who received your data": per processor and purpose, what it processed, how often
     and when last — read from the tallies (`ProcessorTally`), a few rows whatever the length of the history.
     Processor records are never withheld (a disclosure names an authority), so the tallies count them all."""
-    rows = (ProcessorTally.objects.filter(client=client)
-            .values("recipient_name", "recipient_country", "purpose_id", "purpose__code", "purpose__title_en",
-                    "purpose__title_zh_hans", "fields", "times", "last_at").order_by("recipient_name", "purpose__code"))
+    rows = _tally_rows(client.pk).order_by("recipient_name", "purpose__code")
     merged: dict[tuple, dict] = {}
     for row in rows:
         key = (row["recipient_name"], row["recipient_country"], row["purpose_id"])

@@ -1,53 +1,81 @@
-"""The body of "Who received your data", kept rendered (accounts/page_fragments.py) while the data it is rendered
-from is the same. The version is that data itself — the page's records, the withdrawal notices to their
-recipients, the processors' summary, as the page's usual queries just returned them, the announced business
-transfers, the page's links — so the body can only ever show what they returned; what is saved is the rendering
-and the formatting of each row (dates in the client's language, field labels).
+"""The body of the first page of "Who received your data", kept rendered (accounts/page_fragments.py) while
+nothing it is rendered from has changed.
 
-Those queries never return a record withheld under a non-disclosure order, so such a record is in no version and
-no kept body: writing one changes nothing a client could notice (neither the page nor how fast it comes), and its
-release, which makes the queries return it, shows it on the next request. Erasure forgets the kept body
+One statement reads the version of all of it, before any of the page's queries: the rows of the first page as
+`keyset_page` reads them (the ORM's own query of `sharing_rows_of_client`, purposes' titles joined: a record
+withheld under a non-disclosure order, or a processor's, is in it exactly when it is on the page), every withdrawal
+notice about the client, the processors' tallies with their purposes, and what each registered announcer (business
+transfers) reads. The storage location, the time zone and the templates' source complete it; the language is part
+of the key. Only when it differs do the page's queries run and the body render, so a change shows on the very next
+request (tested, one kind at a time); without a version (not PostgreSQL) the body is rendered every time.
+
+A record withheld under a non-disclosure order is in no version: writing one changes nothing a client could notice
+(neither the page nor how fast it comes), and its release, which puts it on the page, changes the version on that
+day. Older and newer pages are rendered every time, never kept. Erasure forgets the kept body
 (`received_fragments_forget`, called by rights' anonymisation)."""
 
-import functools
-import hashlib
+from collections.abc import Callable
 
-from django.conf import settings
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from accounts.jurisdictions import storage_location_label
+from accounts.keyset import keyset_first_page
 from accounts.models import Client
-from accounts.page_fragments import fragment_get_or_render, fragments_forget_at_erasure
+from accounts.page_fragments import (
+    VersionPart,
+    fragment_get_or_render,
+    fragments_forget_at_erasure,
+    query_digest_part,
+    rendered,
+    templates_digest,
+    version_read,
+)
+
+from .announcements import announcements_templates, announcements_version_sql
+from .processors import processor_summary_version_sql
+from .selectors import notices_version_sql, sharing_rows_of_client
 
 FRAGMENT = "sharing-received"
 BODY_TEMPLATE = "sharing/includes/received_body.html"
 _TEMPLATES = (BODY_TEMPLATE, "includes/keyset_nav.html")
+RECORDS_PAGE_SIZE = 50
+RECORD_ORDER = ("shared_at", "id")  # newest first
 
 
-@functools.cache
-def _templates_digest() -> str:
-    sources = [get_template(name).template.source for name in _TEMPLATES]
-    return hashlib.sha256("\0".join(sources).encode()).hexdigest()
 
 
-def _plain(row: dict) -> tuple:
-    """A row as read, in a form whose repr is the same in every process (sets sorted)."""
-    return tuple((k, tuple(sorted(v)) if isinstance(v, set | frozenset) else v) for k, v in row.items())
+def _first_page(client_id: int, today):
+    return keyset_first_page(sharing_rows_of_client(client=Client(pk=client_id), today=today), fields=RECORD_ORDER,
+                             size=RECORDS_PAGE_SIZE)
 
 
-def _version(context: dict, read: tuple) -> tuple:
-    rows, notices, processors = read
-    page = context["page"]
-    return (tuple(_plain(r) for r in rows), tuple(_plain(n) for n in notices), tuple(_plain(p) for p in processors),
-            tuple(str(a) for a in context["announcements"]), context["storage_location"], page.newer, page.older,
-            settings.TIME_ZONE, _templates_digest())
+def first_page_version_sql(client_id: int) -> list[VersionPart]:
+    """The rows of the first page as `keyset_page` reads them — the ORM's own query of `sharing_rows_of_client`,
+    purposes' titles joined — so a record withheld under a non-disclosure order, or a processor's, is in it exactly
+    when it is on the page: never, until released."""
+    return [query_digest_part(_first_page, client_id, timezone.localdate())]
 
 
-def received_body(*, client: Client, context: dict, read: tuple) -> SafeString:
-    """`read`: the page's records, the notices to their recipients and the processors' summary, as the queries
-    returned them; `context` formats them (lazily: only a rendering reads them)."""
-    return fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=_version(context, read),
-                                  render=lambda: render_to_string(BODY_TEMPLATE, context))
+def received_version(*, client: Client) -> tuple | None:
+    row = version_read(first_page_version_sql(client.pk),
+                       notices_version_sql(client.pk), processor_summary_version_sql(client.pk),
+                       announcements_version_sql(client.pk))
+    if row is None:
+        return None
+    return (row, storage_location_label(), timezone.get_current_timezone_name(),
+            templates_digest(*_TEMPLATES, *announcements_templates()))
+
+
+def received_body(*, client: Client, first_page: bool, context: Callable[[], dict]) -> SafeString:
+    """The body as `context()` (the page's queries) renders it; the first page's kept while `received_version`
+    stays the same."""
+    render = lambda: render_to_string(BODY_TEMPLATE, context())  # noqa: E731
+    version = received_version(client=client) if first_page else None
+    if version is None:
+        return rendered(render())
+    return fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=version, render=render)
 
 
 def received_fragments_forget(*, client: Client) -> None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.jurisdictions import country_label
 from accounts.models import Address, Client, IPObservation
-from accounts.page_fragments import rows_digest_sql
+from accounts.page_fragments import VersionPart, query_digest_part, rows_digest_sql
 from consent.models import Channel, ConsentState, LegalBasis, Purpose
 
 from .engagements import engagement_window_start
@@ -166,12 +166,13 @@ def withdrawals_for_affiliate(*, affiliate: Affiliate, purpose: Purpose, since: 
     )
 
 
-def sharing_records_of_client(*, client: Client) -> QuerySet[SharingRecord]:
+def sharing_records_of_client(*, client: Client, today=None) -> QuerySet[SharingRecord]:
     """What left the company about this client, newest first (the portal's "Who received your data").
 
-    A disclosure an authority asked us in writing to keep from the client stays hidden until the stated date.
+    A disclosure an authority asked us in writing to keep from the client stays hidden until the stated date
+    (`today`: the local date unless given).
     """
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     return (SharingRecord.objects.filter(client=client)
             .filter(Q(withheld_until__isnull=True) | Q(withheld_until__lte=today))
             .select_related("purpose").order_by("-shared_at", "-id"))
@@ -209,12 +210,12 @@ def sharing_summary_version_sql(client_id: int) -> list:
              [client_id, today, SUMMARY_COUNT_CAP + 1])]
 
 
-def sharing_rows_of_client(*, client: Client) -> QuerySet:
+def sharing_rows_of_client(*, client: Client, today=None) -> QuerySet:
     """`sharing_records_of_client` as plain rows with only what the portal's list shows (paginate it): building
     a record and its purpose as model instances cost twice the query itself. Processors' records are not in it:
     the page lists them apart, summed up (`sharing.processors.processor_summary_of_client`)."""
     third_parties = Q(affiliate__isnull=True) | ~Q(affiliate__kind=Affiliate.Kind.PROCESSOR)
-    return sharing_records_of_client(client=client).filter(third_parties).values(
+    return sharing_records_of_client(client=client, today=today).filter(third_parties).values(
         "id", "affiliate_id", "recipient_name", "recipient_country", "transfer_mechanism", "fields", "shared_at", "purpose_id",
         "purpose__code", "purpose__title_en", "purpose__title_zh_hans", "purpose__legal_basis")
 
@@ -227,6 +228,9 @@ def recipients_version_sql() -> list:
             rows_digest_sql(Affiliate._meta.db_table, f"t.id IN (SELECT affiliate_id FROM {links})")]  # nosec B608  # table names
 
 
+_NOTICE_COLUMNS = ("affiliate_id", "purpose_id", "reason", "occurred_at", "acknowledged_at")
+
+
 def notices_of_client(*, client: Client, affiliate_ids) -> list[dict]:
     """The withdrawal notices about this client to these affiliates, newest first, in one query: what the portal
     says each recipient was told of, and whether it confirmed (`acknowledged_at`: over the withdrawal feed, or by
@@ -235,8 +239,17 @@ def notices_of_client(*, client: Client, affiliate_ids) -> list[dict]:
     if not ids:
         return []
     return list(WithdrawalNotice.objects.filter(client=client, affiliate_id__in=ids)
-                .values("affiliate_id", "purpose_id", "reason", "occurred_at", "acknowledged_at")
-                .order_by("-occurred_at", "-id"))
+                .values(*_NOTICE_COLUMNS).order_by("-occurred_at", "-id"))
+
+
+def _notices_of(client_id: int) -> QuerySet:
+    return WithdrawalNotice.objects.filter(client_id=client_id).values("id", *_NOTICE_COLUMNS)
+
+
+def notices_version_sql(client_id: int) -> list[VersionPart]:
+    """For a kept "Who received your data": every notice about this client, as `notices_of_client` reads them (a
+    superset of any page's: a few per recipient; a notice is never about a disclosure to an authority)."""
+    return [query_digest_part(_notices_of, client_id)]
 
 
 def recipients_of_consent_purposes(purpose_ids) -> dict:

@@ -1,6 +1,7 @@
 """The portal's "Who received your data": every time a client's data left Fulfillmen, to whom, for what, which
 fields and when (GDPR Art. 15(1)(c), PIPL Art. 45; the disclosure ledger of REQUIREMENTS §3)."""
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,10 +21,8 @@ from consent.views import client_required
 from .announcements import received_page_announcements
 from .models import SharingRecord, WithdrawalNotice, transfer_mechanism_label
 from .processors import processor_summary_of_client
-from .received_page import received_body
+from .received_page import RECORD_ORDER, RECORDS_PAGE_SIZE, received_body
 from .selectors import SUMMARY_COUNT_CAP, notices_of_client, sharing_rows_of_client, sharing_summary_of_client
-
-RECORDS_PAGE_SIZE = 50
 
 
 def _country_name(code: str) -> str:
@@ -228,18 +227,22 @@ def _record_position_parse(text: str) -> tuple:
 @replica_reads
 @client_required
 def received(request, client):
-    page = keyset_page(sharing_rows_of_client(client=client), fields=("shared_at", "id"),
-                       key=lambda row: (row["shared_at"], row["id"]), size=RECORDS_PAGE_SIZE,
-                       older=request.GET.get("older"), newer=request.GET.get("newer"),
-                       parse=_record_position_parse, write=_record_position_text)
-    # The page's data as read (the version of the kept body); formatted for reading only when it is rendered.
-    notices = notices_of_client(client=client, affiliate_ids=[row["affiliate_id"] for row in page.rows])
-    processors = processor_summary_of_client(client=client)
-    context = {
-        "page": page, "announcements": received_page_announcements(client=client),
-        "storage_location": storage_location_label(),
-        "groups": SimpleLazyObject(lambda: groups_told(recipient_groups(page.rows), client=client, notices=notices)),
-        "processors": SimpleLazyObject(lambda: processor_uses(client=client, rows=processors)),
-    }
-    body = received_body(client=client, context=context, read=(page.rows, notices, processors))
-    return render(request, "sharing/received.html", {"client": client, **context, "body": body})
+    older, newer = request.GET.get("older"), request.GET.get("newer")
+
+    @functools.cache
+    def context() -> dict:
+        """The page's queries, run only when its body is rendered (sharing/received_page.py)."""
+        page = keyset_page(sharing_rows_of_client(client=client), fields=RECORD_ORDER,
+                           key=lambda row: (row["shared_at"], row["id"]), size=RECORDS_PAGE_SIZE, older=older,
+                           newer=newer, parse=_record_position_parse, write=_record_position_text)
+        notices = notices_of_client(client=client, affiliate_ids=[row["affiliate_id"] for row in page.rows])
+        processors = processor_summary_of_client(client=client)
+        return {
+            "page": page, "announcements": received_page_announcements(client=client),
+            "storage_location": storage_location_label(),
+            "groups": SimpleLazyObject(lambda: groups_told(recipient_groups(page.rows), client=client, notices=notices)),
+            "processors": SimpleLazyObject(lambda: processor_uses(client=client, rows=processors)),
+        }
+
+    body = received_body(client=client, first_page=not (older or newer), context=context)
+    return render(request, "sharing/received.html", {"client": client, "body": body})

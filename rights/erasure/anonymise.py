@@ -35,6 +35,7 @@ from notify.models import OutboundMessage
 from sharing.received_page import received_fragments_forget
 from sharing.services import withdrawal_notices_for_erasure
 
+from ..erasure_page import erasure_page_fragments_forget
 from ..models import DataExport, DataSubjectRequest, LegalHold, RequestMessage
 
 logger = logging.getLogger(__name__)
@@ -276,10 +277,12 @@ def client_anonymise(*, client: Client, final_message: OutboundMessage, at) -> t
     IPObservation.objects.filter(client=client).delete()
     _email_changes_wipe(client)
     _login_disable(client)
-    # The pages kept rendered in the cache: the consent history's first page, "Your choices", "Who received".
+    # The pages kept rendered in the cache: the consent history's first page, "Your choices", "Who received", the
+    # dashboard, "Erase your data".
     history_fragments_forget(client=client)
     received_fragments_forget(client=client)
     dashboard_fragments_forget(owner_id=client.pk)
+    erasure_page_fragments_forget(client=client)
     Client.objects.filter(pk=client.pk).update(full_name=ERASED_NAME, email=erased_email(client), phone="", region="",
                                                erased_at=at, updated_at=at)
     return notices, files

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Client, User
 
+from ..erasure_page import scheduled_erasures
 from ..holds import client_legal_holds
 from ..models import DataSubjectRequest
 from ..services import request_close, request_open
@@ -31,8 +32,7 @@ Kind, Status = DataSubjectRequest.Kind, DataSubjectRequest.Status
 
 def scheduled_erasure_of(*, client: Client) -> DataSubjectRequest | None:
     """The client's erasure waiting for its date, if any (there is at most one: asking twice returns it)."""
-    return (DataSubjectRequest.objects.filter(client=client, kind=Kind.ERASURE, status=Status.SCHEDULED)
-            .order_by("-received_at", "-id").first())
+    return scheduled_erasures(client_id=client.pk).first()
 
 
 def _refuse(*, request: DataSubjectRequest, client: Client, holds, actor: User | None) -> DataSubjectRequest:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from consent.views import client_required
 
 from ..erasure import erasure_cancel, erasure_request, scheduled_erasure_of
+from ..erasure_page import erasure_page_body
 from ..holds import client_legal_holds
 from ..models import DataSubjectRequest
 from ..reauth import PasswordConfirmForm
@@ -29,9 +30,13 @@ def _shown(moment) -> str:
 @sensitive_post_parameters("password")
 @client_required
 def erase(request, client):
+    if request.method != "POST":
+        return _erase_page(request, client, PasswordConfirmForm(user=request.user, request=request))
     scheduled = scheduled_erasure_of(client=client)
-    form = PasswordConfirmForm(request.POST if request.method == "POST" else None, user=request.user, request=request)
-    if request.method == "POST" and scheduled is None and form.is_valid():
+    if scheduled is not None:
+        return redirect("rights:erase")
+    form = PasswordConfirmForm(request.POST, user=request.user, request=request)
+    if form.is_valid():
         try:
             erasure = erasure_request(client=client, actor=request.user)
         except ValidationError as exc:
@@ -44,12 +49,19 @@ def erase(request, client):
                     "Your data will be erased on %(date)s. We e-mailed you the date and how to cancel until then.")
                     % {"date": _shown(erasure.scheduled_for)})
             return redirect("rights:erase")
-    elif request.method == "POST" and scheduled is not None:
-        return redirect("rights:erase")
-    return render(request, "rights/erasure/erase.html", {
-        "client": client, "form": form, "scheduled": scheduled,
-        "holds": [] if scheduled else client_legal_holds(client=client), "grace_days": settings.ERASURE_GRACE_DAYS,
-    }, status=400 if form.errors else 200)
+    return _erase_page(request, client, form)
+
+
+def _erase_page(request, client, form):
+    """The page; its queries run only when its body is rendered (rights/erasure_page.py keeps an unsent form's)."""
+    def context() -> dict:
+        scheduled = scheduled_erasure_of(client=client)
+        return {"client": client, "form": form, "scheduled": scheduled,
+                "holds": [] if scheduled else client_legal_holds(client=client), "grace_days": settings.ERASURE_GRACE_DAYS}
+
+    body = erasure_page_body(request=request, client=client, context=context, keep=not form.is_bound)
+    return render(request, "rights/erasure/erase.html", {"client": client, "body": body},
+                  status=400 if form.errors else 200)
 
 
 @require_POST

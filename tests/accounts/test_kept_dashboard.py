@@ -3,7 +3,6 @@ consent/choices_page.py) while their version — read in one statement — stays
 on the very next visit, a disclosure under a non-disclosure order changes nothing a client could notice, another
 client never gets the owner's page, and erasure forgets it."""
 
-import re
 import time
 import uuid
 from datetime import timedelta
@@ -25,18 +24,15 @@ from consent.services import consent_record
 from sharing.models import Affiliate, SharingRecord
 from sharing.selectors import SUMMARY_COUNT_CAP, sharing_summary_of_client, sharing_summary_version_sql
 from sharing.services import sharing_records_write, sharing_records_write_to_recipient
+from tests.kept_pages import kept_visit
 from tests.sharing.conftest import make_affiliate
 
 pytestmark = pytest.mark.django_db
 DASH, CHOICES = reverse("portal:dashboard"), reverse("consent:choices")
 
 
-def visit(client, path=DASH, **extra):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path, **extra)
-    assert response.status_code == 200
-    # Each response carries its own CSRF token (the header's logout form): the rest must be equal.
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode()), len(queries)
+def visit(client, path=DASH, **headers):
+    return kept_visit(client, path, **headers)
 
 
 @pytest.fixture
@@ -184,3 +180,18 @@ def test_an_offer_without_a_version_is_never_kept(client, owner, monkeypatch):
         assert client.get(CHOICES).status_code == 200
     statements = " ".join(q["sql"] for q in queries)
     assert "md5(string_agg" not in statements and '"consent_purpose"."title_en"' in statements  # rendered every time
+
+
+def test_a_version_part_compiled_once_takes_each_calls_values(owner, outsider):
+    from accounts.page_fragments import query_digest_part, query_digest_sql, version_read
+
+    def addresses(client_id):
+        return Address.objects.filter(client_id=client_id).values("line1", "city")
+
+    address_add(client=owner, kind=Address.Kind.RESIDENTIAL, line1="Hauptstr. 1", city="Berlin", postcode="10115",
+                country="DE")
+    for person in (owner, outsider, owner):
+        assert version_read([query_digest_part(addresses, person.pk)]) == version_read([query_digest_sql(addresses(person.pk))])
+    assert version_read([query_digest_part(addresses, owner.pk)]) != version_read([query_digest_part(addresses, outsider.pk)])
+    with pytest.raises(ValueError, match="each value must be one parameter"):
+        query_digest_part(lambda client_id: Address.objects.all(), owner.pk)

@@ -135,6 +135,7 @@ def test_an_erasure_deletes_the_kept_pages(client, owner, django_capture_on_comm
 
     from consent.choices_page import FRAGMENT as CHOICES_FRAGMENT
     from rights.erasure import erasure_request, scheduled_erasure_of
+    from rights.erasure_page import FRAGMENT as ERASURE_FRAGMENT
     from rights.tasks import perform_due_erasures
     from sharing.received_page import FRAGMENT as RECEIVED_FRAGMENT
 
@@ -144,8 +145,9 @@ def test_an_erasure_deletes_the_kept_pages(client, owner, django_capture_on_comm
     client.get(reverse("consent:choices"))
     client.get(reverse("sharing:received"))
     client.get(reverse("portal:dashboard"))
+    client.get(reverse("rights:erase"))
     keys = [fragment_key(name=name, owner_id=owner.pk, language="en")
-            for name in (FRAGMENT, CHOICES_FRAGMENT, RECEIVED_FRAGMENT, DASHBOARD)]
+            for name in (FRAGMENT, CHOICES_FRAGMENT, RECEIVED_FRAGMENT, DASHBOARD, ERASURE_FRAGMENT)]
     assert all(cache.get(key) is not None for key in keys)
     erasure_request(client=owner, actor=owner.user)
     with time_machine.travel(scheduled_erasure_of(client=owner).scheduled_for + timedelta(minutes=5)):

@@ -80,3 +80,16 @@ def test_staff_record_an_objection_received_by_letter_in_the_admin(client, owner
     objection = TransferObjection.objects.get(client=owner)
     assert (objection.channel, objection.recorded_by, objection.reference) == ("letter", legal, "L-14")
     assert StaffAccess.objects.filter(staff=legal, client=owner, action=StaffAccess.Action.CHANGE).exists()
+
+
+def test_a_transfer_announced_after_who_received_your_data_was_kept_shows_there_at_once(client, owner, privacy_officer,
+                                                                                       legal):
+    client.force_login(owner.user)
+    received = reverse("sharing:received")
+    client.get(received)
+    assert "Announced: a business transfer" not in client.get(received).content.decode()  # kept
+    transfer = transfer_publish(transfer=draft(privacy_officer, scope_countries=["DE"]), approver=legal)
+    page = client.get(received).content.decode()
+    assert "Announced: a business transfer of your data" in page and ACQUIRER in page
+    client.post(reverse("transfers:object", args=[transfer.public_id]))
+    assert "You objected: your data will not be handed over." in client.get(received).content.decode()
