@@ -3,13 +3,20 @@ links that carry the position of the last row shown, never a page number, so a p
 `size + 1` rows however long the list is, and nothing is ever counted. A row added while the client reads shows on
 the first page without moving any other row between pages.
 
-The position is a tuple of the ordering's values (newest first: descending), written into the link as text; a
-cursor that does not parse gives the first page, as if there were none."""
+The position is a tuple of the ordering's values (newest first: descending), written as text and sealed into the
+link (`cursor_seal`: AES-SIV under a key derived from SECRET_KEY): a row's id is a global counter — the sharing
+records' counts every record written for anyone — and a client reading their own cursors must not learn how many
+were written in between. Sealing is deterministic (the same position, the same link: a kept page stays the same
+bytes) and authenticated; a cursor that does not open or parse gives the first page, as if there were none."""
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from django.db.models import Q, QuerySet
+from django.utils.crypto import salted_hmac
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -40,6 +47,29 @@ def moment_parse(text: str) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
+CURSOR_MAX = 1000  # characters: a sealed position is ~60
+
+
+def _cipher() -> AESSIV:
+    return AESSIV(salted_hmac("accounts.keyset.cursor", "aes-siv", algorithm="sha512").digest())
+
+
+def cursor_seal(text: str, *, use: str = "portal") -> str:
+    """`text` sealed for one `use` (authenticated with it: a cursor of one list never opens for another)."""
+    return base64.urlsafe_b64encode(_cipher().encrypt(text.encode(), [use.encode()])).rstrip(b"=").decode()
+
+
+def cursor_open(token: str, *, use: str = "portal") -> str:
+    """The text `cursor_seal` sealed for `use`; ValueError for anything else (edited, made up, sealed for another
+    use or under another key)."""
+    if len(token) > CURSOR_MAX:
+        raise ValueError("too long")
+    try:
+        return _cipher().decrypt(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), [use.encode()]).decode()
+    except (InvalidTag, UnicodeDecodeError) as exc:
+        raise ValueError("not a cursor of ours") from exc
+
+
 def _after(fields: tuple[str, ...], values: tuple, *, older: bool) -> Q:
     """Rows strictly past `values` in the order `fields` descending (older) or ascending (newer)."""
     op = "lt" if older else "gt"
@@ -62,12 +92,16 @@ def keyset_page(queryset: QuerySet, *, fields: tuple[str, ...], key, size: int, 
     `newer`. `key(row)` gives a row's values of `fields`; `parse(text)` reads a cursor back into them (raising
     ValueError for a bad one), `write(values)` writes them."""
     descending = [f"-{f}" for f in fields]
+
+    def seal(values) -> str:
+        return cursor_seal(write(values))
+
     position = None
     going_older = True
     for text, towards_older in ((older, True), (newer, False)):
         if text:
             try:
-                position = parse(text)
+                position = parse(cursor_open(text))
             except (ValueError, TypeError, OverflowError):
                 position = None
             else:
@@ -77,15 +111,15 @@ def keyset_page(queryset: QuerySet, *, fields: tuple[str, ...], key, size: int, 
         rows = list(keyset_first_page(queryset, fields=fields, size=size))
         more = len(rows) > size
         rows = rows[:size]
-        return KeysetPage(rows, newer=None, older=write(key(rows[-1])) if more else None)
+        return KeysetPage(rows, newer=None, older=seal(key(rows[-1])) if more else None)
     if going_older:
         rows = list(queryset.filter(_after(fields, position, older=True)).order_by(*descending)[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
-        return KeysetPage(rows, newer=write(key(rows[0])) if rows else write(position),
-                          older=write(key(rows[-1])) if more else None)
+        return KeysetPage(rows, newer=seal(key(rows[0])) if rows else seal(position),
+                          older=seal(key(rows[-1])) if more else None)
     rows = list(queryset.filter(_after(fields, position, older=False)).order_by(*fields)[: size + 1])
     more = len(rows) > size
     rows = rows[:size][::-1]
-    return KeysetPage(rows, newer=write(key(rows[0])) if more else None,
-                      older=write(key(rows[-1])) if rows else write(position))
+    return KeysetPage(rows, newer=seal(key(rows[0])) if more else None,
+                      older=seal(key(rows[-1])) if rows else seal(position))

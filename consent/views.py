@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.ip import request_ip
 from accounts.jurisdictions import storage_location_label
-from accounts.keyset import keyset_page
+from accounts.keyset import cursor_open, keyset_page
 from accounts.models import Client
 from accounts.replica import replica_reads
 from accounts.selectors import client_of_user
@@ -236,7 +236,7 @@ def history(request, client):
 
 def _cursor_valid(text) -> bool:
     try:
-        return bool(text) and bool(_sequence_parse(text))
+        return bool(text) and bool(_sequence_parse(cursor_open(text)))
     except ValueError:
         return False
 

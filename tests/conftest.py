@@ -2,6 +2,7 @@ import importlib
 
 import pytest
 from django.test import Client as TestClient
+from django.utils import translation
 
 from accounts.models import Language
 from accounts.services import client_register, staff_user_ensure
@@ -64,6 +65,15 @@ def force_login_passes_the_second_factor(monkeypatch):
             session.save()
 
     monkeypatch.setattr(TestClient, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request in another one leaves it active in the thread (Django's
+    LocaleMiddleware does not undo it), and a test after it that calls gettext directly would read that language."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

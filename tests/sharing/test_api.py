@@ -201,6 +201,33 @@ def test_updated_since_returns_only_clients_changed_since(client, ads_key):
     assert ids == [str(changed.public_id)]
 
 
+def test_a_next_cursor_tells_the_affiliate_no_internal_id_and_opens_only_for_its_own_query(client, ads_key):
+    """The id a page ends at counts every client of the company; a signed cursor is only base64 (and zlib) of it,
+    so the cursor is sealed: nothing in it decodes, and edited or reused for another query it is a 400."""
+    import base64
+    import zlib
+
+    for n in range(3):
+        californian(n)
+    body = client.get(CLIENTS, {"purpose": "promotional-sharing", "page_size": 1}, **bearer(ads_key)).json()
+    cursor = body["next_cursor"]
+    payload = cursor.split(":")[0].lstrip(".")  # where django.core.signing would put it, "." when compressed
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    try:
+        readable = [raw, zlib.decompress(raw)]
+    except zlib.error:
+        readable = [raw]
+    assert not any(b'"a"' in text or b"promotional" in text for text in readable)
+    following = client.get(CLIENTS, {"purpose": "promotional-sharing", "page_size": 1, "cursor": cursor}, **bearer(ads_key))
+    assert following.status_code == 200 and following.json()["results"][0]["id"] != body["results"][0]["id"]
+    edited = cursor[:-3] + ("A" if cursor[-3] != "A" else "B") + cursor[-2:]
+    for bad in (edited, cursor):
+        response = client.get(CLIENTS, {"purpose": "promotional-sharing", "page_size": 1, "cursor": bad,
+                                        **({"updated_since": "2020-01-01T00:00:00Z"} if bad == cursor else {})},
+                              **bearer(ads_key))
+        assert response.status_code == 400 and "cursor" in response.json()["error"]["fields"]
+
+
 def test_cursor_pages_are_complete_without_duplicates_while_clients_withdraw(client, ads_key):
     clients = [californian(n) for n in range(25)]
     seen, cursor, withdrawn_before_sent, withdrawn = [], None, set(), set()

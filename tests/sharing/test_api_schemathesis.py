@@ -159,6 +159,9 @@ def _cases(operation, *, key: str, client_id: str, endpoint_id: str):
     if "purpose" in parameters:
         strategies += [operation.as_strategy(GenerationMode.POSITIVE, headers=auth, query={"purpose": purpose}, **fixed)
                        for purpose in ("promotional-sharing", "order-fulfilment")]
+    if "since" in parameters:  # the agreed purpose and a time: else a generated cursor or odd time often 400s them all
+        strategies.append(operation.as_strategy(GenerationMode.POSITIVE, headers=auth,
+                                                query={"purpose": "promotional-sharing", "since": "2020-01-01T00:00:00Z"}))
     return st.one_of(strategies)
 
 

@@ -252,12 +252,38 @@ def test_a_withheld_record_is_on_no_page_and_moves_no_boundary(client, owner, ad
     assert "Shenzhen" not in first.content.decode() and 'rel="next"' not in first.content.decode()
 
 
+def test_the_page_links_carry_no_record_id_a_client_could_count_others_records_by(client, owner, ads):
+    """A record's id counts every record written for anyone: two of a client's cursors must not tell how many were
+    written in between. The position is sealed; an edited cursor opens to nothing and gives the first page."""
+    import base64
+
+    from accounts.keyset import cursor_open
+
+    for n in range(RECORDS_PAGE_SIZE + 2):
+        share_promo(ads, [owner], minutes_ago=n)
+    client.force_login(owner.user)
+    first = client.get(RECEIVED)
+    older = first.context["page"].older
+    position = cursor_open(older)  # "<microseconds>.<id of the page's last record>"
+    last_id = first.context["page"].rows[-1]["id"]
+    assert position.endswith(f".{last_id}")
+    sealed = base64.urlsafe_b64decode(older + "=" * (-len(older) % 4))
+    assert position not in older and position.encode() not in sealed and f".{last_id}".encode() not in sealed
+    assert f"older={older}" in first.content.decode()
+    edited = older[:-3] + ("A" if older[-3] != "A" else "B") + older[-2:]
+    shown = client.get(RECEIVED, {"older": edited}).context["page"].rows
+    assert [r["id"] for r in shown] == [r["id"] for r in first.context["page"].rows]
+
+
 @pytest.mark.parametrize("cursor", ["x", "12", "1.x", "-1.-1", "99999999999999999999.1", "1." + "9" * 40, "", "1.2.3"])
 @pytest.mark.parametrize("direction", ["older", "newer"])
-def test_a_bad_cursor_gives_the_first_page_not_an_error(client, owner, ads, cursor, direction):
+@pytest.mark.parametrize("sealed", [False, True], ids=["as-typed", "sealed"])  # sealed: what opens but does not parse
+def test_a_bad_cursor_gives_the_first_page_not_an_error(client, owner, ads, cursor, direction, sealed):
+    from accounts.keyset import cursor_seal
+
     share_promo(ads, [owner])
     client.force_login(owner.user)
-    response = client.get(RECEIVED, {direction: cursor})
+    response = client.get(RECEIVED, {direction: cursor_seal(cursor) if sealed else cursor})
     assert response.status_code == 200 and len(response.context["page"].rows) == 1
 
 
