@@ -459,6 +459,8 @@ RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
 # the rows that must outlive them (withheld disclosures, legal holds, a recipient's last record).
 SHARING_PARTITIONS_AHEAD = env.int("SHARING_PARTITIONS_AHEAD", default=3)
 SHARING_RECORD_RETENTION_MONTHS = env.int("SHARING_RECORD_RETENTION_MONTHS", default=36)
+# How long the partition job waits for a lock on the sharing records before leaving the step to its next run.
+SHARING_PARTITIONS_LOCK_TIMEOUT_MS = env.int("SHARING_PARTITIONS_LOCK_TIMEOUT_MS", default=5_000)
 # Business transfers (docs/business-transfers.md): the shortest time clients get to object (days from the
 # announcement to the deadline), and how long our copy of a handover file is kept before the retention job deletes it.
 TRANSFER_MIN_OBJECTION_DAYS = env.int("TRANSFER_MIN_OBJECTION_DAYS", default=30)

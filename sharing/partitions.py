@@ -30,10 +30,11 @@ shrink by about a fifth of the record's bytes).
 import logging
 import re
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -143,17 +144,35 @@ def _default_months(cursor) -> list[date]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
-def month_expire(cursor, first: date, *, kept_after: date, held) -> tuple[int, int]:
-    """Drop one month (the oldest), keeping in `kept` the rows that must outlive it. Returns (dropped, kept) rows.
-    Call in a transaction: from the detach on, the parent is locked (ACCESS EXCLUSIVE) until it commits, which
-    is only the time to move the kept rows and re-attach."""
-    # Locked before the rows to keep are chosen: no record can be written into the month between the two.
-    cursor.execute(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE")
-    held = held() if callable(held) else held  # read under the lock: a hold set while the job waited counts
-    table, params = month_table(first), {"kept_after": kept_after, "held": held}
+def lock_timeout_set(cursor, milliseconds: int) -> None:
+    """For the rest of this transaction, a lock not granted within `milliseconds` fails (55P03) instead of waiting:
+    while an exclusive lock waits behind a long transaction, every read of the table queues behind it."""
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])
+
+
+def month_kept_choose(cursor, first: date, *, kept_after: date, held: list[int]) -> int:
+    """Dropping a month, first part, while every read goes on: the month's own partition locked SHARE (no row can
+    be written into it or changed) and the rows that must outlive it copied into a temporary table. Returns how
+    many. Call in the transaction that then calls `month_drop`."""
+    table = month_table(first)
+    cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
     cursor.execute(f"CREATE TEMP TABLE sharing_kept_rows ON COMMIT DROP AS SELECT * FROM {table} r "  # nosec B608
-                   f"WHERE {_KEEP}", params)
-    kept = cursor.rowcount
+                   f"WHERE {_KEEP}", {"kept_after": kept_after, "held": held})
+    return cursor.rowcount
+
+
+def month_drop(cursor, first: date, *, chosen_for: list[int], held) -> tuple[int, int]:
+    """Dropping a month, second part: the sharing records locked ACCESS EXCLUSIVE only for the moves (every read
+    waits meanwhile); the clients put under a legal hold since the rows were chosen (`chosen_for` were then) keep
+    theirs too. Returns (dropped, kept) rows."""
+    cursor.execute(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE")
+    held_now = held() if callable(held) else held  # read under the lock: a hold set while the job waited counts
+    table, since = month_table(first), sorted(set(held_now) - set(chosen_for))
+    if since:
+        cursor.execute(f"INSERT INTO sharing_kept_rows SELECT * FROM {table} r WHERE r.client_id = ANY(%s::bigint[]) "  # nosec B608
+                       "AND NOT EXISTS (SELECT 1 FROM sharing_kept_rows k WHERE k.id = r.id)", [since])
+    cursor.execute("SELECT count(*) FROM sharing_kept_rows")
+    kept = cursor.fetchone()[0]
     cursor.execute(f"SELECT count(*) FROM {table}")  # nosec B608  # our partition's name
     total = cursor.fetchone()[0]
     cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {KEPT}")
@@ -164,6 +183,28 @@ def month_expire(cursor, first: date, *, kept_after: date, held) -> tuple[int, i
                    [_moment(month_add(first, 1))])
     cursor.execute("DROP TABLE sharing_kept_rows")
     return total - kept, kept
+
+
+def month_expire(cursor, first: date, *, kept_after: date, held) -> tuple[int, int]:
+    """Drop one month (the oldest), keeping in `kept` the rows that must outlive it: chosen while reads go on, then
+    moved under the exclusive lock. Returns (dropped, kept) rows. Call in a transaction."""
+    chosen_for = held() if callable(held) else held
+    month_kept_choose(cursor, first, kept_after=kept_after, held=chosen_for)
+    return month_drop(cursor, first, chosen_for=chosen_for, held=held)
+
+
+@contextmanager
+def _step(report: "PartitionReport", name: str, lock_timeout_ms: int):
+    """One step of the job in its own transaction, its locks asked for with the timeout. A lock not granted in time
+    rolls the step back whole and records it in `report.busy`: the next run does it."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            lock_timeout_set(cursor, lock_timeout_ms)
+            yield cursor
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available: lock_timeout passed
+            raise
+        report.busy.append(name)
 
 
 def kept_prune(cursor, *, before: date, kept_after: date, held: list[int]) -> int:
@@ -205,6 +246,7 @@ class PartitionReport:
     months_ahead: int = 0
     default_rows: int = 0
     moved_from_default: int = 0
+    busy: list[str] = field(default_factory=list)  # what waited longer than the lock timeout: done on a later run
 
     @property
     def alarms(self) -> list[str]:
@@ -221,21 +263,24 @@ def _held_clients() -> list[int]:
     return sorted({int(client_id) for source in _kept_clients for client_id in source()})
 
 
-def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: int, drop: bool = True) -> PartitionReport:
+def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: int, drop: bool = True,
+                                lock_timeout_ms: int = 5_000) -> PartitionReport:
     """Create the months from this one to `ahead` months ahead (and any a row of the DEFAULT partition needs), then,
     if `drop`, drop the months that ended `retention_months` or more ago, oldest first, one transaction each.
-    Sharing evidence is kept at least 3 years (PIPL Art. 56): a shorter period is refused."""
+    Sharing evidence is kept at least 3 years (PIPL Art. 56): a shorter period is refused. A lock on the sharing
+    records not granted within `lock_timeout_ms` (a long transaction holds the table) rolls that step back and
+    leaves it to the next run (`report.busy`, logged), rather than make every read queue behind the waiting lock."""
     if not 1 <= ahead <= MAX_MONTHS_AHEAD:
         raise ValueError(f"Keep between 1 and {MAX_MONTHS_AHEAD} months ahead.")
     if retention_months < MIN_RETENTION_MONTHS:
         raise ValueError(f"Sharing records are kept at least {MIN_RETENTION_MONTHS} months (PIPL Art. 56).")
     report, this_month = PartitionReport(), month_first(now.astimezone(UTC).date())
-    with transaction.atomic(), connection.cursor() as cursor:
-        stray = default_rows(cursor)
+    with _step(report, "creating the months ahead", lock_timeout_ms) as cursor:
+        stray, created = default_rows(cursor), []
         for month in _default_months(cursor):
-            report.created += months_ensure(cursor, first=month, last=month)
-        report.created += months_ensure(cursor, first=this_month, last=month_add(this_month, ahead))
-        report.moved_from_default = stray - default_rows(cursor)
+            created += months_ensure(cursor, first=month, last=month)
+        created += months_ensure(cursor, first=this_month, last=month_add(this_month, ahead))
+        report.created, report.moved_from_default = created, stray - default_rows(cursor)
     if drop:
         cutoff = month_add(this_month, -retention_months)  # months ending on or before it are past the period
         today = now.astimezone(UTC).date()
@@ -243,10 +288,12 @@ def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: 
         with connection.cursor() as cursor:
             expiring = [m for m in months_partitioned(cursor) if month_add(m, 1) <= cutoff]
         for month in expiring:
-            with transaction.atomic(), connection.cursor() as cursor:
-                dropped, kept = month_expire(cursor, month, kept_after=kept_after, held=_held_clients)
-            report.dropped.append((month, dropped, kept))
-        with transaction.atomic(), connection.cursor() as cursor:
+            step = f"dropping {month:%Y-%m}"
+            with _step(report, step, lock_timeout_ms) as cursor:
+                report.dropped.append((month, *month_expire(cursor, month, kept_after=kept_after, held=_held_clients)))
+            if step in report.busy:
+                break  # oldest first: the next run goes on from this one
+        with _step(report, "pruning the kept records", lock_timeout_ms) as cursor:
             cursor.execute(f"LOCK TABLE {KEPT} IN SHARE ROW EXCLUSIVE MODE")
             report.pruned = kept_prune(cursor, before=cutoff, kept_after=kept_after, held=_held_clients())
     # A month is closed a month after it ended (a message's record can come a little late); its indexes are rebuilt once.
@@ -259,6 +306,9 @@ def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: 
     with connection.cursor() as cursor:
         report.months_ahead = sum(1 for m in months_partitioned(cursor) if m > this_month)
         report.default_rows = default_rows(cursor)
+    for step in report.busy:
+        logger.warning("Sharing record partitions: %s waited longer than %d ms for its lock and is left to the next run.",
+                       step, lock_timeout_ms)
     for alarm in report.alarms:
         logger.error("Sharing record partitions: %s. Run `manage.py sharing_partitions`; see docs/retention.md.", alarm)
     return report

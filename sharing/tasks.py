@@ -23,5 +23,6 @@ def maintain_sharing_partitions() -> int:
     if connection.vendor != "postgresql":
         return 0
     report = sharing_partitions_maintain(now=timezone.now(), ahead=settings.SHARING_PARTITIONS_AHEAD,
-                                         retention_months=settings.SHARING_RECORD_RETENTION_MONTHS)
+                                         retention_months=settings.SHARING_RECORD_RETENTION_MONTHS,
+                                         lock_timeout_ms=settings.SHARING_PARTITIONS_LOCK_TIMEOUT_MS)
     return len(report.created) + len(report.dropped)

@@ -224,3 +224,113 @@ def test_a_recipients_last_record_of_each_set_of_fields_is_kept_so_a_correction_
     call_command("sharing_partitions", stdout=open("/dev/null", "w"))
     kept = sorted((r.shared_at, tuple(r.fields)) for r in SharingRecord.objects.filter(client=owner))
     assert kept == [(OLD + timedelta(hours=1), ("email", "phone")), (OLD + timedelta(hours=2), ("email",))]
+
+
+# Dropping a month without stopping the portal: the rows to keep are chosen while reads go on, and a lock the job
+# cannot get within its timeout leaves the step to the next run.
+
+def _closed_months_marked_compacted():
+    from sharing.partitions import month_mark_compacted
+
+    with connection.cursor() as cursor:
+        for month in months_partitioned(cursor):
+            if month_add(month, 2) <= THIS_MONTH:
+                month_mark_compacted(cursor, month)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_go_on_while_the_rows_to_keep_are_chosen_and_a_write_into_the_month_waits(old_months):
+    import threading
+
+    from django.db import OperationalError, transaction
+
+    from sharing.partitions import month_drop, month_kept_choose
+    from tests.threads import run_in_parallel
+
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    share(ads, owner, at=OLD)
+    share(ads, owner, at=timezone.now())
+    month, chosen, finish, outcome = month_first(OLD.date()), threading.Event(), threading.Event(), {}
+
+    def job():
+        with transaction.atomic(), connection.cursor() as cursor:
+            month_kept_choose(cursor, month, kept_after=OLD.date(), held=[])
+            chosen.set()
+            finish.wait(10)
+            outcome["dropped, kept"] = month_drop(cursor, month, chosen_for=[], held=[])
+
+    def portal():
+        chosen.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")  # a read that had to wait would fail here
+        outcome["read"] = len(sharing_records_of_client(client=owner))
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                share(ads, owner, at=OLD + timedelta(hours=3))
+        except OperationalError:
+            outcome["write into the month"] = "waited"
+        finish.set()
+
+    run_in_parallel([job, portal], together=False)
+    assert outcome == {"read": 2, "write into the month": "waited", "dropped, kept": (1, 0)}
+    assert SharingRecord.objects.count() == 1 and month_table(month) not in partitions()
+
+
+def test_a_hold_set_after_the_rows_were_chosen_still_keeps_the_clients_rows(db, old_months, privacy_officer):
+    from django.db import transaction
+
+    from sharing import partitions as partitions_module
+    from sharing.partitions import month_drop, month_kept_choose
+
+    owner, other, ads = make_client(), make_client("other@example.com"), make_affiliate("Ads Network")
+    for client in (owner, other):
+        share(ads, client, at=OLD)
+        share(ads, client, at=timezone.now())
+    month = month_first(OLD.date())
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert month_kept_choose(cursor, month, kept_after=OLD.date(), held=[]) == 0
+        legal_hold_set(client=owner, reason="Court case 2026/12.", keep_until=None, actor=privacy_officer)
+        # the holds as the job reads them (rights registers its source), read again under the exclusive lock
+        assert month_drop(cursor, month, chosen_for=[], held=partitions_module._held_clients) == (1, 1)
+    assert [r.client_id for r in SharingRecord.objects.filter(shared_at__lt=OLD + timedelta(days=1))] == [owner.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_transaction_on_the_records_leaves_the_drop_to_the_next_run_and_loses_nothing(old_months, caplog):
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from sharing.partitions import sharing_partitions_maintain
+    from tests.threads import run_in_parallel
+
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    share(ads, owner, at=OLD)
+    share(ads, owner, at=timezone.now())
+    _closed_months_marked_compacted()
+    month, holding, outcome = month_first(OLD.date()), threading.Event(), {}
+
+    def long_report():  # e.g. an export reading every record in one snapshot
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sharing_sharingrecord")
+            holding.set()
+            time.sleep(1.5)
+
+    def job():
+        holding.wait(10)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="sharing.partitions"):
+            outcome["report"] = sharing_partitions_maintain(now=timezone.now(), ahead=3, retention_months=36,
+                                                            lock_timeout_ms=200)
+        outcome["seconds"] = time.monotonic() - started
+
+    run_in_parallel([long_report, job], together=False)
+    report = outcome["report"]
+    assert report.dropped == [] and report.busy == [f"dropping {month:%Y-%m}"] and outcome["seconds"] < 1.5
+    assert "waited longer than 200 ms for its lock" in caplog.text
+    assert month_table(month) in partitions() and SharingRecord.objects.count() == 2  # rolled back whole
+    report = sharing_partitions_maintain(now=timezone.now(), ahead=3, retention_months=36, lock_timeout_ms=200)
+    assert report.dropped[0] == (month, 1, 0) and report.busy == [] and SharingRecord.objects.count() == 1
+    assert all(entry[1:] == (0, 0) for entry in report.dropped[1:])  # the empty months after it, old enough too

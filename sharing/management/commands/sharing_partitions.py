@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if check:
             return self._check()
         report = sharing_partitions_maintain(now=timezone.now(), ahead=ahead, retention_months=retention_months,
-                                             drop=not no_drop)
+                                             drop=not no_drop, lock_timeout_ms=settings.SHARING_PARTITIONS_LOCK_TIMEOUT_MS)
         for month in report.created:
             self.stdout.write(f"Created the partition of {month:%Y-%m}.")
         if report.moved_from_default:
@@ -56,6 +56,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Rebuilt the indexes of {month:%Y-%m}, closed.")
         if report.pruned:
             self.stdout.write(f"Deleted {report.pruned} kept records that no longer need keeping.")
+        for step in report.busy:
+            self.stderr.write(self.style.WARNING(
+                f"Not done: {step} waited longer than {settings.SHARING_PARTITIONS_LOCK_TIMEOUT_MS} ms for its lock on "
+                "the sharing records (a long transaction holds them); the next run does it."))
         for alarm in report.alarms:
             self.stderr.write(self.style.ERROR(f"Alarm: {alarm}."))
         self.stdout.write(self.style.SUCCESS(f"{report.months_ahead} months partitioned ahead."))
