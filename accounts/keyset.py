@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.crypto import salted_hmac
 
@@ -50,24 +51,35 @@ def moment_parse(text: str) -> datetime:
 CURSOR_MAX = 1000  # characters: a sealed position is ~60
 
 
-def _cipher() -> AESSIV:
-    return AESSIV(salted_hmac("accounts.keyset.cursor", "aes-siv", algorithm="sha512").digest())
+WIDTH = 64  # bytes: a position is padded to a multiple of it, so a cursor's length tells nothing of an id's digits
+
+
+def _cipher(secret: str | None = None) -> AESSIV:
+    return AESSIV(salted_hmac("accounts.keyset.cursor", "aes-siv", secret=secret, algorithm="sha512").digest())
 
 
 def cursor_seal(text: str, *, use: str = "portal") -> str:
-    """`text` sealed for one `use` (authenticated with it: a cursor of one list never opens for another)."""
-    return base64.urlsafe_b64encode(_cipher().encrypt(text.encode(), [use.encode()])).rstrip(b"=").decode()
+    """`text` (no trailing spaces) sealed for one `use`, authenticated with it: a cursor of one use never opens for
+    another."""
+    data = text.encode()
+    data += b" " * (-len(data) % WIDTH or (0 if data else WIDTH))
+    return base64.urlsafe_b64encode(_cipher().encrypt(data, [use.encode()])).rstrip(b"=").decode()
 
 
 def cursor_open(token: str, *, use: str = "portal") -> str:
-    """The text `cursor_seal` sealed for `use`; ValueError for anything else (edited, made up, sealed for another
-    use or under another key)."""
+    """The text `cursor_seal` sealed for `use`, under SECRET_KEY or one of SECRET_KEY_FALLBACKS (a rotation does
+    not break a sync under way); ValueError for anything else (edited, made up, sealed for another use or key)."""
     if len(token) > CURSOR_MAX:
         raise ValueError("too long")
-    try:
-        return _cipher().decrypt(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), [use.encode()]).decode()
-    except (InvalidTag, UnicodeDecodeError) as exc:
-        raise ValueError("not a cursor of ours") from exc
+    sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        try:
+            return _cipher(secret).decrypt(sealed, [use.encode()]).decode().rstrip(" ")
+        except InvalidTag:
+            continue
+        except UnicodeDecodeError as exc:
+            raise ValueError("not a cursor of ours") from exc
+    raise ValueError("not a cursor of ours")
 
 
 def _after(fields: tuple[str, ...], values: tuple, *, older: bool) -> Q:

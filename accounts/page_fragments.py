@@ -41,7 +41,9 @@ RELEASE_SOURCES = ["accounts/page_fragments.py", "accounts/keyset.py", "accounts
                    "consent/choices_page.py", "consent/views.py", "consent/history_rows.py", "sharing/received_page.py",
                    "sharing/views.py", "fulfillmen/dashboard_page.py", "fulfillmen/views.py", "amendments/models.py",
                    "transfers/models.py", "transfers/views.py", "rights/erasure_page.py", "rights/holds.py",
-                   "rights/views/erasure.py", "locale/zh_Hans/LC_MESSAGES/django.mo"]
+                   "rights/views/erasure.py", "rights/reauth.py", "disclosures/models.py", "sharing/processors.py",
+                   "sharing/models.py", "accounts/jurisdictions.py", "consent/models.py",
+                   "locale/zh_Hans/LC_MESSAGES/django.mo"]
 
 
 @once
@@ -82,12 +84,20 @@ def query_digest_part(build: Callable[..., QuerySet], *values) -> VersionPart:
     with stand-ins whose places in the parameters then take each call's values."""
     compiled = _compiled.get(build)
     if compiled is None:
-        stand_ins = [_STAND_INS[type(v)](n) for n, v in enumerate(values)]
-        sql, params = query_digest_sql(build(*stand_ins))
-        places = [next((n for n, s in enumerate(stand_ins) if type(p) is type(s) and p == s), None) for p in params]
-        if sorted(n for n in places if n is not None) != list(range(len(values))):
-            raise ValueError(f"{build.__qualname__}: each value must be one parameter of its query")
-        compiled = _compiled[build] = (sql, params, places)
+        # Compiled twice, with two sets of stand-ins: anything else in the query that followed a value (a date
+        # derived from it, say) would differ between the two, and is refused instead of frozen for the process.
+        compiled_twice, shapes = [], []
+        for offset in (0, len(values)):
+            stand_ins = [_STAND_INS[type(v)](offset + n) for n, v in enumerate(values)]
+            sql, params = query_digest_sql(build(*stand_ins))
+            places = [next((n for n, s in enumerate(stand_ins) if type(p) is type(s) and p == s), None) for p in params]
+            if sorted(n for n in places if n is not None) != list(range(len(values))):
+                raise ValueError(f"{build.__qualname__}: each value must be one parameter of its query")
+            compiled_twice.append((sql, params, places))
+            shapes.append((sql, places, [p for p, n in zip(params, places, strict=True) if n is None]))
+        if shapes[0] != shapes[1]:
+            raise ValueError(f"{build.__qualname__}: its query must depend on its values only as parameters")
+        compiled = _compiled[build] = compiled_twice[0]
     sql, params, places = compiled
     return (sql, [p if n is None else values[n] for p, n in zip(params, places, strict=True)])
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from disclosures.models import Disclosure
 from disclosures.services import OPEN_STATUSES
 from disclosures.signals import disclosure_scope_changed
+from sharing.partitions import retention_gate_shared
 
 from .models import LegalHold
 
@@ -24,6 +25,8 @@ def disclosure_holds_sync(*, disclosure: Disclosure, actor) -> None:
               if disclosure.status in OPEN_STATUSES else set())
     active = dict(LegalHold.objects.select_for_update()
                   .filter(disclosure=disclosure, released_at__isnull=True).values_list("client_id", "pk"))
+    if wanted - set(active):
+        retention_gate_shared()  # a month of sharing records being dropped reads these holds (sharing/partitions.py)
     LegalHold.objects.bulk_create([LegalHold(client_id=client_id, disclosure=disclosure, reason="", set_by=actor)
                                    for client_id in sorted(wanted - set(active))])
     ended = [pk for client_id, pk in active.items() if client_id not in wanted]

@@ -52,21 +52,21 @@ def _scheduled_shown(client_id: int):
     return scheduled_erasures(client_id=client_id).values("public_id", "received_at", "scheduled_for")[:1]
 
 
-def erasure_page_version(*, client: Client) -> tuple | None:
-    row = version_read(scheduled_erasure_version_sql(client.pk), legal_holds_version_sql(client.pk))
+def erasure_page_version(*, client: Client, today) -> tuple | None:
+    row = version_read(scheduled_erasure_version_sql(client.pk), legal_holds_version_sql(client.pk, today))
     if row is None:
         return None
     return (row, client.email, str(client.public_id), settings.ERASURE_GRACE_DAYS, timezone.get_current_timezone_name(),
             templates_digest(*_TEMPLATES))
 
 
-def erasure_page_body(*, request, client: Client, context: Callable[[], dict], keep: bool) -> SafeString:
-    """The body as `context()` (the page's queries and its form) renders it; kept, when `keep` (a form without
-    errors), while `erasure_page_version` stays the same."""
+def erasure_page_body(*, request, client: Client, today, context: Callable[[], dict], keep: bool) -> SafeString:
+    """The body as `context()` (the page's queries and its form, with the same `today`: what is withheld is decided
+    once per request) renders it; kept, when `keep` (a form never sent), while `erasure_page_version` stays the same."""
     def render():
         return render_to_string(BODY_TEMPLATE, {**context(), "csrf_token": CSRF_MARK})
 
-    version = erasure_page_version(client=client) if keep else None
+    version = erasure_page_version(client=client, today=today) if keep else None
     html = rendered(render()) if version is None else fragment_get_or_render(
         name=FRAGMENT, owner_id=client.pk, version=version, render=render)
     return csrf_put(html, request)

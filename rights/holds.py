@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from django.db.models import Case, CharField, Q, Value, When, Window
 from django.db.models.functions import Concat, RowNumber
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -35,10 +35,10 @@ class HoldReason(NamedTuple):
     keep_until: date | None
 
 
-def hold_reason(hold: LegalHold) -> str:
+def hold_reason(hold: LegalHold, today: date | None = None) -> str:
     """What the client may read about one hold (its disclosure, if any, joined by the caller)."""
     disclosure = hold.disclosure if hold.disclosure_id else None
-    if disclosure is not None and not disclosure.is_withheld():
+    if disclosure is not None and not disclosure.is_withheld(today):
         return _("A request from %(authority)s (%(type)s) concerning your data is being handled; your data must be "
                  "kept until it is closed.") % {"authority": disclosure.authority_name,
                                                 "type": disclosure.get_request_type_display()}
@@ -52,12 +52,12 @@ def active_legal_holds(*, client: Client):
             .order_by("set_at", "id"))
 
 
-def legal_holds_version_sql(client_id: int) -> list[VersionPart]:
+def legal_holds_version_sql(client_id: int, today: date) -> list[VersionPart]:
     """For a kept erasure page (rights/erasure_page.py): what `client_legal_holds` makes each reason from, in its
     order — the hold's reason and date and, only for a disclosure nobody withholds any more, its authority and type.
     Nothing of a withheld disclosure is in it, so Legal editing one changes no version (and no page's timing); the
     day its requirement passes, the version changes with the reason."""
-    return [query_digest_part(_holds_shown, client_id, timezone.localdate())]
+    return [query_digest_part(_holds_shown, client_id, today)]
 
 
 def _holds_shown(client_id: int, today: date):
@@ -69,9 +69,9 @@ def _holds_shown(client_id: int, today: date):
     ).values("position", "reason", "keep_until", "disclosed")
 
 
-def client_legal_holds(*, client: Client) -> list[HoldReason]:
-    """Every reason the client's data must be kept now, oldest first."""
-    return [HoldReason(hold_reason(hold), hold.keep_until) for hold in active_legal_holds(client=client)]
+def client_legal_holds(*, client: Client, today: date | None = None) -> list[HoldReason]:
+    """Every reason the client's data must be kept now (`today`: the local date unless given), oldest first."""
+    return [HoldReason(hold_reason(hold, today), hold.keep_until) for hold in active_legal_holds(client=client)]
 
 
 def holds_text(holds: list[HoldReason]) -> str:

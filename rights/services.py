@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.jurisdictions import Jurisdiction
 from accounts.models import Client, User
 from accounts.roles import LEGAL_GROUP
+from sharing.partitions import retention_gate_shared
 
 from .deadlines import due_date_for
 from .links import appeal_link, appeal_window_ends
@@ -286,7 +287,9 @@ def legal_hold_set(*, client: Client, reason: str, keep_until: date | None, acto
         raise ValidationError({"keep_until": _("This date has passed.")})
     hold = LegalHold(client=client, reason=(reason or "").strip(), keep_until=keep_until, set_by=actor)
     hold.full_clean()
-    hold.save()
+    with transaction.atomic():
+        retention_gate_shared()  # a month of sharing records being dropped reads this hold (sharing/partitions.py)
+        hold.save()
     return hold
 
 

@@ -92,6 +92,8 @@ def _cursor_dump(**values) -> str:
 def _cursor_load(cursor: str, **expected) -> dict:
     try:
         values = json.loads(cursor_open(cursor, use=CURSOR_USE))
+        if not isinstance(values, dict):
+            raise ValueError("not a cursor's values")
     except ValueError:  # json.JSONDecodeError is one
         raise exceptions.ValidationError({"cursor": ["This cursor is not one the API gave out."]}) from None
     if any(values.get(k) != v for k, v in expected.items()):
@@ -141,7 +143,8 @@ class ClientListView(AffiliateAPIView):
         agreement = self.agreement_for(params["purpose"])
         self.transfer_check()
         since = params.get("updated_since")
-        expected = {"p": agreement.purpose.code, "s": since.isoformat() if since else None}
+        # bound to the affiliate too: another's cursor is a 400, never a position in this one's scope
+        expected = {"p": agreement.purpose.code, "s": since.isoformat() if since else None, "k": self.affiliate.pk}
         after = _cursor_load(params["cursor"], **expected)["a"] if params.get("cursor") else 0
         self.request_id = uuid.uuid4()
         with transaction.atomic():
@@ -207,7 +210,7 @@ class WithdrawalListView(AffiliateAPIView):
     def get(self, request):
         params = _parse(WithdrawalParams, request.query_params)
         agreement = self.agreement_for(params["purpose"])
-        expected = {"p": agreement.purpose.code, "s": params["since"].isoformat()}
+        expected = {"p": agreement.purpose.code, "s": params["since"].isoformat(), "k": self.affiliate.pk}
         after = _cursor_load(params["cursor"], **expected)["a"] if params.get("cursor") else 0
         notices = withdrawals_for_affiliate(affiliate=self.affiliate, purpose=agreement.purpose, since=params["since"],
                                             after_id=after, limit=params["page_size"])

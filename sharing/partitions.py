@@ -30,7 +30,6 @@ shrink by about a fifth of the record's bytes).
 import logging
 import re
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -144,6 +143,19 @@ def _default_months(cursor) -> list[date]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
+# Advisory lock keys of this job's own: one run at a time, and the gate legal holds pass through.
+_RUN_LOCK, _HOLDS_GATE = 0x5348_5052, 0x5348_4754
+
+
+def retention_gate_shared() -> None:
+    """For code that makes a client's records outlive their month (setting a legal hold), in its transaction, before
+    it writes: a month being dropped reads the holds only once every such transaction under way has committed, and
+    one that comes later waits for the drop to finish — so no hold is missed while it is being set."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_HOLDS_GATE])
+
+
 def lock_timeout_set(cursor, milliseconds: int) -> None:
     """For the rest of this transaction, a lock not granted within `milliseconds` fails (55P03) instead of waiting:
     while an exclusive lock waits behind a long transaction, every read of the table queues behind it."""
@@ -166,6 +178,7 @@ def month_drop(cursor, first: date, *, chosen_for: list[int], held) -> tuple[int
     waits meanwhile); the clients put under a legal hold since the rows were chosen (`chosen_for` were then) keep
     theirs too. Returns (dropped, kept) rows."""
     cursor.execute(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE")
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_HOLDS_GATE])  # after the holds being set have committed
     held_now = held() if callable(held) else held  # read under the lock: a hold set while the job waited counts
     table, since = month_table(first), sorted(set(held_now) - set(chosen_for))
     if since:
@@ -193,18 +206,28 @@ def month_expire(cursor, first: date, *, kept_after: date, held) -> tuple[int, i
     return month_drop(cursor, first, chosen_for=chosen_for, held=held)
 
 
-@contextmanager
-def _step(report: "PartitionReport", name: str, lock_timeout_ms: int):
-    """One step of the job in its own transaction, its locks asked for with the timeout. A lock not granted in time
-    rolls the step back whole and records it in `report.busy`: the next run does it."""
+def _step(report: "PartitionReport", name: str, lock_timeout_ms: int, work: Callable) -> bool:
+    """`work(cursor)`: one step of the job in its own transaction, its locks asked for with the timeout, one run at
+    a time. A lock not granted in time (or a deadlock PostgreSQL broke), or another run at work, rolls the step back
+    whole and records it in `report.busy`: the next run does it. The caller's lock timeout is as it was afterwards.
+    Returns whether the step was done."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('lock_timeout'), pg_try_advisory_xact_lock(%s)", [_RUN_LOCK])
+            previous, alone = cursor.fetchone()
+            if not alone:
+                report.busy.append(f"{name} (another run of the job is at work)")
+                return False
             lock_timeout_set(cursor, lock_timeout_ms)
-            yield cursor
+            work(cursor)
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available: lock_timeout passed
+        # lock_not_available (lock_timeout passed), deadlock_detected
+        if getattr(exc.__cause__, "sqlstate", None) not in ("55P03", "40P01"):
             raise
         report.busy.append(name)
+        return False
+    return True
 
 
 def kept_prune(cursor, *, before: date, kept_after: date, held: list[int]) -> int:
@@ -247,6 +270,7 @@ class PartitionReport:
     default_rows: int = 0
     moved_from_default: int = 0
     busy: list[str] = field(default_factory=list)  # what waited longer than the lock timeout: done on a later run
+    overdue: list[date] = field(default_factory=list)  # months past the retention period still there after the run
 
     @property
     def alarms(self) -> list[str]:
@@ -256,6 +280,9 @@ class PartitionReport:
                           "partition was there for them")
         if self.months_ahead < ALARM_MONTHS_AHEAD:
             alarms.append(f"only {self.months_ahead} months of sharing records are partitioned ahead")
+        if self.overdue:
+            alarms.append(f"{len(self.overdue)} months of sharing records past the retention period are still kept, the "
+                          f"oldest {self.overdue[0]:%Y-%m}")
         return alarms
 
 
@@ -275,12 +302,14 @@ def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: 
     if retention_months < MIN_RETENTION_MONTHS:
         raise ValueError(f"Sharing records are kept at least {MIN_RETENTION_MONTHS} months (PIPL Art. 56).")
     report, this_month = PartitionReport(), month_first(now.astimezone(UTC).date())
-    with _step(report, "creating the months ahead", lock_timeout_ms) as cursor:
+    def create(cursor):
         stray, created = default_rows(cursor), []
         for month in _default_months(cursor):
             created += months_ensure(cursor, first=month, last=month)
         created += months_ensure(cursor, first=this_month, last=month_add(this_month, ahead))
         report.created, report.moved_from_default = created, stray - default_rows(cursor)
+
+    _step(report, "creating the months ahead", lock_timeout_ms, create)
     if drop:
         cutoff = month_add(this_month, -retention_months)  # months ending on or before it are past the period
         today = now.astimezone(UTC).date()
@@ -288,14 +317,19 @@ def sharing_partitions_maintain(*, now: datetime, ahead: int, retention_months: 
         with connection.cursor() as cursor:
             expiring = [m for m in months_partitioned(cursor) if month_add(m, 1) <= cutoff]
         for month in expiring:
-            step = f"dropping {month:%Y-%m}"
-            with _step(report, step, lock_timeout_ms) as cursor:
+            def expire(cursor, month=month):
                 report.dropped.append((month, *month_expire(cursor, month, kept_after=kept_after, held=_held_clients)))
-            if step in report.busy:
+
+            if not _step(report, f"dropping {month:%Y-%m}", lock_timeout_ms, expire):
                 break  # oldest first: the next run goes on from this one
-        with _step(report, "pruning the kept records", lock_timeout_ms) as cursor:
+
+        def prune(cursor):
             cursor.execute(f"LOCK TABLE {KEPT} IN SHARE ROW EXCLUSIVE MODE")
             report.pruned = kept_prune(cursor, before=cutoff, kept_after=kept_after, held=_held_clients())
+
+        _step(report, "pruning the kept records", lock_timeout_ms, prune)
+        with connection.cursor() as cursor:
+            report.overdue = [m for m in months_partitioned(cursor) if month_add(m, 1) <= cutoff]
     # A month is closed a month after it ended (a message's record can come a little late); its indexes are rebuilt once.
     with connection.cursor() as cursor:
         done = months_compacted(cursor)

@@ -51,15 +51,15 @@ def _first_page(client_id: int, today):
                              size=RECORDS_PAGE_SIZE)
 
 
-def first_page_version_sql(client_id: int) -> list[VersionPart]:
+def first_page_version_sql(client_id: int, today) -> list[VersionPart]:
     """The rows of the first page as `keyset_page` reads them — the ORM's own query of `sharing_rows_of_client`,
     purposes' titles joined — so a record withheld under a non-disclosure order, or a processor's, is in it exactly
     when it is on the page: never, until released."""
-    return [query_digest_part(_first_page, client_id, timezone.localdate())]
+    return [query_digest_part(_first_page, client_id, today)]
 
 
-def received_version(*, client: Client) -> tuple | None:
-    row = version_read(first_page_version_sql(client.pk),
+def received_version(*, client: Client, today) -> tuple | None:
+    row = version_read(first_page_version_sql(client.pk, today),
                        notices_version_sql(client.pk), processor_summary_version_sql(client.pk),
                        announcements_version_sql(client.pk))
     if row is None:
@@ -68,11 +68,11 @@ def received_version(*, client: Client) -> tuple | None:
             templates_digest(*_TEMPLATES, *announcements_templates()))
 
 
-def received_body(*, client: Client, first_page: bool, context: Callable[[], dict]) -> SafeString:
-    """The body as `context()` (the page's queries) renders it; the first page's kept while `received_version`
-    stays the same."""
+def received_body(*, client: Client, first_page: bool, today, context: Callable[[], dict]) -> SafeString:
+    """The body as `context()` (the page's queries, with the same `today`: what is withheld is decided once per
+    request) renders it; the first page's kept while `received_version` stays the same."""
     render = lambda: render_to_string(BODY_TEMPLATE, context())  # noqa: E731
-    version = received_version(client=client) if first_page else None
+    version = received_version(client=client, today=today) if first_page else None
     if version is None:
         return rendered(render())
     return fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=version, render=render)

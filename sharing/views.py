@@ -227,12 +227,12 @@ def _record_position_parse(text: str) -> tuple:
 @replica_reads
 @client_required
 def received(request, client):
-    older, newer = request.GET.get("older"), request.GET.get("newer")
+    older, newer, today = request.GET.get("older"), request.GET.get("newer"), timezone.localdate()
 
     @functools.cache
     def context() -> dict:
         """The page's queries, run only when its body is rendered (sharing/received_page.py)."""
-        page = keyset_page(sharing_rows_of_client(client=client), fields=RECORD_ORDER,
+        page = keyset_page(sharing_rows_of_client(client=client, today=today), fields=RECORD_ORDER,
                            key=lambda row: (row["shared_at"], row["id"]), size=RECORDS_PAGE_SIZE, older=older,
                            newer=newer, parse=_record_position_parse, write=_record_position_text)
         notices = notices_of_client(client=client, affiliate_ids=[row["affiliate_id"] for row in page.rows])
@@ -244,5 +244,5 @@ def received(request, client):
             "processors": SimpleLazyObject(lambda: processor_uses(client=client, rows=processors)),
         }
 
-    body = received_body(client=client, first_page=not (older or newer), context=context)
+    body = received_body(client=client, first_page=not (older or newer), today=today, context=context)
     return render(request, "sharing/received.html", {"client": client, "body": body})

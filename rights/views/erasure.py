@@ -54,12 +54,14 @@ def erase(request, client):
 
 def _erase_page(request, client, form):
     """The page; its queries run only when its body is rendered (rights/erasure_page.py keeps an unsent form's)."""
+    today = timezone.localdate()
+
     def context() -> dict:
         scheduled = scheduled_erasure_of(client=client)
-        return {"client": client, "form": form, "scheduled": scheduled,
-                "holds": [] if scheduled else client_legal_holds(client=client), "grace_days": settings.ERASURE_GRACE_DAYS}
+        return {"client": client, "form": form, "scheduled": scheduled, "grace_days": settings.ERASURE_GRACE_DAYS,
+                "holds": [] if scheduled else client_legal_holds(client=client, today=today)}
 
-    body = erasure_page_body(request=request, client=client, context=context, keep=not form.is_bound)
+    body = erasure_page_body(request=request, client=client, today=today, context=context, keep=not form.is_bound)
     return render(request, "rights/erasure/erase.html", {"client": client, "body": body},
                   status=400 if form.errors else 200)
 

@@ -195,3 +195,5 @@ def test_a_version_part_compiled_once_takes_each_calls_values(owner, outsider):
     assert version_read([query_digest_part(addresses, owner.pk)]) != version_read([query_digest_part(addresses, outsider.pk)])
     with pytest.raises(ValueError, match="each value must be one parameter"):
         query_digest_part(lambda client_id: Address.objects.all(), owner.pk)
+    with pytest.raises(ValueError, match="depend on its values only as parameters"):  # else frozen at the first call
+        query_digest_part(lambda client_id: Address.objects.filter(client_id=client_id, id__gt=client_id - 1), owner.pk)

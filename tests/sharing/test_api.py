@@ -228,6 +228,17 @@ def test_a_next_cursor_tells_the_affiliate_no_internal_id_and_opens_only_for_its
         assert response.status_code == 400 and "cursor" in response.json()["error"]["fields"]
 
 
+def test_another_affiliates_cursor_is_a_400_not_a_position_in_this_ones_feed(client, ads_key):
+    from .conftest import make_affiliate
+
+    other_key = affiliate_key_create(affiliate=make_affiliate("Other Network"))[1]
+    for n in range(3):
+        californian(n)
+    cursor = client.get(CLIENTS, {"purpose": "promotional-sharing", "page_size": 1}, **bearer(ads_key)).json()["next_cursor"]
+    response = client.get(CLIENTS, {"purpose": "promotional-sharing", "page_size": 1, "cursor": cursor}, **bearer(other_key))
+    assert response.status_code == 400 and "cursor" in response.json()["error"]["fields"]
+
+
 def test_cursor_pages_are_complete_without_duplicates_while_clients_withdraw(client, ads_key):
     clients = [californian(n) for n in range(25)]
     seen, cursor, withdrawn_before_sent, withdrawn = [], None, set(), set()

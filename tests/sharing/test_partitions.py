@@ -238,6 +238,16 @@ def _closed_months_marked_compacted():
                 month_mark_compacted(cursor, month)
 
 
+def _owner_with_an_old_and_a_recent_record():
+    """A client whose data went to Ads Network in the oldest month and this one; the closed months' indexes marked
+    rebuilt (a rebuild CONCURRENTLY would wait for the tests' own long transactions)."""
+    owner, ads = make_client(), make_affiliate("Ads Network")
+    share(ads, owner, at=OLD)
+    share(ads, owner, at=timezone.now())
+    _closed_months_marked_compacted()
+    return owner
+
+
 @pytest.mark.django_db(transaction=True)
 def test_reads_go_on_while_the_rows_to_keep_are_chosen_and_a_write_into_the_month_waits(old_months):
     import threading
@@ -306,10 +316,7 @@ def test_a_long_transaction_on_the_records_leaves_the_drop_to_the_next_run_and_l
     from sharing.partitions import sharing_partitions_maintain
     from tests.threads import run_in_parallel
 
-    owner, ads = make_client(), make_affiliate("Ads Network")
-    share(ads, owner, at=OLD)
-    share(ads, owner, at=timezone.now())
-    _closed_months_marked_compacted()
+    _owner_with_an_old_and_a_recent_record()
     month, holding, outcome = month_first(OLD.date()), threading.Event(), {}
 
     def long_report():  # e.g. an export reading every record in one snapshot
@@ -334,3 +341,64 @@ def test_a_long_transaction_on_the_records_leaves_the_drop_to_the_next_run_and_l
     report = sharing_partitions_maintain(now=timezone.now(), ahead=3, retention_months=36, lock_timeout_ms=200)
     assert report.dropped[0] == (month, 1, 0) and report.busy == [] and SharingRecord.objects.count() == 1
     assert all(entry[1:] == (0, 0) for entry in report.dropped[1:])  # the empty months after it, old enough too
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_being_set_while_a_month_is_dropped_is_waited_for_and_keeps_the_clients_rows(old_months, privacy_officer):
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from sharing.partitions import sharing_partitions_maintain
+    from tests.threads import run_in_parallel
+
+    owner = _owner_with_an_old_and_a_recent_record()
+    month, setting, outcome = month_first(OLD.date()), threading.Event(), {}
+
+    def legal():  # the hold is written, not yet committed, when the job comes to read the holds
+        with transaction.atomic():
+            legal_hold_set(client=owner, reason="Court case 2026/12.", keep_until=None, actor=privacy_officer)
+            setting.set()
+            time.sleep(1.0)
+
+    def job():
+        setting.wait(10)
+        outcome["report"] = sharing_partitions_maintain(now=timezone.now(), ahead=3, retention_months=36,
+                                                        lock_timeout_ms=300)
+
+    run_in_parallel([legal, job], together=False)
+    assert outcome["report"].busy == [f"dropping {month:%Y-%m}"] and outcome["report"].overdue
+    report = sharing_partitions_maintain(now=timezone.now(), ahead=3, retention_months=36, lock_timeout_ms=300)
+    assert report.dropped[0] == (month, 0, 1) and not report.overdue  # the held client's record outlives its month
+    assert SharingRecord.objects.filter(client=owner).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_while_one_is_at_work_changes_nothing_and_says_so(old_months):
+    import threading
+
+    from django.db import transaction
+
+    from sharing import partitions as partitions_module
+    from sharing.partitions import sharing_partitions_maintain
+    from tests.threads import run_in_parallel
+
+    _owner_with_an_old_and_a_recent_record()
+    running, done, outcome = threading.Event(), threading.Event(), {}
+
+    def first_run():  # stands for a run at work: it holds the job's lock
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [partitions_module._RUN_LOCK])
+            running.set()
+            done.wait(10)
+
+    def second_run():
+        running.wait(10)
+        outcome["report"] = sharing_partitions_maintain(now=timezone.now(), ahead=3, retention_months=36)
+        done.set()
+
+    run_in_parallel([first_run, second_run], together=False)
+    report = outcome["report"]
+    assert report.dropped == [] and report.busy[0] == "creating the months ahead (another run of the job is at work)"
+    assert month_table(month_first(OLD.date())) in partitions() and SharingRecord.objects.count() == 2

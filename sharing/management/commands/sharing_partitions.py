@@ -15,6 +15,7 @@ from sharing.partitions import (
     MAX_MONTHS_AHEAD,
     MIN_RETENTION_MONTHS,
     default_rows,
+    month_add,
     month_first,
     months_partitioned,
     sharing_partitions_maintain,
@@ -67,13 +68,19 @@ class Command(BaseCommand):
     def _check(self):
         this_month = month_first(timezone.now().date())
         with connection.cursor() as cursor:
-            ahead = sum(1 for m in months_partitioned(cursor) if m > this_month)
+            months = months_partitioned(cursor)
+            ahead = sum(1 for m in months if m > this_month)
             stray = default_rows(cursor)
         problems = []
         if stray:
             problems.append(f"{stray} records in the DEFAULT partition {DEFAULT}")
         if ahead < ALARM_MONTHS_AHEAD:
             problems.append(f"only {ahead} months partitioned ahead (fewer than {ALARM_MONTHS_AHEAD})")
+        cutoff = month_add(this_month, -settings.SHARING_RECORD_RETENTION_MONTHS)
+        overdue = [m for m in months if month_add(m, 1) <= cutoff]
+        if overdue:
+            problems.append(f"{len(overdue)} months past the retention period still kept, the oldest {overdue[0]:%Y-%m} "
+                            "(a lock the job waited for too long, see its log)")
         if problems:
             raise CommandError("; ".join(problems) + ". Run `manage.py sharing_partitions`.")
         self.stdout.write(self.style.SUCCESS(f"{ahead} months partitioned ahead; the DEFAULT partition is empty."))
