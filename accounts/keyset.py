@@ -48,7 +48,7 @@ def moment_parse(text: str) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
-CURSOR_MAX = 1000  # characters: a sealed position is ~60
+CURSOR_MAX = 1000  # characters: a sealed position is 107
 
 
 WIDTH = 64  # bytes: a position is padded to a multiple of it, so a cursor's length tells nothing of an id's digits
