@@ -146,10 +146,11 @@ def rendered(html: str) -> SafeString:
     return mark_safe(html)  # nosec B308 B703  # our own template's output, escaped when it was rendered
 
 
-def fragment_get_or_render(*, name: str, owner_id: int, version: tuple, render: Callable[[], str]) -> SafeString:
-    """The fragment as `render()` makes it, from the cache while `version` is the one it was rendered from."""
+def fragment_get_or_render(*, name: str, owner_id: int, version: tuple | None, render: Callable[[], str]) -> SafeString:
+    """The fragment as `render()` makes it, from the cache while `version` is the one it was rendered from (None: no
+    version could be read, or the page is not one that is kept; rendered every time, never kept)."""
     seconds = _seconds()
-    if seconds <= 0:
+    if version is None or seconds <= 0:
         return rendered(render())
     key = fragment_key(name=name, owner_id=owner_id, language=get_language() or settings.LANGUAGE_CODE)
     digest = hashlib.sha256(repr(version).encode()).hexdigest()

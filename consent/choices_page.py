@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import CSRF_MARK, csrf_put, fragment_get_or_render, rendered, templates_digest, version_read
+from accounts.page_fragments import CSRF_MARK, csrf_put, fragment_get_or_render, templates_digest, version_read
 
 from .recipient_hooks import recipients_version_sql
 from .selectors import choices_version_sql
@@ -25,8 +25,6 @@ from .selectors import choices_version_sql
 FRAGMENT = "consent-choices"
 LIST_TEMPLATE = "consent/includes/choice_list.html"
 _TEMPLATES = (LIST_TEMPLATE, "consent/includes/consent_state.html", "consent/includes/recipients.html")
-
-
 
 
 def choices_version(*, client: Client, storage_location: str) -> tuple | None:
@@ -45,6 +43,5 @@ def choice_list(*, request, client: Client, choices: Callable[[], list], storage
         return render_to_string(LIST_TEMPLATE, {"choices": choices(), "storage_location": storage_location,
                                                 "csrf_token": CSRF_MARK})
 
-    html = rendered(render()) if version is None else fragment_get_or_render(
-        name=FRAGMENT, owner_id=client.pk, version=version, render=render)
+    html = fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=version, render=render)
     return csrf_put(html, request)

@@ -15,15 +15,13 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import fragment_get_or_render, fragments_forget, rendered, templates_digest
+from accounts.page_fragments import fragment_get_or_render, fragments_forget, templates_digest
 
 from .log_hooks import consent_log
 
 FRAGMENT = "consent-history"
 ROWS_TEMPLATE = "consent/includes/history_rows.html"
 _TEMPLATES = (ROWS_TEMPLATE, "consent/includes/log_place.html", "includes/keyset_nav.html")
-
-
 
 
 def history_version(*, client: Client) -> tuple | None:
@@ -50,8 +48,6 @@ def history_rows(*, client: Client, render, first_page: bool) -> SafeString:
     """The page's rows and links: `render()` makes them; the first page is kept while `history_version` stays the
     same."""
     version = history_version(client=client) if first_page else None
-    if version is None:
-        return rendered(render())
     return fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=version, render=render)
 
 

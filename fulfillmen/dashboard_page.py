@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from accounts.models import Client
-from accounts.page_fragments import DASHBOARD, fragment_get_or_render, rendered, templates_digest, version_read
+from accounts.page_fragments import DASHBOARD, fragment_get_or_render, templates_digest, version_read
 from accounts.selectors import client_data_version_sql
 from consent.middleware import request_has_gpc
 from consent.policy_answers import policy_versions_version_sql
@@ -31,8 +31,6 @@ from transfers.selectors import transfers_version_sql
 BODY_TEMPLATE = "portal/includes/dashboard_body.html"
 _TEMPLATES = (BODY_TEMPLATE, "consent/includes/gpc_note.html", "consent/includes/consent_state.html",
               "amendments/includes/when.html", "transfers/includes/announced.html")
-
-
 
 
 def dashboard_version(request, *, client: Client) -> tuple | None:
@@ -48,6 +46,4 @@ def dashboard_body(request, *, client: Client, context) -> SafeString:
     """The body as `context()` (the page's queries) renders it; kept while `dashboard_version` stays the same."""
     version = dashboard_version(request, client=client)
     render = lambda: render_to_string(BODY_TEMPLATE, context())  # noqa: E731
-    if version is None:
-        return rendered(render())
     return fragment_get_or_render(name=DASHBOARD, owner_id=client.pk, version=version, render=render)

@@ -22,7 +22,6 @@ from accounts.page_fragments import (
     fragment_get_or_render,
     fragments_forget_at_erasure,
     query_digest_part,
-    rendered,
     templates_digest,
     version_read,
 )
@@ -33,8 +32,6 @@ from .models import DataSubjectRequest
 FRAGMENT = "rights-erasure"
 BODY_TEMPLATE = "rights/erasure/includes/erase_body.html"
 _TEMPLATES = (BODY_TEMPLATE, "includes/form_errors.html", "includes/field.html")
-
-
 
 
 def scheduled_erasures(*, client_id: int):
@@ -67,8 +64,7 @@ def erasure_page_body(*, request, client: Client, today, context: Callable[[], d
         return render_to_string(BODY_TEMPLATE, {**context(), "csrf_token": CSRF_MARK})
 
     version = erasure_page_version(client=client, today=today) if keep else None
-    html = rendered(render()) if version is None else fragment_get_or_render(
-        name=FRAGMENT, owner_id=client.pk, version=version, render=render)
+    html = fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=version, render=render)
     return csrf_put(html, request)
 
 

@@ -28,7 +28,6 @@ from accounts.page_fragments import (
     fragment_get_or_render,
     fragments_forget_at_erasure,
     query_digest_part,
-    rendered,
     templates_digest,
     version_read,
 )
@@ -42,8 +41,6 @@ BODY_TEMPLATE = "sharing/includes/received_body.html"
 _TEMPLATES = (BODY_TEMPLATE, "includes/keyset_nav.html")
 RECORDS_PAGE_SIZE = 50
 RECORD_ORDER = ("shared_at", "id")  # newest first
-
-
 
 
 def _first_page(client_id: int, today):
@@ -73,8 +70,6 @@ def received_body(*, client: Client, first_page: bool, today, context: Callable[
     request) renders it; the first page's kept while `received_version` stays the same."""
     render = lambda: render_to_string(BODY_TEMPLATE, context())  # noqa: E731
     version = received_version(client=client, today=today) if first_page else None
-    if version is None:
-        return rendered(render())
     return fragment_get_or_render(name=FRAGMENT, owner_id=client.pk, version=version, render=render)
 
 
