@@ -3,8 +3,8 @@
 N clients are permitted for a consent purpose whose agreement shares three fields (name, email, ip_address). A
 puller in its own process pulls every page from gunicorn, following the cursor; every page writes its sharing
 records. Sides, alternating, several repetitions, median:
-- ours: GET /api/v1/clients/ (page_size 2000, keyset cursor; each page one statement that reads, share-locks, records and
-  builds the JSON);
+- ours: GET /api/v1/clients/ (page_size 5000, the API's maximum, keyset cursor; each page one statement that reads,
+  share-locks, records and builds the JSON);
 - naive: bench/naive_api.py (ModelViewSet, page-number pagination, consent and SharingRecord.create per row);
 - floor: COPY (SELECT the same rows) TO STDOUT, then COPY of N sharing records into a scratch table.
 Sharing records are truncated before each pull so every repetition writes into the same table size.
@@ -33,7 +33,8 @@ from bench.harness import (
 PURPOSE = "bench-affiliate-sync"
 FIELDS = ["email", "ip_address", "name"]
 FIELD_BITS = {"name": 1, "email": 2, "phone": 4, "ip_address": 8, "shipping_address": 16}  # sharing.models' bit set
-PAGE_SIZE = 2000  # the API's maximum, as an affiliate's nightly sync would ask for
+PAGE_SIZE = 5000  # the API's maximum (sharing.api.MAX_PAGE_SIZE), as an affiliate's nightly sync would ask for
+PAGE_SIZE_BEFORE = 2000  # the maximum until issue #20: measured beside it at the large scale, in the same run
 TARGET_NAIVE = 30.0  # throughput at least 30x the naive API's
 TARGET_FLOOR = 2.0  # time at most 2x PostgreSQL alone
 TARGET_SCALING = 11.0  # 100,000 clients cost at most 11x 10,000
@@ -69,10 +70,10 @@ def _measure(*, n: int, reps: int, naive_reps: int) -> tuple[list[dict], float]:
         with psycopg.connect(url, autocommit=True) as conn, gunicorn(env) as base:
             _scratch_create(conn)
 
-            def pull(kind):
+            def pull(kind, page_size=PAGE_SIZE):
                 def side():
                     conn.execute("TRUNCATE sharing_sharingrecord")
-                    out = child_json("bench.affiliate_sync", "pull", kind, base, key, PURPOSE, str(PAGE_SIZE), env=env)
+                    out = child_json("bench.affiliate_sync", "pull", kind, base, key, PURPOSE, str(page_size), env=env)
                     assert out["clients"] == permitted, out
                     assert conn.execute("SELECT count(*) FROM sharing_sharingrecord").fetchone()[0] == permitted
                     return out["seconds"]
@@ -83,6 +84,9 @@ def _measure(*, n: int, reps: int, naive_reps: int) -> tuple[list[dict], float]:
 
             vs_floor = compare(f"affiliate sync vs PostgreSQL floor (n={n})", pull("product"), floor, reps, n, "s",
                                ours_label="api", theirs_label="floor")
+            pages_before = compare(f"affiliate sync, pages of {PAGE_SIZE:,} vs {PAGE_SIZE_BEFORE:,} (n={n})", pull("product"),
+                                   pull("product", PAGE_SIZE_BEFORE), reps, n, "s", ours_label=f"pages of {PAGE_SIZE}",
+                                   theirs_label=f"pages of {PAGE_SIZE_BEFORE}") if not naive_reps else None
             vs_naive = compare(f"affiliate sync vs naive DRF (n={n})", pull("product"), pull("naive"), naive_reps, n, "s",
                                ours_label="api", theirs_label="naive") if naive_reps else None
         time_over_floor = vs_floor["ours"] / vs_floor["theirs"]
@@ -91,7 +95,9 @@ def _measure(*, n: int, reps: int, naive_reps: int) -> tuple[list[dict], float]:
         throughput = record(f"affiliate sync throughput (n={n})", permitted / vs_floor["ours"], "clients/s", n, served=permitted,
                             floor_clients_per_s=round(permitted / vs_floor["theirs"], 1))
         if vs_naive is None:
-            return [vs_floor, throughput], vs_floor["ours"]
+            pages_before.update(floor=vs_floor["theirs"],
+                                time_over_floor_before=round(pages_before["theirs"] / vs_floor["theirs"], 3))
+            return [vs_floor, pages_before, throughput], vs_floor["ours"]
         vs_naive.update(target=f"naive/api >= {TARGET_NAIVE:g}", met=vs_naive["ratio"] >= TARGET_NAIVE)
         throughput["naive_clients_per_s"] = round(permitted / vs_naive["theirs"], 1)
         return [vs_naive, vs_floor, throughput], vs_floor["ours"]

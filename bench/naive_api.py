@@ -34,7 +34,7 @@ class NaiveClientSerializer(serializers.ModelSerializer):
 class NaivePagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
-    max_page_size = 2000  # the same maximum as the product API
+    max_page_size = 5000  # the same maximum as the product API
 
 
 class NaiveClientViewSet(viewsets.ModelViewSet):

@@ -30,7 +30,8 @@ def _clients_with_every_kind_of_data():
     now = timezone.now()
     clients = []
     for i, phone in enumerate(["+14155552671", "", "+8613800138000", "+4915123456789", ""]):
-        client = make_client(f"c{i}@example.com", country="US", region="US-CA", phone=phone, full_name=f"Client Nümber {i}")
+        client = make_client(f"c{i}@example.com", country="US", region="US-CA", phone=phone,
+                             full_name=f"Client \"Nümber\" \\ {i}\t")  # quotes, a backslash, a tab: escaped in the JSON
         ip_observation_record(client=client, ip_address=f"203.0.113.{i + 1}", context="login", at=now - timedelta(days=2))
         ip_observation_record(client=client, ip_address=f"2001:db8::{i + 1}", context="login", at=now - timedelta(hours=i))
         address_add(client=client, kind=Address.Kind.RESIDENTIAL, country="CN", line1=f"{i} Nanjing Road", city="上海",
@@ -40,7 +41,9 @@ def _clients_with_every_kind_of_data():
         consent_record(client=client, purpose=promo, action=ConsentAction.GRANT, channel=Channel.PORTAL)
         clients.append(client)
     consent_record(client=clients[2], purpose=promo, action=ConsentAction.WITHDRAW, channel=Channel.PORTAL)
-    return clients
+    bare = make_client("bare@example.com", country="US", region="US-CA", phone="", full_name="Bare")  # no IP, no address
+    consent_record(client=bare, purpose=promo, action=ConsentAction.GRANT, channel=Channel.PORTAL)
+    return [*clients, bare]
 
 
 def _both_ways(affiliate, purpose_code, **page):
@@ -111,6 +114,8 @@ def test_updated_since_and_one_client_by_public_id_agree_with_the_orm_page():
     assert shared.items == reference.items == []
     reference, shared = _both_ways(affiliate, "promotional-sharing", public_id=clients[3].public_id, limit=1)
     assert shared.items == reference.items and len(shared.items) == 1
+    reference, shared = _both_ways(affiliate, "promotional-sharing", public_id=clients[2].public_id, limit=1)  # withdrew
+    assert shared.items == reference.items == [] and not SharingRecord.objects.filter(client=clients[2]).exists()
 
 
 @pytest.mark.django_db(transaction=True)
