@@ -257,7 +257,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below, m
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="fulfillmen")
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_IMPORTS = ["fulfillmen.health"]  # the heartbeat task lives outside the apps
+# Readiness (fulfillmen/health.py, GET /readyz): beat sends a heartbeat task every HEALTH_HEARTBEAT_SECONDS; a web
+# process is ready only while a worker ran one less than HEALTH_WORKER_MAX_AGE_SECONDS ago.
+HEALTH_HEARTBEAT_SECONDS = env.int("HEALTH_HEARTBEAT_SECONDS", default=20)
+HEALTH_WORKER_MAX_AGE_SECONDS = env.int("HEALTH_WORKER_MAX_AGE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {"task": "fulfillmen.health.worker_heartbeat", "schedule": float(HEALTH_HEARTBEAT_SECONDS)},
     # Messages whose task never reached the broker are queued again; half-sent ones are failed with the reason.
     "sweep-messages": {"task": "notify.tasks.sweep_messages", "schedule": 60.0},
     # Policy-change notices: chunks of dead workers recovered, queued notices (broker was down) started again.
@@ -365,6 +371,7 @@ LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # A TLS-terminating proxy in front sets SECURE_SSL_REDIRECT=false and forwards X-Forwarded-Proto.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # container healthchecks ask over plain HTTP; both carry no data
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 365)
@@ -482,6 +489,8 @@ TRANSPARENCY_BAND_BELOW = env.int("TRANSPARENCY_BAND_BELOW", default=5)
 # (C2SP tlog-checkpoint, Ed25519 signed-note) is published every LOG_CHECKPOINT_SECONDS when the tree grew.
 LOG_ORIGIN = env.str("LOG_ORIGIN", default=f"{urlsplit(SITE_URL).netloc}/consent-log")
 LOG_CHECKPOINT_SECONDS = env.int("LOG_CHECKPOINT_SECONDS", default=60)
+# /readyz fails when a ledger event has waited longer than this for a signed checkpoint (the publisher is stalled).
+LOG_CHECKPOINT_MAX_LAG_SECONDS = env.int("LOG_CHECKPOINT_MAX_LAG_SECONDS", default=3 * LOG_CHECKPOINT_SECONDS)
 # A second copy of every published checkpoint, outside the database (one JSON object a line, appended only).
 LOG_WITNESS_FILE = BASE_DIR / env.str("LOG_WITNESS_FILE", default="var/consent-log-checkpoints.jsonl")  # relative: to BASE_DIR
 # The signer key, PRIVATE+KEY+<name>+<hash>+<base64> (`python -m transparency_log.note <name>` makes one). Production

@@ -6,7 +6,7 @@ from accounts.two_factor import StaffLoginForm
 from sharing.api_urls import internal_v1, v1
 from webhooks.api_urls import v1 as webhooks_v1
 
-from . import views
+from . import health, views
 from .cookies import cookies_page
 
 # Staff need a second factor (TOTP, django-otp): the admin's log-in asks for the token, and the admin and every view
@@ -21,6 +21,8 @@ portal_patterns = ([path("", views.dashboard, name="dashboard")], "portal")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("", include("consent.urls")),  # /portal/choices/… and the public /do-not-sell-or-share/
     path("portal/received/", include("sharing.urls")),
