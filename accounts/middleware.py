@@ -30,6 +30,10 @@ def observe_client_ip(request, *, context: str) -> None:
     request.session[SESSION_KEY] = {"ip": ip, "at": time.time()}
 
 
+# Load balancers' and container healthchecks' probes (fulfillmen/health.py): no middleware does anything for them.
+PROBE_PATHS = ("/healthz", "/readyz")
+
+
 class ClientIPObservationMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -38,6 +42,7 @@ class ClientIPObservationMiddleware:
         response = self.get_response(request)
         # Not on the public consent log either: its answers are cacheable for everyone, so they must never carry the
         # session cookie that recording an observation would send.
-        if not request.path.startswith(("/admin/", "/static/", "/api/", "/transparency/log/")):
+        skipped = request.path in PROBE_PATHS or request.path.startswith(("/admin/", "/static/", "/api/", "/transparency/log/"))
+        if not skipped:
             observe_client_ip(request, context=IPObservation.Context.PORTAL)
         return response

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.ip import request_ip
+from accounts.middleware import PROBE_PATHS
 from accounts.selectors import client_of_user
 
 from .services import consent_gpc_honour
@@ -51,6 +52,6 @@ class GlobalPrivacyControlMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request_has_gpc(request):
+        if request.path not in PROBE_PATHS and request_has_gpc(request):  # a probe does nothing else
             honour_gpc_signal(request)
         return self.get_response(request)

@@ -2,33 +2,37 @@
 
 - `GET /healthz`: the process answers. Reads nothing, so a database outage does not get healthy web processes
   restarted.
-- `GET /readyz`: this process can serve: PostgreSQL answers, the cache (Redis) answers, a Celery worker ran the
-  heartbeat task (beat, every HEALTH_HEARTBEAT_SECONDS) less than HEALTH_WORKER_MAX_AGE_SECONDS ago, and no consent
-  log entry has waited longer than LOG_CHECKPOINT_MAX_LAG_SECONDS for a signed checkpoint. 200 when all hold, 503
-  otherwise.
+- `GET /readyz`: this process can serve: PostgreSQL answers and the cache (Redis) answers. 200 when both hold, 503
+  otherwise. The answer names those two checks, ok or failing, and nothing else: no error text, host, age or count.
+- Two checks of the whole deployment run with it and are logged (WARNING `Alert: ...`) when they fail, never put in
+  the answer and never making it 503: a Celery worker ran beat's heartbeat task (every HEALTH_HEARTBEAT_SECONDS)
+  less than HEALTH_WORKER_MAX_AGE_SECONDS ago, and the consent log's checkpoint publisher is not stalled
+  (`transparency_log.status.log_health`, the oversight dashboard's definition). They are faults of every web process
+  at once: letting them fail readiness would take every process out of the load balancer -- the public opt-out pages
+  with them -- for a worker queue busy with a fan-out; and whether the log's publisher is waiting on an entry would
+  time a client's consent change for anyone who polls.
 
-The answers name the checks and say ok or failing, nothing more: no error text, host, age or count. An outsider
-who can reach them learns whether the service is up, not when clients last changed their consent; the failing
-check's reason goes to the log.
+Load balancers' probes do nothing else: no IP observation, no GPC consent event, no session read (accounts and
+consent middleware skip PROBE_PATHS).
 """
 
 import logging
+import math
 import time
-from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Min
 from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "ops:worker-heartbeat"
+ALERT_LOG_SECONDS = 60
+_alerted: dict[str, float] = {}
 
 
 @shared_task(name="fulfillmen.health.worker_heartbeat", ignore_result=True)
@@ -65,46 +69,46 @@ def _worker() -> str | None:
 
 
 def _consent_log() -> str | None:
-    """The oldest entry not yet covered by a signed checkpoint: still pending, or sequenced after the last one."""
-    from transparency_log.models import LogLeaf, PendingLeaf, SignedCheckpoint
+    from transparency_log.status import log_health
 
-    published = SignedCheckpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first() or 0
-    waiting = [PendingLeaf.objects.aggregate(at=Min("event__recorded_at"))["at"],
-               LogLeaf.objects.filter(index__gte=published).aggregate(at=Min("sequenced_at"))["at"]]
-    oldest = min((at for at in waiting if at is not None), default=None)
-    if oldest is not None and timezone.now() - oldest > timedelta(seconds=settings.LOG_CHECKPOINT_MAX_LAG_SECONDS):
-        return f"a consent log entry has waited {(timezone.now() - oldest).total_seconds():.0f} s for a checkpoint"
-    return None
+    health = log_health()
+    return f"the checkpoint publisher is stalled (oldest waiting entry {health.oldest_waiting})" if health.stalled else None
 
 
-CHECKS = {"database": _database, "cache": _cache, "worker": _worker, "consent_log": _consent_log}
+READINESS = {"database": _database, "cache": _cache}  # this process's own dependencies: they decide 200 or 503
+ALERTS = {"worker": _worker, "consent_log": _consent_log}  # the deployment's: logged only
 
 
-def readiness() -> dict[str, str | None]:
+def _run(checks: dict) -> dict[str, str | None]:
     """Each check's failure (None: it holds). A check that raises has failed; the exception goes to the log only."""
     failures = {}
-    for name, check in CHECKS.items():
+    for name, check in checks.items():
         try:
             failures[name] = check()
-        except Exception as error:  # noqa: BLE001  # any failure of a dependency means not ready
-            failures[name] = f"{type(error).__name__}"
-            logger.warning("Readiness check %s raised.", name, exc_info=True)
+        except Exception as error:  # noqa: BLE001  # any failure of a dependency is a failed check
+            failures[name] = type(error).__name__
+            logger.warning("Health check %s raised.", name, exc_info=True)
     return failures
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request):
     return HttpResponse("ok\n", content_type="text/plain; charset=utf-8")
 
 
-@require_GET
+@require_safe
 @never_cache
 def readyz(request):
-    failures = readiness()
+    failures = _run(READINESS)
     for name, failure in failures.items():
         if failure:
             logger.warning("Not ready: %s: %s", name, failure)
+    if not any(failures.values()):  # the deployment's checks need the database and the cache themselves
+        for name, failure in _run(ALERTS).items():
+            if failure and time.monotonic() - _alerted.get(name, -math.inf) >= ALERT_LOG_SECONDS:
+                _alerted[name] = time.monotonic()  # probes come every few seconds: once a minute per process is enough
+                logger.warning("Alert: %s: %s", name, failure)
     ready = not any(failures.values())
     return JsonResponse({"ready": ready, "checks": {name: "failing" if failure else "ok" for name, failure in failures.items()}},
                         status=200 if ready else 503)

@@ -12,7 +12,6 @@ The admin's expectations are written from each role's duties (accounts/roles.py 
 migrations), never computed from the permission system while testing.
 """
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,7 +22,6 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as Browser
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -39,7 +37,6 @@ from breaches.services import breach_record, breach_subjects_select
 from consent.models import ConsentDefaultRule, ConsentEvent, ConsentState, Purpose
 from consent.services import consent_record
 from disclosures.services import disclosure_document_add, disclosure_record
-from fulfillmen.health import HEARTBEAT_KEY
 from notify.models import OutboundMessage
 from oversight.panels import PANELS
 from processing.models import ImpactAssessment
@@ -92,7 +89,6 @@ class World:
 @pytest.fixture
 def world(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    cache.set(HEARTBEAT_KEY, time.time(), timeout=None)  # as a worker running beat's heartbeat would (for /readyz)
     owner = make_client()
     outsider = make_client("outsider@example.com", country="FR", phone="+33 6 12 34 56 78", full_name="Outside Person")
     support = staff_user_ensure(email="support@example.com", password=PASSWORD, groups=["Support agents"])
@@ -269,7 +265,7 @@ API_QUERY = lambda i: {"purpose": i["purpose"], "since": "2026-01-01T00:00:00Z"}
 URLS = {
     "home": Row(PUBLIC),
     "healthz": Row(PUBLIC),
-    "readyz": Row(PUBLIC),  # the world has a fresh worker heartbeat: ready, the same answer for every role
+    "readyz": Row(PUBLIC),
     "signup": Row(SIGNED_IN_AWAY),
     "signup_sent": Row(PUBLIC),
     "signup_confirm": Row(expect(400), kwargs=lambda i: {"token": "not-a-token"}),   # an unknown link, for everyone
