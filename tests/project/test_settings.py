@@ -95,3 +95,13 @@ def test_cached_sessions_without_a_shared_cache_refuse_to_start():
     assert "SESSION_STORE=cached_db needs a shared cache" in result.stderr
     assert manage("check", DEBUG="true", REDIS_URL="", CACHE_URL="", SESSION_STORE="db",
                   DATABASE_URL="sqlite:///:memory:").returncode == 0
+
+
+def test_a_worker_heartbeat_as_slow_as_its_alert_age_refuses_to_start():
+    """Every heartbeat would come too late: /readyz would log an alert forever about workers that run fine."""
+    result = manage("check", DEBUG="true", DATABASE_URL="sqlite:///:memory:", HEALTH_HEARTBEAT_SECONDS="60",
+                    HEALTH_WORKER_MAX_AGE_SECONDS="60")
+    assert result.returncode != 0
+    assert "must be positive and shorter than HEALTH_WORKER_MAX_AGE_SECONDS (60 and 60 given)" in result.stderr
+    assert manage("check", DEBUG="true", DATABASE_URL="sqlite:///:memory:", HEALTH_HEARTBEAT_SECONDS="30",
+                  HEALTH_WORKER_MAX_AGE_SECONDS="90").returncode == 0
