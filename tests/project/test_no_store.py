@@ -27,6 +27,9 @@ CALLERS = {"client_a": "Cookie", "privacy": "Cookie", "affiliate_a": "Authorizat
 SAME_FOR_EVERYONE = {"consent_log:checkpoint", "consent_log:key", "consent_log:checkpoints", "consent_log:inclusion",
                      "consent_log:consistency", "consent_log:verifier", "consent_log:checkpoints unpublished",
                      "consent_log:inclusion beyond"}
+# Load balancers' probes: never stored either, and the same for everyone (tests/project/test_health.py), so a cache
+# needs no Vary to tell callers apart.
+PROBES = {"healthz", "readyz"}
 
 
 def send(world, browser, key, row):
@@ -52,7 +55,8 @@ def test_every_page_and_api_answer_to_a_logged_in_user_or_a_key_is_never_stored(
         if key in SAME_FOR_EVERYONE:
             continue
         response = send(world, browser, key, row)
-        varies = CALLERS[role] in response.get("Vary", "") or not key.startswith("api:") and role == "affiliate_a"
+        varies = (CALLERS[role] in response.get("Vary", "") or not key.startswith("api:") and role == "affiliate_a"
+                  or key in PROBES)
         if stored(response) or not varies:
             kept.append(f"{row.method} {key} ({response.status_code}): Cache-Control {response.get('Cache-Control')!r}, "
                         f"Vary {response.get('Vary')!r}")

@@ -159,6 +159,9 @@ def _cases(operation, *, key: str, client_id: str, endpoint_id: str):
     if "purpose" in parameters:
         strategies += [operation.as_strategy(GenerationMode.POSITIVE, headers=auth, query={"purpose": purpose}, **fixed)
                        for purpose in ("promotional-sharing", "order-fulfilment")]
+    if "updated_since" in parameters:  # the same for the client list: the 2xx answers' schema is then checked every run
+        strategies.append(operation.as_strategy(GenerationMode.POSITIVE, headers=auth, query={
+            "purpose": "promotional-sharing", "updated_since": "2020-01-01T00:00:00Z", "page_size": 5}))
     if "since" in parameters:  # the agreed purpose and a time: else a generated cursor or odd time often 400s them all
         strategies.append(operation.as_strategy(GenerationMode.POSITIVE, headers=auth,
                                                 query={"purpose": "promotional-sharing", "since": "2020-01-01T00:00:00Z"}))
